@@ -1,0 +1,288 @@
+//! Layer 1: where frames come from.
+//!
+//! Reads classic pcap (both byte orders, µs and ns magic, the "modified"
+//! Kuznetzov variant) and pcapng (several sections and interfaces, any
+//! `if_tsresol`, Enhanced/Simple/obsolete Packet Blocks) as a stream: one
+//! record at a time through a bounded window, never the whole file.
+//!
+//! What is validated: magic numbers, format versions, record and block lengths
+//! (against [`MAX_RECORD_LEN`] and [`MAX_BLOCK_LEN`], before anything is
+//! buffered), pcapng length trailers and interface ids. What is not: timestamps
+//! (an out-of-range fraction is carried into the seconds, as tshark does) and
+//! packet contents, which are the decoder's business.
+
+mod buf;
+mod pcap;
+mod pcapng;
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+pub use buf::StreamBuf;
+
+/// Largest captured length accepted for one packet: Wireshark's limit for
+/// ordinary link types. A record claiming more is treated as corruption.
+pub const MAX_RECORD_LEN: u32 = 262_144;
+
+/// Largest pcapng block accepted (Wireshark's is the same): big enough for any
+/// packet plus options, small enough that a corrupt length cannot exhaust memory.
+pub const MAX_BLOCK_LEN: u32 = 16 * 1024 * 1024;
+
+/// Link-layer header types (tcpdump.org LINKTYPE_* values) osiscope decodes.
+pub mod linktype {
+    pub const NULL: u32 = 0;
+    pub const ETHERNET: u32 = 1;
+    /// DLT_RAW as most BSDs number it.
+    pub const RAW_BSD: u32 = 12;
+    /// DLT_RAW as OpenBSD numbers it.
+    pub const RAW_OPENBSD: u32 = 14;
+    pub const RAW: u32 = 101;
+    pub const LOOP: u32 = 108;
+    pub const LINUX_SLL: u32 = 113;
+    pub const IPV4: u32 = 228;
+    pub const IPV6: u32 = 229;
+    pub const LINUX_SLL2: u32 = 276;
+
+    /// A short human name, as capinfos would say it.
+    pub fn name(lt: u32) -> &'static str {
+        match lt {
+            NULL => "BSD loopback",
+            ETHERNET => "Ethernet",
+            RAW_BSD | RAW_OPENBSD | RAW => "Raw IP",
+            LOOP => "OpenBSD loopback",
+            LINUX_SLL => "Linux cooked (SLL)",
+            IPV4 => "Raw IPv4",
+            IPV6 => "Raw IPv6",
+            LINUX_SLL2 => "Linux cooked v2 (SLL2)",
+            9 => "PPP",
+            105 => "IEEE 802.11",
+            127 => "IEEE 802.11 radiotap",
+            239 => "NFLOG",
+            _ => "unknown link type",
+        }
+    }
+}
+
+/// Seconds and nanoseconds since the Unix epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp {
+    pub secs: i64,
+    pub nanos: u32,
+}
+
+impl Timestamp {
+    pub fn from_parts(secs: i64, frac: u64, per_sec: u64) -> Self {
+        // An invalid fraction (>= 1 s) is carried into the seconds, not rejected.
+        let carry = (frac / per_sec) as i64;
+        let rem = frac % per_sec;
+        let nanos = (rem as u128 * 1_000_000_000 / per_sec as u128) as u32;
+        Timestamp {
+            secs: secs.saturating_add(carry),
+            nanos,
+        }
+    }
+
+    pub fn as_f64(self) -> f64 {
+        self.secs as f64 + self.nanos as f64 / 1e9
+    }
+
+    /// Signed difference `self - earlier`, in nanoseconds.
+    pub fn since(self, earlier: Timestamp) -> i128 {
+        (self.secs as i128 - earlier.secs as i128) * 1_000_000_000 + self.nanos as i128
+            - earlier.nanos as i128
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// Epoch seconds with nine decimals, as tshark's `frame.time_epoch`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:09}", self.secs, self.nanos)
+    }
+}
+
+/// What a frame number stands for. tshark numbers pcapng custom and journal
+/// blocks as frames too; osiscope does the same so frame numbers line up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameKind {
+    Packet,
+    /// A non-packet pcapng block that still takes a frame number.
+    Event(&'static str),
+}
+
+/// One record of a capture, borrowed from the reader's window.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame<'a> {
+    /// 1-based, in capture order, as Wireshark's `frame.number`.
+    pub number: u64,
+    pub kind: FrameKind,
+    pub ts: Timestamp,
+    /// Link-layer header type of `data` (LINKTYPE_* value).
+    pub linktype: u32,
+    /// pcapng interface id within its section; 0 for pcap.
+    pub interface: u32,
+    /// Length on the wire; `data.len()` is the captured length.
+    pub orig_len: u32,
+    pub data: &'a [u8],
+    /// Absolute byte offset of the record in the capture.
+    pub offset: u64,
+}
+
+/// Facts about the file as a whole, known once its header has been read.
+#[derive(Clone, Debug, Default)]
+pub struct CaptureInfo {
+    /// e.g. "pcap (little-endian, µs)" or "pcapng".
+    pub format: String,
+    pub interfaces: Vec<InterfaceInfo>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct InterfaceInfo {
+    pub linktype: u32,
+    pub snaplen: u32,
+    /// Interface name from the file (untrusted text).
+    pub name: Option<String>,
+}
+
+/// A reason the capture could not be read further. Everything read before it is valid.
+#[derive(Debug)]
+pub struct CaptureError {
+    pub message: String,
+    /// Byte offset at which the bad record or block starts.
+    pub offset: u64,
+    /// Number the frame being read would have had; None for file-header errors.
+    pub frame: Option<u64>,
+}
+
+impl fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.frame {
+            Some(n) => write!(f, "{} (at byte {}, frame {})", self.message, self.offset, n),
+            None => write!(f, "{} (at byte {})", self.message, self.offset),
+        }
+    }
+}
+
+impl std::error::Error for CaptureError {}
+
+/// Explains an I/O error with its whole cause chain.
+pub(crate) fn io_message(e: &io::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+enum Format {
+    Pcap(pcap::PcapState),
+    PcapNg(Box<pcapng::NgState>),
+}
+
+/// Streams frames out of a pcap or pcapng byte stream.
+pub struct CaptureReader {
+    input: StreamBuf,
+    format: Format,
+    next_number: u64,
+    info: CaptureInfo,
+    failed: bool,
+}
+
+impl CaptureReader {
+    /// Opens a file, or standard input for `-`.
+    pub fn open(path: &Path) -> Result<Self, CaptureError> {
+        let src: Box<dyn Read> = if path.as_os_str() == "-" {
+            Box::new(io::stdin())
+        } else {
+            match File::open(path) {
+                Ok(f) => Box::new(f),
+                Err(e) => {
+                    return Err(CaptureError {
+                        message: format!("cannot open: {}", io_message(&e)),
+                        offset: 0,
+                        frame: None,
+                    });
+                }
+            }
+        };
+        Self::from_reader(src)
+    }
+
+    /// Reads the file header from any byte stream and detects the format.
+    pub fn from_reader(src: Box<dyn Read>) -> Result<Self, CaptureError> {
+        let mut input = StreamBuf::new(src);
+        let header_err = |message: String| CaptureError {
+            message,
+            offset: 0,
+            frame: None,
+        };
+        let have = input
+            .fill(4)
+            .map_err(|e| header_err(format!("read error: {}", io_message(&e))))?;
+        if have == 0 {
+            return Err(header_err("empty file: no capture header".into()));
+        }
+        if have < 4 {
+            return Err(header_err(format!(
+                "not a capture file: only {have} bytes, too short for a pcap or pcapng header"
+            )));
+        }
+        let magic = [
+            input.available()[0],
+            input.available()[1],
+            input.available()[2],
+            input.available()[3],
+        ];
+        let mut info = CaptureInfo::default();
+        let format = if magic == [0x0a, 0x0d, 0x0d, 0x0a] {
+            info.format = "pcapng".into();
+            Format::PcapNg(Box::new(pcapng::NgState::default()))
+        } else if let Some(state) = pcap::PcapState::open(&mut input, &mut info)? {
+            Format::Pcap(state)
+        } else {
+            return Err(header_err(format!(
+                "not a pcap or pcapng file (starts with {:02x} {:02x} {:02x} {:02x})",
+                magic[0], magic[1], magic[2], magic[3]
+            )));
+        };
+        Ok(CaptureReader {
+            input,
+            format,
+            next_number: 1,
+            info,
+            failed: false,
+        })
+    }
+
+    pub fn info(&self) -> &CaptureInfo {
+        &self.info
+    }
+
+    /// Returns the next frame, `None` at the end, or the error that ends the capture.
+    /// After an error, further calls return `None`.
+    pub fn next_frame(&mut self) -> Option<Result<Frame<'_>, CaptureError>> {
+        if self.failed {
+            return None;
+        }
+        let number = self.next_number;
+        let res = match &mut self.format {
+            Format::Pcap(st) => st.next(&mut self.input, number),
+            Format::PcapNg(st) => st.next(&mut self.input, number, &mut self.info),
+        };
+        match res {
+            Ok(Some(frame)) => {
+                self.next_number += 1;
+                Some(Ok(frame))
+            }
+            Ok(None) => None,
+            Err(e) => {
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! The command line, in one place.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit status:
+  0  success
+  1  the capture could not be read to its end (everything before the fault is printed)
+  2  usage error (unknown option, bad value)
+  3  live capture not permitted (needs root or CAP_NET_RAW)";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "osiscope",
+    version,
+    about = "Explains a packet capture layer by layer, along the OSI model",
+    long_about = "Explains a packet capture layer by layer, along the OSI model.\n\n\
+        Reads pcap and pcapng files (or - for standard input) and shows every \
+        packet with each of its layers labelled: L1 physical (the frame), \
+        L2 data link, L3 network, L4 transport, up to L7 application.",
+    after_help = EXIT_CODES,
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// One row per packet: frame, time, and one column per OSI layer
+    #[command(after_help = "\
+Examples:
+  osiscope packets captures/ws-echo.pcap
+  osiscope packets captures/ws-echo.pcap --format json | head -3
+  tcpdump -i lo -w - | osiscope packets -
+
+Exit status: 0 ok, 1 capture unreadable past some point (all packets before it are printed), 2 usage.")]
+    Packets(PacketsArgs),
+
+    /// Take packets apart field by field, like Wireshark's detail pane, with a hex dump
+    #[command(after_help = "\
+Examples:
+  osiscope layers captures/ws-echo.pcap --frame 1
+  osiscope layers captures/ws-echo.pcap --frame 4-6 --frame 10
+  osiscope layers captures/ws-echo.pcap --frame 1 --format json
+
+In the hex dump each byte is coloured by the layer it belongs to; without colour a
+row of layer numbers under each line says the same (1 frame, 2 data link,
+3 network, 4 transport, 7 application, - not decoded).
+
+Exit status: 0 ok, 1 capture unreadable past some point, 2 usage.")]
+    Layers(LayersArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct InputArgs {
+    /// Capture file (pcap or pcapng); - reads standard input
+    #[arg(value_name = "FILE", required_unless_present = "read")]
+    pub file: Option<PathBuf>,
+
+    /// Capture file, as tcpdump/tshark's -r
+    #[arg(short = 'r', long = "read", value_name = "FILE", conflicts_with = "file")]
+    pub read: Option<PathBuf>,
+}
+
+impl InputArgs {
+    pub fn path(&self) -> PathBuf {
+        self.read
+            .clone()
+            .or_else(|| self.file.clone())
+            .unwrap_or_else(|| PathBuf::from("-"))
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Output format: a table for people, JSON Lines for scripts
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// When to colour the output (NO_COLOR in the environment means never)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+#[derive(Args, Debug)]
+pub struct PacketsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Stop after this many frames, as tcpdump's -c
+    #[arg(short = 'c', long = "count", value_name = "N")]
+    pub count: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+pub struct LayersArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Frame number or range to show (N, N-M, N-); repeat for more. Default: every frame
+    #[arg(long = "frame", short = 'f', value_name = "N|N-M", value_parser = parse_range)]
+    pub frames: Vec<FrameRange>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// An inclusive range of 1-based frame numbers; `last` None means "to the end".
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct FrameRange {
+    pub first: u64,
+    pub last: Option<u64>,
+}
+
+impl FrameRange {
+    pub fn contains(&self, n: u64) -> bool {
+        n >= self.first && self.last.is_none_or(|l| n <= l)
+    }
+}
+
+fn parse_frame_number(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err("frame numbers start at 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a frame number")),
+    }
+}
+
+fn parse_range(s: &str) -> Result<FrameRange, String> {
+    match s.split_once('-') {
+        None => {
+            let n = parse_frame_number(s)?;
+            Ok(FrameRange {
+                first: n,
+                last: Some(n),
+            })
+        }
+        Some((a, b)) => {
+            let first = parse_frame_number(a)?;
+            let last = if b.trim().is_empty() {
+                None
+            } else {
+                Some(parse_frame_number(b)?)
+            };
+            if last.is_some_and(|l| l < first) {
+                return Err(format!("range {s} ends before it starts"));
+            }
+            Ok(FrameRange { first, last })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("5"), Ok(FrameRange { first: 5, last: Some(5) }));
+        assert_eq!(parse_range("3-7"), Ok(FrameRange { first: 3, last: Some(7) }));
+        assert_eq!(parse_range("9-"), Ok(FrameRange { first: 9, last: None }));
+        assert!(parse_range("0").is_err());
+        assert!(parse_range("7-3").is_err());
+        assert!(parse_range("x").is_err());
+        assert!(FrameRange { first: 9, last: None }.contains(1_000_000));
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

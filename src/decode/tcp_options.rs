@@ -1,0 +1,132 @@
+//! TCP options (RFC 9293 §3.1 and the option registry).
+//!
+//! Read here rather than with etherparse's iterator because that one stops at
+//! the first option kind it does not know; a packet inspector must show every
+//! option, known or not, and say where the list is malformed.
+
+use std::fmt::Write as _;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TcpOption {
+    Eol,
+    Nop,
+    Mss(u16),
+    WindowScale(u8),
+    SackPermitted,
+    /// Up to four left/right edges.
+    Sack(Vec<(u32, u32)>),
+    Timestamp { val: u32, ecr: u32 },
+    /// TCP Fast Open cookie (kind 34); empty when requesting one.
+    FastOpen(Vec<u8>),
+    Other { kind: u8, len: usize },
+    /// The option list cannot be read past this point.
+    Malformed { kind: u8, reason: &'static str },
+}
+
+/// Walks an option list; at most 40 bytes, so the result is small.
+pub fn parse(mut opts: &[u8]) -> Vec<TcpOption> {
+    let mut out = Vec::new();
+    while let Some(&kind) = opts.first() {
+        match kind {
+            0 => {
+                out.push(TcpOption::Eol);
+                break;
+            }
+            1 => {
+                out.push(TcpOption::Nop);
+                opts = &opts[1..];
+                continue;
+            }
+            _ => {}
+        }
+        let Some(&len) = opts.get(1) else {
+            out.push(TcpOption::Malformed {
+                kind,
+                reason: "length byte missing",
+            });
+            break;
+        };
+        let len = usize::from(len);
+        if len < 2 || len > opts.len() {
+            out.push(TcpOption::Malformed {
+                kind,
+                reason: "length runs past the header",
+            });
+            break;
+        }
+        let v = &opts[2..len];
+        let be32 = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+        let opt = match (kind, v.len()) {
+            (2, 2) => TcpOption::Mss(u16::from_be_bytes([v[0], v[1]])),
+            (3, 1) => TcpOption::WindowScale(v[0]),
+            (4, 0) => TcpOption::SackPermitted,
+            (5, n) if n % 8 == 0 && n > 0 => {
+                TcpOption::Sack(v.chunks_exact(8).map(|c| (be32(c), be32(&c[4..]))).collect())
+            }
+            (8, 8) => TcpOption::Timestamp {
+                val: be32(v),
+                ecr: be32(&v[4..]),
+            },
+            (34, _) => TcpOption::FastOpen(v.to_vec()),
+            (2..=5 | 8, _) => TcpOption::Malformed {
+                kind,
+                reason: "wrong length for this option",
+            },
+            _ => TcpOption::Other { kind, len },
+        };
+        out.push(opt);
+        opts = &opts[len..];
+    }
+    out
+}
+
+/// Option kind names, in Wireshark's spelling.
+pub fn kind_name(kind: u8) -> &'static str {
+    match kind {
+        0 => "EOL",
+        1 => "NOP",
+        2 => "MSS",
+        3 => "WS",
+        4 => "SACK_PERM",
+        5 => "SACK",
+        8 => "TS",
+        19 => "MD5",
+        27 => "Quick-Start",
+        28 => "User Timeout",
+        29 => "TCP-AO",
+        30 => "MPTCP",
+        34 => "TFO",
+        253 | 254 => "Experimental",
+        _ => "unknown",
+    }
+}
+
+/// The options as tshark's Info column lists them (NOP and EOL left out).
+pub fn summary(opts: &[TcpOption]) -> String {
+    let mut s = String::new();
+    for o in opts {
+        let piece = match o {
+            TcpOption::Eol | TcpOption::Nop => continue,
+            TcpOption::Mss(v) => format!("MSS={v}"),
+            TcpOption::WindowScale(v) => format!("WS={}", 1u32.checked_shl(u32::from(*v)).unwrap_or(0)),
+            TcpOption::SackPermitted => "SACK_PERM".into(),
+            TcpOption::Sack(edges) => {
+                let mut p = String::new();
+                for (l, r) in edges {
+                    let _ = write!(p, "SLE={l} SRE={r} ");
+                }
+                p.trim_end().to_owned()
+            }
+            TcpOption::Timestamp { val, ecr } => format!("TSval={val} TSecr={ecr}"),
+            TcpOption::FastOpen(c) if c.is_empty() => "TFO=R".into(),
+            TcpOption::FastOpen(_) => "TFO=C".into(),
+            TcpOption::Other { kind, .. } => format!("opt{kind}({})", kind_name(*kind)),
+            TcpOption::Malformed { kind, .. } => format!("malformed-opt{kind}"),
+        };
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(&piece);
+    }
+    s
+}

@@ -1,0 +1,12 @@
+//! osiscope: explains a packet capture layer by layer, along the OSI model.
+//!
+//! The pipeline runs one way: [`capture`] (where frames come from) →
+//! [`decode`] (layers 2–4 of one packet) → [`report`] (views). The driver in
+//! [`analyze`] wires them together; [`cli`] holds the command line.
+
+pub mod analyze;
+pub mod capture;
+pub mod cli;
+pub mod decode;
+pub mod flow;
+pub mod report;

@@ -1,0 +1,42 @@
+//! Views: pure functions of what the earlier stages found. Nothing here parses
+//! packet bytes; everything printed from the wire is escaped first.
+
+pub mod escape;
+pub mod json;
+pub mod layers;
+pub mod packets;
+pub mod style;
+
+use std::io;
+
+use crate::capture::{Frame, Timestamp};
+use crate::decode::Packet;
+use crate::flow::SegmentContext;
+
+/// What a view is handed for each frame.
+pub struct FrameEvent<'e, 'a> {
+    pub frame: &'e Frame<'a>,
+    pub packet: &'e Packet<'a>,
+    pub tcp: Option<SegmentContext>,
+    /// Time of the first frame of the capture (relative times start there).
+    pub first_ts: Timestamp,
+}
+
+pub trait View {
+    fn frame(&mut self, ev: &FrameEvent<'_, '_>) -> io::Result<()>;
+    /// Called once at the end, also when the capture ended in an error.
+    fn finish(&mut self) -> io::Result<()>;
+}
+
+/// Seconds between two timestamps, with nanosecond digits kept exact.
+pub fn rel_seconds(ts: Timestamp, first: Timestamp) -> String {
+    let d = ts.since(first);
+    let neg = d < 0;
+    let d = d.unsigned_abs();
+    format!(
+        "{}{}.{:09}",
+        if neg { "-" } else { "" },
+        d / 1_000_000_000,
+        d % 1_000_000_000
+    )
+}

@@ -1,0 +1,212 @@
+//! `osiscope packets`: one row per packet.
+//!
+//! The table is streamed: rows are rendered in chunks of [`CHUNK_ROWS`] with the
+//! same column widths, so memory stays flat however long the capture is.
+
+use std::io::{self, Write};
+
+use comfy_table::{ContentLineStyle, LineStyle, TableStyle};
+use comfy_table::{
+    Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, Width,
+};
+
+use super::escape::escape;
+use super::json::PacketRecord;
+use super::{FrameEvent, View, rel_seconds};
+use crate::capture::linktype;
+use crate::cli::Format;
+use crate::decode::detail;
+
+/// Rows rendered per table chunk.
+pub const CHUNK_ROWS: usize = 256;
+
+pub struct PacketsView<W: Write> {
+    out: W,
+    format: Format,
+    color: bool,
+    rows: Vec<([String; 6], bool)>,
+    header_done: bool,
+    /// Leave out the L2 column when the capture has no link layer (raw IP).
+    show_l2: Option<bool>,
+    width: Option<u16>,
+}
+
+impl<W: Write> PacketsView<W> {
+    pub fn new(out: W, format: Format, color: bool) -> Self {
+        let width = Table::new().width();
+        PacketsView {
+            out,
+            format,
+            color,
+            rows: Vec::with_capacity(CHUNK_ROWS),
+            header_done: false,
+            show_l2: None,
+            width,
+        }
+    }
+
+    fn flush_rows(&mut self) -> io::Result<()> {
+        if self.rows.is_empty() && self.header_done {
+            return Ok(());
+        }
+        let show_l2 = self.show_l2.unwrap_or(true);
+        let mut t = Table::new();
+        // Column rules and a header rule only: chunks stack without seams.
+        t.load_style(
+            TableStyle::new()
+                .header_lines(ContentLineStyle::none().junction('│'))
+                .header_separator(LineStyle::none().fill('─').junction('┼'))
+                .content_lines(ContentLineStyle::none().junction('│')),
+        );
+        let heads: Vec<(&str, u8)> = [
+            ("No.", 0u8),
+            ("Time", 1),
+            ("L2 Data link", 2),
+            ("L3 Network", 3),
+            ("L4 Transport", 4),
+            ("L7 Info", 7),
+        ]
+        .into_iter()
+        .filter(|(_, osi)| show_l2 || *osi != 2)
+        .collect();
+        if !self.header_done {
+            t.set_header(heads.iter().map(|(h, osi)| {
+                let c = Cell::new(h);
+                if self.color && *osi > 0 {
+                    c.fg(color_of(*osi))
+                } else {
+                    c
+                }
+            }));
+            self.header_done = true;
+        }
+        if self.color {
+            t.enforce_styling();
+        }
+        let color = self.color;
+        for (r, problem) in self.rows.drain(..) {
+            let cells: Vec<Cell> = r
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| show_l2 || *i != 2)
+                .map(|(i, s)| {
+                    let c = Cell::new(s);
+                    match i {
+                        0 | 1 => c.set_alignment(CellAlignment::Right),
+                        5 if color && problem => c.fg(comfy_table::Color::Red),
+                        2..=5 if color => c.fg(color_of([2, 3, 4, 7][i - 2])),
+                        _ => c,
+                    }
+                })
+                .collect();
+            t.add_row(cells);
+        }
+        // Fixed widths keep chunks aligned with each other.
+        let fixed: &[u16] = if show_l2 {
+            &[6, 10, 0, 0, 0, 0]
+        } else {
+            &[6, 10, 0, 0, 0]
+        };
+        let n = fixed.len();
+        match self.width {
+            Some(w) => {
+                t.set_content_arrangement(ContentArrangement::Dynamic);
+                t.set_width(w);
+                let rest = w.saturating_sub(16 + 3 * n as u16);
+                let shares: &[u16] = if show_l2 { &[22, 28, 32, 18] } else { &[34, 42, 24] };
+                let mut cons = vec![
+                    ColumnConstraint::Absolute(Width::Fixed(6)),
+                    ColumnConstraint::Absolute(Width::Fixed(10)),
+                ];
+                for s in shares {
+                    cons.push(ColumnConstraint::Absolute(Width::Fixed((rest * s / 100).max(8))));
+                }
+                t.set_constraints(cons);
+            }
+            None => {
+                t.set_content_arrangement(ContentArrangement::Disabled);
+                let lower: &[u16] = if show_l2 {
+                    &[6, 10, 36, 44, 60, 10]
+                } else {
+                    &[6, 10, 44, 60, 10]
+                };
+                t.set_constraints(
+                    lower
+                        .iter()
+                        .map(|w| ColumnConstraint::LowerBoundary(Width::Fixed(*w))),
+                );
+            }
+        }
+        for line in t.lines() {
+            writeln!(self.out, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+}
+
+fn color_of(osi: u8) -> comfy_table::Color {
+    use comfy_table::Color;
+    match osi {
+        2 => Color::Blue,
+        3 => Color::Green,
+        4 => Color::Yellow,
+        7 => Color::Magenta,
+        _ => Color::Reset,
+    }
+}
+
+impl<W: Write> View for PacketsView<W> {
+    fn frame(&mut self, ev: &FrameEvent<'_, '_>) -> io::Result<()> {
+        if self.format == Format::Json {
+            let rec = PacketRecord::new(ev);
+            serde_json::to_writer(&mut self.out, &rec)?;
+            return self.out.write_all(b"\n");
+        }
+        let f = ev.frame;
+        if self.show_l2.is_none() {
+            self.show_l2 = Some(!matches!(
+                f.linktype,
+                linktype::RAW | linktype::RAW_BSD | linktype::RAW_OPENBSD | linktype::IPV4 | linktype::IPV6
+            ));
+        }
+        let layers = detail::describe(f, ev.packet, ev.tcp.as_ref());
+        let mut cols: [String; 6] = Default::default();
+        cols[0] = f.number.to_string();
+        let rel = rel_seconds(f.ts, ev.first_ts);
+        // Six decimals, as tshark shows µs captures.
+        cols[1] = rel[..rel.len().saturating_sub(3)].to_owned();
+        for l in layers.iter().skip(1) {
+            let col = match l.osi {
+                2 => 2,
+                3 => 3,
+                4 => 4,
+                _ => 5,
+            };
+            if !cols[col].is_empty() {
+                cols[col].push_str(" · ");
+            }
+            cols[col].push_str(&escape(&l.summary));
+        }
+        if let crate::capture::FrameKind::Event(what) = f.kind {
+            cols[5] = what.to_owned();
+        }
+        if let Some(p) = &ev.packet.problem {
+            if !cols[5].is_empty() {
+                cols[5].push_str(" · ");
+            }
+            cols[5].push_str(&format!("⚠ {}", p.text()));
+        }
+        self.rows.push((cols, ev.packet.problem.is_some()));
+        if self.rows.len() >= CHUNK_ROWS {
+            self.flush_rows()?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        if self.format == Format::Table {
+            self.flush_rows()?;
+        }
+        self.out.flush()
+    }
+}
