@@ -3,10 +3,11 @@
 use std::io;
 use std::path::Path;
 
-use etherparse::{LaxNetSlice, TransportSlice};
+use etherparse::LaxNetSlice;
 
 use crate::capture::{CaptureError, CaptureReader, Timestamp};
 use crate::decode::Packet;
+use crate::decode::tcp::{ACK, SYN};
 use crate::flow::{Endpoint, Segment, SegmentContext, Tracker};
 use crate::report::{FrameEvent, View};
 
@@ -36,9 +37,7 @@ pub struct Limits {
 
 /// The TCP facts of a packet, if it is a TCP segment.
 pub fn tcp_segment(pkt: &Packet<'_>) -> Option<Segment> {
-    let Some(TransportSlice::Tcp(t)) = pkt.transport() else {
-        return None;
-    };
+    let t = pkt.tcp()?;
     let (src, dst) = match pkt.net()? {
         LaxNetSlice::Ipv4(v) => {
             let h = v.header();
@@ -53,16 +52,16 @@ pub fn tcp_segment(pkt: &Packet<'_>) -> Option<Segment> {
     Some(Segment {
         src: Endpoint {
             addr: src,
-            port: t.source_port(),
+            port: t.src_port(),
         },
         dst: Endpoint {
             addr: dst,
-            port: t.destination_port(),
+            port: t.dst_port(),
         },
-        seq: t.sequence_number(),
-        ack: t.acknowledgment_number(),
-        syn: t.syn(),
-        ack_flag: t.ack(),
+        seq: t.seq(),
+        ack: t.ack_number(),
+        syn: t.has(SYN),
+        ack_flag: t.has(ACK),
     })
 }
 
@@ -74,7 +73,11 @@ pub fn run(path: &Path, view: &mut dyn View, limits: Limits) -> Result<(), RunEr
     res
 }
 
-pub fn run_reader(reader: &mut CaptureReader, view: &mut dyn View, limits: Limits) -> Result<(), RunError> {
+pub fn run_reader(
+    reader: &mut CaptureReader,
+    view: &mut dyn View,
+    limits: Limits,
+) -> Result<(), RunError> {
     let mut tracker = Tracker::default();
     let mut first_ts: Option<Timestamp> = None;
     let mut seen = 0u64;
@@ -82,7 +85,16 @@ pub fn run_reader(reader: &mut CaptureReader, view: &mut dyn View, limits: Limit
         let frame = next.map_err(RunError::Capture)?;
         let first = *first_ts.get_or_insert(frame.ts);
         let packet = Packet::decode(&frame);
-        let tcp: Option<SegmentContext> = tcp_segment(&packet).map(|s| tracker.observe(&s));
+        // A TCP header shorter than it says in a frame captured whole is
+        // malformed: it is placed in its connection but moves no numbers.
+        let malformed = packet.tcp().is_some_and(|t| !t.complete() && !packet.cut);
+        let tcp: Option<SegmentContext> = tcp_segment(&packet).map(|s| {
+            if malformed {
+                tracker.observe_malformed(&s)
+            } else {
+                tracker.observe(&s)
+            }
+        });
         view.frame(&FrameEvent {
             frame: &frame,
             packet: &packet,
@@ -90,7 +102,9 @@ pub fn run_reader(reader: &mut CaptureReader, view: &mut dyn View, limits: Limit
             first_ts: first,
         })?;
         seen += 1;
-        if limits.count.is_some_and(|c| seen >= c) || limits.last_frame.is_some_and(|l| frame.number >= l) {
+        if limits.count.is_some_and(|c| seen >= c)
+            || limits.last_frame.is_some_and(|l| frame.number >= l)
+        {
             break;
         }
     }

@@ -61,7 +61,12 @@ pub struct InputArgs {
     pub file: Option<PathBuf>,
 
     /// Capture file, as tcpdump/tshark's -r
-    #[arg(short = 'r', long = "read", value_name = "FILE", conflicts_with = "file")]
+    #[arg(
+        short = 'r',
+        long = "read",
+        value_name = "FILE",
+        conflicts_with = "file"
+    )]
     pub read: Option<PathBuf>,
 }
 
@@ -171,13 +176,37 @@ mod tests {
 
     #[test]
     fn ranges() {
-        assert_eq!(parse_range("5"), Ok(FrameRange { first: 5, last: Some(5) }));
-        assert_eq!(parse_range("3-7"), Ok(FrameRange { first: 3, last: Some(7) }));
-        assert_eq!(parse_range("9-"), Ok(FrameRange { first: 9, last: None }));
+        assert_eq!(
+            parse_range("5"),
+            Ok(FrameRange {
+                first: 5,
+                last: Some(5)
+            })
+        );
+        assert_eq!(
+            parse_range("3-7"),
+            Ok(FrameRange {
+                first: 3,
+                last: Some(7)
+            })
+        );
+        assert_eq!(
+            parse_range("9-"),
+            Ok(FrameRange {
+                first: 9,
+                last: None
+            })
+        );
         assert!(parse_range("0").is_err());
         assert!(parse_range("7-3").is_err());
         assert!(parse_range("x").is_err());
-        assert!(FrameRange { first: 9, last: None }.contains(1_000_000));
+        assert!(
+            FrameRange {
+                first: 9,
+                last: None
+            }
+            .contains(1_000_000)
+        );
     }
 
     #[test]

@@ -31,7 +31,8 @@ fn main() -> ExitCode {
         }
         Command::Layers(a) => {
             let path = a.input.path();
-            let mut view = LayersView::new(out, a.output.format, use_color(a.output.color), a.frames);
+            let mut view =
+                LayersView::new(out, a.output.format, use_color(a.output.color), a.frames);
             let limits = Limits {
                 count: None,
                 last_frame: view.last_wanted(),

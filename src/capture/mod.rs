@@ -44,6 +44,7 @@ pub mod linktype {
     pub const IPV4: u32 = 228;
     pub const IPV6: u32 = 229;
     pub const LINUX_SLL2: u32 = 276;
+    pub const NFLOG: u32 = 239;
 
     /// A short human name, as capinfos would say it.
     pub fn name(lt: u32) -> &'static str {
@@ -59,7 +60,7 @@ pub mod linktype {
             9 => "PPP",
             105 => "IEEE 802.11",
             127 => "IEEE 802.11 radiotap",
-            239 => "NFLOG",
+            NFLOG => "Linux NFLOG",
             _ => "unknown link type",
         }
     }
@@ -240,7 +241,7 @@ impl CaptureReader {
         let mut info = CaptureInfo::default();
         let format = if magic == [0x0a, 0x0d, 0x0d, 0x0a] {
             info.format = "pcapng".into();
-            Format::PcapNg(Box::new(pcapng::NgState::default()))
+            Format::PcapNg(Box::default())
         } else if let Some(state) = pcap::PcapState::open(&mut input, &mut info)? {
             Format::Pcap(state)
         } else {

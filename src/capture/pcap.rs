@@ -26,7 +26,10 @@ const MAGIC_MODIFIED: u32 = 0xa1b2_cd34;
 
 impl PcapState {
     /// Reads the 24-byte file header. `Ok(None)` when the magic is not a pcap magic.
-    pub fn open(input: &mut StreamBuf, info: &mut CaptureInfo) -> Result<Option<Self>, CaptureError> {
+    pub fn open(
+        input: &mut StreamBuf,
+        info: &mut CaptureInfo,
+    ) -> Result<Option<Self>, CaptureError> {
         let err = |message: String| CaptureError {
             message,
             offset: 0,
@@ -59,17 +62,25 @@ impl PcapState {
             };
             header[..4].copy_from_slice(&m);
         }
-        let (_, parser) = PcapParser::new(&header)
-            .map_err(|e| err(format!("invalid pcap file header: {e}")))?;
+        let (_, parser) =
+            PcapParser::new(&header).map_err(|e| err(format!("invalid pcap file header: {e}")))?;
         let h: PcapHeader = parser.header();
         if h.version_major != 2 {
             return Err(err(format!(
-                "unsupported pcap version {}.{} (only 2.x exists)",
+                "unsupported pcap version {}.{} (2.4 is the format)",
                 h.version_major, h.version_minor
             )));
         }
-        // The upper bits of the link-type field carry FCS information, not the type.
-        let linktype = u32::from(h.datalink) & 0xffff;
+        // The link-type field: low 16 bits the type, bits 26-31 FCS information,
+        // bits 16-25 reserved (a non-zero value means a corrupt or foreign file).
+        let raw_linktype = u32::from(h.datalink);
+        if raw_linktype & 0x03ff_0000 != 0 {
+            return Err(err(format!(
+                "link-type field has reserved bits set ({:#010x})",
+                raw_linktype & 0x03ff_0000
+            )));
+        }
+        let linktype = raw_linktype & 0xffff;
         let big_endian = h.endianness == Endianness::Big;
         let per_sec = match h.ts_resolution {
             PcapTsResolution::MicroSecond => 1_000_000,

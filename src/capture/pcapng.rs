@@ -28,8 +28,6 @@ const SHB: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 pub struct NgState {
     state: PcapNgState,
     big_endian: bool,
-    /// Interfaces declared in earlier sections: ids are numbered across the file.
-    iface_base: u32,
     sections: u32,
 }
 
@@ -141,14 +139,13 @@ impl NgState {
             };
             let found = match decoded {
                 Ok(Block::SectionHeader(shb)) => {
-                    if shb.major_version != 1 {
+                    // 1.0 is the format; 1.2 was written by some old tools and
+                    // is read by libpcap and Wireshark alike.
+                    if shb.major_version != 1 || !matches!(shb.minor_version, 0 | 2) {
                         return Err(err(format!(
-                            "unsupported pcapng version {}.{} (only 1.x exists)",
+                            "unsupported pcapng version {}.{} (1.0 is the format)",
                             shb.major_version, shb.minor_version
                         )));
-                    }
-                    if self.sections > 0 {
-                        self.iface_base += self.state.interfaces().len() as u32;
                     }
                     self.sections += 1;
                     self.state.update_from_block(&Block::SectionHeader(shb));
@@ -189,20 +186,18 @@ impl NgState {
                     orig_len: pb.original_len,
                     data: range(&pb.data),
                 },
-                Ok(Block::CustomCopiable(_)) | Ok(Block::CustomNonCopiable(_)) => Found::Frame {
-                    kind: FrameKind::Event("pcapng custom block"),
-                    ts: Timestamp::default(),
-                    iface: 0,
-                    orig_len: 0,
-                    data: (0, 0),
-                },
-                Ok(Block::SystemdJournalExport(_)) => Found::Frame {
-                    kind: FrameKind::Event("systemd journal entry"),
-                    ts: Timestamp::default(),
-                    iface: 0,
-                    orig_len: 0,
-                    data: (0, 0),
-                },
+                Ok(Block::CustomCopiable(cb)) => custom_frame(range(&cb.payload)),
+                Ok(Block::CustomNonCopiable(cb)) => custom_frame(range(&cb.payload)),
+                Ok(Block::SystemdJournalExport(j)) => {
+                    let data = range(&j.journal_entry);
+                    Found::Frame {
+                        kind: FrameKind::Event("systemd journal entry"),
+                        ts: Timestamp::default(),
+                        iface: 0,
+                        orig_len: (data.1 - data.0) as u32,
+                        data,
+                    }
+                }
                 // Statistics, name resolution, decryption secrets, unknown types.
                 Ok(_) => Found::Skip,
                 Err(e) if matches!(btype, 2 | 3 | 6) => {
@@ -234,7 +229,7 @@ impl NgState {
                         kind,
                         ts,
                         linktype,
-                        interface: self.iface_base + iface,
+                        interface: iface,
                         orig_len,
                         data: &blk[data.0..data.1],
                         offset,
@@ -256,6 +251,17 @@ impl NgState {
         });
         self.state
             .update_from_block(&Block::InterfaceDescription(idb.into_owned()));
+    }
+}
+
+/// A custom block takes a frame number; its payload is shown as the frame's data.
+fn custom_frame(data: (usize, usize)) -> Found {
+    Found::Frame {
+        kind: FrameKind::Event("pcapng custom block"),
+        ts: Timestamp::default(),
+        iface: 0,
+        orig_len: (data.1 - data.0) as u32,
+        data,
     }
 }
 

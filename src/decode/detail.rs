@@ -15,8 +15,12 @@ use serde::ser::SerializeMap;
 use serde_json::Value;
 
 use super::link::{ETHERTYPE_IPV4, ETHERTYPE_IPV6};
+use super::shim::ETHERTYPE_RARP;
+use super::tcp::{ACK, TcpView};
 use super::tcp_options::{self, TcpOption};
-use super::{Link, NullFamily, Packet, arphrd_name, ethertype_name, sll_packet_type};
+use super::{
+    CutHeader, Link, NullFamily, Packet, Shim, arphrd_name, ethertype_name, sll_packet_type,
+};
 use crate::capture::{Frame, FrameKind, linktype};
 use crate::flow::SegmentContext;
 
@@ -69,7 +73,12 @@ impl Serialize for Fields {
 }
 
 impl Fields {
-    fn add(&mut self, key: &'static str, label: &'static str, value: impl Into<Value>) -> &mut Field {
+    fn add(
+        &mut self,
+        key: &'static str,
+        label: &'static str,
+        value: impl Into<Value>,
+    ) -> &mut Field {
         self.0.push(Field {
             key,
             label,
@@ -116,19 +125,31 @@ fn layer(osi: u8, name: &'static str, offset: usize, length: usize) -> LayerDeta
 
 /// Every layer of a packet, outermost first. `tcp` carries the connection
 /// context (stream, relative numbers) when the caller tracks connections.
-pub fn describe(frame: &Frame<'_>, pkt: &Packet<'_>, tcp: Option<&SegmentContext>) -> Vec<LayerDetail> {
+pub fn describe(
+    frame: &Frame<'_>,
+    pkt: &Packet<'_>,
+    tcp: Option<&SegmentContext>,
+) -> Vec<LayerDetail> {
     let mut out = Vec::with_capacity(6);
     out.push(frame_layer(frame));
     if frame.kind != FrameKind::Packet {
         return out;
     }
     link_layers(pkt, &mut out);
+    if let Some((kind @ (CutHeader::Ipv4 | CutHeader::Ipv6), bytes)) = pkt.cut_header() {
+        out.push(cut_layer(pkt, kind, bytes));
+    }
     if let Some(s) = &pkt.sliced {
         if let Some(net) = &s.net {
             net_layer(pkt, net, &mut out);
         }
-        if let Some(t) = &s.transport {
-            transport_layer(pkt, t, tcp, &mut out);
+        if let Some((kind @ (CutHeader::Tcp | CutHeader::Udp), bytes)) = pkt.cut_header() {
+            out.push(cut_layer(pkt, kind, bytes));
+        }
+        match (&s.transport, pkt.tcp()) {
+            (_, Some(view)) => out.push(tcp_layer(pkt, &view, tcp)),
+            (Some(t), None) => transport_layer(pkt, t, &mut out),
+            (None, None) => {}
         }
     }
     let payload = pkt.payload();
@@ -145,7 +166,11 @@ pub fn describe(frame: &Frame<'_>, pkt: &Packet<'_>, tcp: Option<&SegmentContext
         .map(|l| l.offset + l.length)
         .max()
         .unwrap_or(0);
-    let covered_to = if let Some(net) = pkt.net() { net_end(pkt, net) } else { end };
+    let covered_to = if let Some(net) = pkt.net() {
+        net_end(pkt, net)
+    } else {
+        end
+    };
     let covered_to = covered_to.max(end);
     if pkt.problem.is_none() && covered_to > 0 && covered_to < pkt.data.len() {
         let n = pkt.data.len() - covered_to;
@@ -176,8 +201,11 @@ fn frame_layer(f: &Frame<'_>) -> LayerDetail {
     let fl = &mut l.fields;
     fl.add("number", "Frame number", f.number);
     fl.add("interface", "Interface id", f.interface);
-    fl.add("linktype", "Link type", f.linktype)
-        .text(format!("{} ({})", linktype::name(f.linktype), f.linktype));
+    fl.add("linktype", "Link type", f.linktype).text(format!(
+        "{} ({})",
+        linktype::name(f.linktype),
+        f.linktype
+    ));
     fl.add("caplen", "Captured length", f.data.len())
         .means("bytes saved in the capture");
     fl.add("len", "Wire length", f.orig_len)
@@ -205,7 +233,7 @@ fn frame_layer(f: &Frame<'_>) -> LayerDetail {
 fn link_layers(pkt: &Packet<'_>, out: &mut Vec<LayerDetail>) {
     match &pkt.link {
         Link::Ethernet => {
-            if let Some(s) = &pkt.sliced {
+            if let Some(s) = pkt.link_sliced() {
                 if let Some(LinkSlice::Ethernet2(e)) = &s.link {
                     let mut l = layer(2, "Ethernet II", 0, e.header_slice().len());
                     let et = e.ether_type().0;
@@ -214,11 +242,8 @@ fn link_layers(pkt: &Packet<'_>, out: &mut Vec<LayerDetail>) {
                     l.fields
                         .add("ethertype", "EtherType", et)
                         .text(format!("{} ({et:#06x})", ethertype_name(et)));
-                    l.summary = format!(
-                        "Ethernet {} → {}",
-                        mac(&e.source()),
-                        mac(&e.destination())
-                    );
+                    l.summary =
+                        format!("Ethernet {} → {}", mac(&e.source()), mac(&e.destination()));
                     out.push(l);
                 }
                 for ext in &s.link_exts {
@@ -230,7 +255,8 @@ fn link_layers(pkt: &Packet<'_>, out: &mut Vec<LayerDetail>) {
                         let et = v.ether_type().0;
                         l.fields.add("id", "VLAN id", id);
                         l.fields.add("pcp", "Priority", pcp);
-                        l.fields.add("dei", "Drop eligible", v.drop_eligible_indicator());
+                        l.fields
+                            .add("dei", "Drop eligible", v.drop_eligible_indicator());
                         l.fields
                             .add("ethertype", "EtherType", et)
                             .text(format!("{} ({et:#06x})", ethertype_name(et)));
@@ -240,13 +266,19 @@ fn link_layers(pkt: &Packet<'_>, out: &mut Vec<LayerDetail>) {
                 }
             }
         }
-        Link::Null { header, family, kind } => {
+        Link::Null {
+            header,
+            family,
+            kind,
+        } => {
             let mut l = layer(2, "BSD loopback", 0, header.len());
-            l.fields.add("family", "Address family", *family).means(match kind {
-                NullFamily::Ipv4 => "IPv4",
-                NullFamily::Ipv6 => "IPv6",
-                NullFamily::Other => "not an IP family",
-            });
+            l.fields
+                .add("family", "Address family", *family)
+                .means(match kind {
+                    NullFamily::Ipv4 => "IPv4",
+                    NullFamily::Ipv6 => "IPv6",
+                    NullFamily::Other => "not an IP family",
+                });
             l.summary = match kind {
                 NullFamily::Ipv4 => "Loopback, family IPv4".into(),
                 NullFamily::Ipv6 => "Loopback, family IPv6".into(),
@@ -306,7 +338,7 @@ fn link_layers(pkt: &Packet<'_>, out: &mut Vec<LayerDetail>) {
             );
             out.push(l);
         }
-        Link::Raw { .. } | Link::None => {}
+        Link::Raw { .. } | Link::None | Link::Nflog => {}
         Link::Unknown { linktype } => {
             let mut l = layer(2, "Unknown link layer", 0, pkt.data.len());
             l.fields.add("linktype", "Link type", *linktype);
@@ -320,22 +352,176 @@ fn link_layers(pkt: &Packet<'_>, out: &mut Vec<LayerDetail>) {
             out.push(l);
         }
     }
-    // An EtherType etherparse does not continue from (e.g. LLDP, MPLS).
-    if let Some(s) = &pkt.sliced {
-        if s.net.is_none() && s.stop_err.is_none() {
-            if let Some(p) = s.ether_payload() {
-                if p.ether_type.0 != ETHERTYPE_IPV4 && p.ether_type.0 != ETHERTYPE_IPV6 {
-                    let et = p.ether_type.0;
-                    let mut l = layer(3, "Unknown network layer", pkt.offset_of(p.payload), p.payload.len());
-                    l.fields
-                        .add("ethertype", "EtherType", et)
-                        .text(format!("{} ({et:#06x})", ethertype_name(et)));
-                    l.summary = format!("{} ({et:#06x}), not decoded", ethertype_name(et));
-                    out.push(l);
-                }
-            }
+    for shim in &pkt.shims {
+        out.push(shim_layer(pkt, shim));
+    }
+    // An EtherType etherparse does not continue from (e.g. LLDP), or RARP.
+    let last = pkt.sliced.as_ref().or(pkt.outer.as_ref());
+    if let Some(s) = last
+        && s.net.is_none()
+        && s.stop_err.is_none()
+        && let Some(p) = s.ether_payload()
+    {
+        let et = p.ether_type.0;
+        if et == ETHERTYPE_RARP {
+            out.push(arp_layer(pkt, p.payload));
+        } else if et != ETHERTYPE_IPV4 && et != ETHERTYPE_IPV6 {
+            let mut l = layer(
+                3,
+                "Unknown network layer",
+                pkt.offset_of(p.payload),
+                p.payload.len(),
+            );
+            l.fields
+                .add("ethertype", "EtherType", et)
+                .text(format!("{} ({et:#06x})", ethertype_name(et)));
+            l.summary = format!("{} ({et:#06x}), not decoded", ethertype_name(et));
+            out.push(l);
         }
     }
+}
+
+fn shim_layer(pkt: &Packet<'_>, shim: &Shim<'_>) -> LayerDetail {
+    let h = shim.header();
+    match shim {
+        Shim::Mpls { labels, .. } => {
+            // MPLS sits between the link and network layers ("layer 2.5"): filed under L2.
+            let mut l = layer(2, "MPLS", pkt.offset_of(h), h.len());
+            let list: Vec<Value> = labels
+                .iter()
+                .map(|(label, tc, ttl)| serde_json::json!({"label": label, "tc": tc, "ttl": ttl}))
+                .collect();
+            let text: Vec<String> = labels
+                .iter()
+                .map(|(label, _, _)| label.to_string())
+                .collect();
+            l.fields
+                .add("labels", "Labels", Value::Array(list))
+                .text(text.join(", "));
+            l.summary = format!("MPLS labels {}", text.join(", "));
+            l
+        }
+        Shim::Pppoe {
+            session,
+            ppp_protocol,
+            ..
+        } => {
+            let mut l = layer(2, "PPPoE session", pkt.offset_of(h), h.len());
+            l.fields
+                .add("session", "Session id", *session)
+                .text(format!("{session:#06x}"));
+            l.fields
+                .add("ppp_protocol", "PPP protocol", *ppp_protocol)
+                .text(format!("{ppp_protocol:#06x}"));
+            l.summary = format!("PPPoE session {session:#06x}");
+            l
+        }
+        Shim::LlcSnap { oui, ethertype, .. } => {
+            let mut l = layer(2, "802.2 LLC/SNAP", pkt.offset_of(h), h.len());
+            l.fields.add("oui", "OUI", *oui).text(format!("{oui:06x}"));
+            l.fields
+                .add("ethertype", "EtherType", *ethertype)
+                .text(format!("{} ({ethertype:#06x})", ethertype_name(*ethertype)));
+            l.summary = format!("LLC/SNAP {}", ethertype_name(*ethertype));
+            l
+        }
+        Shim::Nflog { family, .. } => {
+            let mut l = layer(2, "Linux NFLOG", pkt.offset_of(h), h.len());
+            l.fields
+                .add("family", "Address family", *family)
+                .means(match family {
+                    2 => "IPv4",
+                    10 => "IPv6",
+                    _ => "other",
+                });
+            l.summary = "NFLOG (netfilter log)".into();
+            l
+        }
+    }
+}
+
+/// The fields of a header cut short that are wholly present; nothing is guessed.
+fn cut_layer(pkt: &Packet<'_>, kind: CutHeader, b: &[u8]) -> LayerDetail {
+    // (key, label, offset, size); size 0 marks a sub-byte field read from one byte.
+    type Spec = (&'static str, &'static str, usize, usize);
+    const V4: &[Spec] = &[
+        ("version", "Version", 0, 0),
+        ("total_len", "Total length", 2, 2),
+        ("id", "Identification", 4, 2),
+        ("ttl", "Time to live", 8, 1),
+        ("protocol", "Protocol", 9, 1),
+        ("checksum", "Header checksum", 10, 2),
+        ("flags_frag", "", 6, 2),
+        ("src", "Source", 12, 4),
+        ("dst", "Destination", 16, 4),
+    ];
+    const V6: &[Spec] = &[
+        ("version", "Version", 0, 0),
+        ("payload_len", "Payload length", 4, 2),
+        ("next_header", "Next header", 6, 1),
+        ("hop_limit", "Hop limit", 7, 1),
+        ("src", "Source", 8, 16),
+        ("dst", "Destination", 24, 16),
+    ];
+    const TCP: &[Spec] = &[
+        ("src_port", "Source port", 0, 2),
+        ("dst_port", "Destination port", 2, 2),
+        ("seq_raw", "Sequence number (raw)", 4, 4),
+        ("ack_raw", "Acknowledgement (raw)", 8, 4),
+    ];
+    const UDP: &[Spec] = &[
+        ("src_port", "Source port", 0, 2),
+        ("dst_port", "Destination port", 2, 2),
+        ("length", "Length", 4, 2),
+        ("checksum", "Checksum", 6, 2),
+    ];
+    let (osi, name, spec, full) = match kind {
+        CutHeader::Ipv4 => (
+            3,
+            "IPv4",
+            V4,
+            usize::from(b.first().map_or(5, |x| x & 0x0f)) * 4,
+        ),
+        CutHeader::Ipv6 => (3, "IPv6", V6, 40),
+        CutHeader::Tcp => (4, "TCP", TCP, 20),
+        CutHeader::Udp => (4, "UDP", UDP, 8),
+    };
+    let mut l = layer(osi, name, pkt.offset_of(b), b.len());
+    for &(key, label, off, size) in spec {
+        if size == 0 {
+            if let Some(x) = b.get(off) {
+                l.fields.add(key, label, x >> 4);
+            }
+            continue;
+        }
+        let Some(v) = b.get(off..off + size) else {
+            continue;
+        };
+        if key == "flags_frag" {
+            let x = u16::from_be_bytes([v[0], v[1]]);
+            l.fields.add("df", "Don't fragment", x & 0x4000 != 0);
+            l.fields.add("mf", "More fragments", x & 0x2000 != 0);
+            l.fields.add("frag_offset", "Fragment offset", x & 0x1fff);
+            continue;
+        }
+        let value: Value = match (key, size) {
+            ("src" | "dst", 4) => Ipv4Addr::new(v[0], v[1], v[2], v[3]).to_string().into(),
+            ("src" | "dst", 16) => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(v);
+                Ipv6Addr::from(a).to_string().into()
+            }
+            (_, 1) => v[0].into(),
+            (_, 2) => u16::from_be_bytes([v[0], v[1]]).into(),
+            _ => u32::from_be_bytes([v[0], v[1], v[2], v[3]]).into(),
+        };
+        l.fields.add(key, label, value);
+    }
+    l.fields
+        .add("captured", "Captured header bytes", b.len())
+        .means(format!("of {full}"));
+    l.summary = format!("{name} header cut short ({} of {full} bytes)", b.len());
+    l
 }
 
 fn ip_proto_name(p: u8) -> &'static str {
@@ -373,18 +559,24 @@ fn net_layer(pkt: &Packet<'_>, net: &LaxNetSlice<'_>, out: &mut Vec<LayerDetail>
             let proto = h.protocol().0;
             let fl = &mut l.fields;
             fl.add("version", "Version", h.version());
-            fl.add("ihl", "Header length", usize::from(h.ihl()) * 4).text(format!("{} bytes", usize::from(h.ihl()) * 4));
+            fl.add("ihl", "Header length", usize::from(h.ihl()) * 4)
+                .text(format!("{} bytes", usize::from(h.ihl()) * 4));
             fl.add("dscp", "DSCP", h.dcp().value());
             fl.add("ecn", "ECN", h.ecn().value());
             fl.add("total_len", "Total length", h.total_len());
             fl.add("id", "Identification", h.identification())
-                .text(format!("{:#06x} ({})", h.identification(), h.identification()));
+                .text(format!(
+                    "{:#06x} ({})",
+                    h.identification(),
+                    h.identification()
+                ));
             fl.add("df", "Don't fragment", h.dont_fragment());
             fl.add("mf", "More fragments", h.more_fragments());
             let frag = h.fragments_offset().value();
-            fl.add("frag_offset", "Fragment offset", u32::from(frag) * 8)
-                .text(format!("{} bytes", u32::from(frag) * 8));
-            fl.add("ttl", "Time to live", h.ttl()).means("hops left before a router drops it");
+            fl.add("frag_offset", "Fragment offset", frag)
+                .text(format!("{frag} ({} bytes)", u32::from(frag) * 8));
+            fl.add("ttl", "Time to live", h.ttl())
+                .means("hops left before a router drops it");
             fl.add("protocol", "Protocol", proto)
                 .text(format!("{} ({proto})", ip_proto_name(proto)));
             fl.add("checksum", "Header checksum", h.header_checksum())
@@ -420,7 +612,8 @@ fn net_layer(pkt: &Packet<'_>, net: &LaxNetSlice<'_>, out: &mut Vec<LayerDetail>
             fl.add("payload_len", "Payload length", h.payload_length());
             fl.add("next_header", "Next header", nh)
                 .text(format!("{} ({nh})", ip_proto_name(nh)));
-            fl.add("hop_limit", "Hop limit", h.hop_limit()).means("hops left before a router drops it");
+            fl.add("hop_limit", "Hop limit", h.hop_limit())
+                .means("hops left before a router drops it");
             fl.add("src", "Source", src.to_string());
             fl.add("dst", "Destination", dst.to_string());
             l.summary = format!("IPv6 {src} → {dst} hlim {}", h.hop_limit());
@@ -428,14 +621,21 @@ fn net_layer(pkt: &Packet<'_>, net: &LaxNetSlice<'_>, out: &mut Vec<LayerDetail>
             let exts = v6.extensions();
             let ext_bytes = exts.slice();
             if !ext_bytes.is_empty() {
-                let mut e = layer(3, "IPv6 extension headers", pkt.offset_of(ext_bytes), ext_bytes.len());
+                let mut e = layer(
+                    3,
+                    "IPv6 extension headers",
+                    pkt.offset_of(ext_bytes),
+                    ext_bytes.len(),
+                );
                 let mut names = Vec::new();
                 for hdr in exts.clone().into_iter() {
                     let n = match hdr {
                         etherparse::Ipv6ExtensionSlice::HopByHop(_) => "hop-by-hop",
                         etherparse::Ipv6ExtensionSlice::Routing(_) => "routing",
                         etherparse::Ipv6ExtensionSlice::Fragment(_) => "fragment",
-                        etherparse::Ipv6ExtensionSlice::DestinationOptions(_) => "destination options",
+                        etherparse::Ipv6ExtensionSlice::DestinationOptions(_) => {
+                            "destination options"
+                        }
                         etherparse::Ipv6ExtensionSlice::Authentication(_) => "authentication",
                     };
                     names.push(n);
@@ -463,7 +663,8 @@ fn arp_layer(pkt: &Packet<'_>, b: &[u8]) -> LayerDetail {
     let plen = usize::from(b.get(5).copied().unwrap_or(0));
     let fl = &mut l.fields;
     fl.add("htype", "Hardware type", htype);
-    fl.add("ptype", "Protocol type", ptype).text(format!("{ptype:#06x}"));
+    fl.add("ptype", "Protocol type", ptype)
+        .text(format!("{ptype:#06x}"));
     fl.add("opcode", "Operation", op).means(match op {
         1 => "request",
         2 => "reply",
@@ -498,6 +699,8 @@ fn arp_layer(pkt: &Packet<'_>, b: &[u8]) -> LayerDetail {
     l.summary = match op {
         1 => format!("ARP who-has {} tell {}", q(&tpa), q(&spa)),
         2 => format!("ARP {} is-at {}", q(&spa), q(&sha)),
+        3 => format!("RARP who-is {} tell {}", q(&tha), q(&sha)),
+        4 => format!("RARP {} at {}", q(&tha), q(&tpa)),
         _ => format!("ARP operation {op}"),
     };
     l
@@ -505,7 +708,7 @@ fn arp_layer(pkt: &Packet<'_>, b: &[u8]) -> LayerDetail {
 
 pub fn tcp_flags_text(bits: u16) -> String {
     // Wireshark's order: bit 0 upwards.
-    const NAMES: [(u16, &str); 9] = [
+    const NAMES: [(u16, &str); 10] = [
         (0x001, "FIN"),
         (0x002, "SYN"),
         (0x004, "RST"),
@@ -514,7 +717,8 @@ pub fn tcp_flags_text(bits: u16) -> String {
         (0x020, "URG"),
         (0x040, "ECE"),
         (0x080, "CWR"),
-        (0x100, "NS"),
+        (0x100, "AE"),
+        (0xe00, "Reserved"),
     ];
     let mut s = String::new();
     for (bit, name) in NAMES {
@@ -531,83 +735,90 @@ pub fn tcp_flags_text(bits: u16) -> String {
     s
 }
 
-fn transport_layer(
-    pkt: &Packet<'_>,
-    t: &TransportSlice<'_>,
-    ctx: Option<&SegmentContext>,
-    out: &mut Vec<LayerDetail>,
-) {
-    match t {
-        TransportSlice::Tcp(tcp) => {
-            let hs = tcp.header_slice();
-            let mut l = layer(4, "TCP", pkt.offset_of(hs), hs.len());
-            let flags = u16::from_be_bytes([hs[12] & 0x01, hs[13]]);
-            let fl = &mut l.fields;
-            fl.add("src_port", "Source port", tcp.source_port());
-            fl.add("dst_port", "Destination port", tcp.destination_port());
-            if let Some(c) = ctx {
-                fl.add("stream", "Stream index", c.stream).means("connection number, as tshark's tcp.stream");
-                fl.add("seq", "Sequence number", c.rel_seq).means("relative to this side's first");
-            }
-            fl.add("seq_raw", "Sequence number (raw)", tcp.sequence_number());
-            if tcp.ack() {
-                if let Some(a) = ctx.and_then(|c| c.rel_ack) {
-                    fl.add("ack", "Acknowledgement", a).means("next byte expected from the other side, relative");
-                }
-                fl.add("ack_raw", "Acknowledgement (raw)", tcp.acknowledgment_number());
-            }
-            fl.add("hdr_len", "Header length", hs.len()).text(format!("{} bytes", hs.len()));
-            fl.add("flags", "Flags", flags)
-                .text(format!("{flags:#05x} [{}]", tcp_flags_text(flags)));
-            fl.add("window", "Window", tcp.window_size())
-                .means("bytes the sender can still receive (before scaling)");
-            fl.add("checksum", "Checksum", tcp.checksum())
-                .text(format!("{:#06x}", tcp.checksum()))
-                .means("not verified");
-            fl.add("urgent_ptr", "Urgent pointer", tcp.urgent_pointer());
-            let opts = tcp_options::parse(tcp.options());
-            if !opts.is_empty() {
-                fl.add("options", "Options", options_json(&opts))
-                    .text(tcp_options::summary(&opts));
-            }
-            fl.add("payload_len", "Payload length", tcp.payload().len());
-            let mut s = format!(
-                "TCP {} → {} [{}]",
-                tcp.source_port(),
-                tcp.destination_port(),
-                tcp_flags_text(flags)
-            );
-            match ctx {
-                Some(c) => {
-                    let _ = write!(s, " seq={}", c.rel_seq);
-                    if let Some(a) = c.rel_ack {
-                        let _ = write!(s, " ack={a}");
-                    }
-                }
-                None => {
-                    let _ = write!(s, " seq={}", tcp.sequence_number());
-                    if tcp.ack() {
-                        let _ = write!(s, " ack={}", tcp.acknowledgment_number());
-                    }
-                }
-            }
-            let _ = write!(s, " win={} len={}", tcp.window_size(), tcp.payload().len());
-            let o = tcp_options::summary(&opts);
-            if !o.is_empty() {
-                s.push(' ');
-                s.push_str(&o);
-            }
-            l.summary = s;
-            out.push(l);
+fn tcp_layer(pkt: &Packet<'_>, tcp: &TcpView<'_>, ctx: Option<&SegmentContext>) -> LayerDetail {
+    let hs = tcp.header_bytes();
+    let mut l = layer(4, "TCP", pkt.offset_of(hs), hs.len());
+    let flags = tcp.flags();
+    let fl = &mut l.fields;
+    fl.add("src_port", "Source port", tcp.src_port());
+    fl.add("dst_port", "Destination port", tcp.dst_port());
+    if let Some(c) = ctx {
+        fl.add("stream", "Stream index", c.stream)
+            .means("connection number, as tshark's tcp.stream");
+        fl.add("seq", "Sequence number", c.rel_seq)
+            .means("relative to this side's first");
+    }
+    fl.add("seq_raw", "Sequence number (raw)", tcp.seq());
+    if tcp.has(ACK) {
+        if let Some(a) = ctx.and_then(|c| c.rel_ack) {
+            fl.add("ack", "Acknowledgement", a)
+                .means("next byte expected from the other side, relative");
         }
+        fl.add("ack_raw", "Acknowledgement (raw)", tcp.ack_number());
+    }
+    fl.add("hdr_len", "Header length", tcp.header_len())
+        .text(format!("{} bytes", tcp.header_len()));
+    fl.add("flags", "Flags", flags)
+        .text(format!("{flags:#05x} [{}]", tcp_flags_text(flags)));
+    fl.add("window", "Window", tcp.window())
+        .means("bytes the sender can still receive (before scaling)");
+    fl.add("checksum", "Checksum", tcp.checksum())
+        .text(format!("{:#06x}", tcp.checksum()))
+        .means("not verified");
+    fl.add("urgent_ptr", "Urgent pointer", tcp.urgent_ptr());
+    let opts = tcp_options::parse(tcp.options());
+    if !opts.is_empty() {
+        fl.add("options", "Options", options_json(&opts))
+            .text(tcp_options::summary(&opts));
+    }
+    let seg_len = segment_len(pkt, tcp.header_len()).unwrap_or(tcp.payload().len());
+    fl.add("len", "Segment length", seg_len)
+        .means("payload bytes the IP header says the segment carries");
+    fl.add("payload_len", "Captured payload", tcp.payload().len());
+    let mut s = format!(
+        "TCP {} → {} [{}]",
+        tcp.src_port(),
+        tcp.dst_port(),
+        tcp_flags_text(flags)
+    );
+    match ctx {
+        Some(c) => {
+            let _ = write!(s, " seq={}", c.rel_seq);
+            if let Some(a) = c.rel_ack {
+                let _ = write!(s, " ack={a}");
+            }
+        }
+        None => {
+            let _ = write!(s, " seq={}", tcp.seq());
+            if tcp.has(ACK) {
+                let _ = write!(s, " ack={}", tcp.ack_number());
+            }
+        }
+    }
+    let _ = write!(s, " win={} len={seg_len}", tcp.window());
+    let o = tcp_options::summary(&opts);
+    if !o.is_empty() {
+        s.push(' ');
+        s.push_str(&o);
+    }
+    l.summary = s;
+    l
+}
+
+fn transport_layer(pkt: &Packet<'_>, t: &TransportSlice<'_>, out: &mut Vec<LayerDetail>) {
+    match t {
+        TransportSlice::Tcp(_) => {}
         TransportSlice::Udp(udp) => {
             let hs = udp.header_slice();
             let mut l = layer(4, "UDP", pkt.offset_of(hs), hs.len());
             let len = u16::from_be_bytes([hs[4], hs[5]]);
             let csum = u16::from_be_bytes([hs[6], hs[7]]);
             l.fields.add("src_port", "Source port", udp.source_port());
-            l.fields.add("dst_port", "Destination port", udp.destination_port());
-            l.fields.add("length", "Length", len).means("header + payload");
+            l.fields
+                .add("dst_port", "Destination port", udp.destination_port());
+            l.fields
+                .add("length", "Length", len)
+                .means("header + payload");
             l.fields
                 .add("checksum", "Checksum", csum)
                 .text(format!("{csum:#06x}"))
@@ -674,6 +885,43 @@ fn transport_layer(
             out.push(l);
         }
     }
+}
+
+/// TCP payload length by the IP header's count (tshark's `tcp.len`), which
+/// stays right when the capture cut the payload short.
+///
+/// When the frame was kept whole but the IP header claims more bytes than it
+/// holds, the bytes present are counted instead, as tshark does.
+pub fn segment_len(pkt: &Packet<'_>, tcp_hdr_len: usize) -> Option<usize> {
+    let declared = declared_segment_len(pkt, tcp_hdr_len)?;
+    if !pkt.cut
+        && let Some(TransportSlice::Tcp(t)) = pkt.transport()
+    {
+        return Some(declared.min(t.payload().len()));
+    }
+    Some(declared)
+}
+
+fn declared_segment_len(pkt: &Packet<'_>, tcp_hdr_len: usize) -> Option<usize> {
+    let ip_payload_len = match pkt.net()? {
+        LaxNetSlice::Ipv4(v) => {
+            let h = v.header();
+            // A zero total length (TCP segmentation offload) says nothing.
+            if h.total_len() == 0 {
+                return None;
+            }
+            usize::from(h.total_len()).checked_sub(h.slice().len())?
+        }
+        LaxNetSlice::Ipv6(v) => {
+            if v.header().payload_length() == 0 {
+                return None;
+            }
+            let ext = v.extensions().slice().len();
+            usize::from(v.header().payload_length()).checked_sub(ext)?
+        }
+        LaxNetSlice::Arp(_) => return None,
+    };
+    ip_payload_len.checked_sub(tcp_hdr_len)
 }
 
 fn options_json(opts: &[TcpOption]) -> Value {

@@ -35,11 +35,21 @@ pub enum Link<'a> {
         addr: &'a [u8],
     },
     /// No link header: the frame starts with an IP header.
-    Raw { linktype: u32 },
+    Raw {
+        linktype: u32,
+    },
+    /// Linux NFLOG: the link layer is a set of netfilter attributes (a shim).
+    Nflog,
     /// A link type osiscope does not decode; its bytes are shown raw.
-    Unknown { linktype: u32 },
+    Unknown {
+        linktype: u32,
+    },
     /// The link header itself is cut short.
-    Truncated { linktype: u32, have: usize, need: usize },
+    Truncated {
+        linktype: u32,
+        have: usize,
+        need: usize,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +64,8 @@ pub enum Next {
     Ethernet,
     /// EtherType and the offset of the bytes it describes.
     EtherType(u16, usize),
+    /// Linux NFLOG: the packet sits inside a TLV.
+    Nflog,
     Stop,
 }
 
@@ -125,7 +137,11 @@ pub fn parse(linktype: u32, data: &[u8]) -> (Link<'_>, Next) {
                 // Host byte order of the capturing machine: a family number is
                 // small, so a value with high bits set was written the other way round.
                 let le = u32::from_le_bytes([data[0], data[1], data[2], data[3]]);
-                if le & 0xffff_0000 != 0 { le.swap_bytes() } else { le }
+                if le & 0xffff_0000 != 0 {
+                    le.swap_bytes()
+                } else {
+                    le
+                }
             };
             let kind = match family {
                 2 => NullFamily::Ipv4,
@@ -181,6 +197,7 @@ pub fn parse(linktype: u32, data: &[u8]) -> (Link<'_>, Next) {
         lt::RAW | lt::RAW_BSD | lt::RAW_OPENBSD => (Link::Raw { linktype }, ip_by_version(data, 0)),
         lt::IPV4 => (Link::Raw { linktype }, Next::EtherType(ETHERTYPE_IPV4, 0)),
         lt::IPV6 => (Link::Raw { linktype }, Next::EtherType(ETHERTYPE_IPV6, 0)),
+        lt::NFLOG => (Link::Nflog, Next::Nflog),
         _ => (Link::Unknown { linktype }, Next::Stop),
     }
 }

@@ -11,6 +11,8 @@
 
 pub mod detail;
 mod link;
+pub mod shim;
+pub mod tcp;
 pub mod tcp_options;
 
 use etherparse::err::packet::SliceError;
@@ -19,15 +21,33 @@ use etherparse::{LaxNetSlice, LaxSlicedPacket, LinkSlice, TransportSlice};
 
 use crate::capture::{Frame, FrameKind};
 pub use link::{Link, NullFamily, arphrd_name, ethertype_name, sll_packet_type};
+pub use shim::Shim;
+pub use tcp::TcpView;
 
 /// One packet taken apart: zero-copy views into the frame's bytes.
 pub struct Packet<'a> {
     pub data: &'a [u8],
     pub link: Link<'a>,
+    /// Ethernet and VLAN headers, when shims separate them from the network layer.
+    pub outer: Option<LaxSlicedPacket<'a>>,
+    /// MPLS, PPPoE, LLC/SNAP or NFLOG headers, outermost first.
+    pub shims: Vec<Shim<'a>>,
     /// The layers etherparse found, from Ethernet (or the network layer) down.
     pub sliced: Option<LaxSlicedPacket<'a>>,
     /// Why decoding stopped early, if it did.
     pub problem: Option<Problem>,
+    /// The capture kept fewer bytes than the frame had (snap length), so
+    /// missing bytes are expected rather than a sign of a malformed packet.
+    pub cut: bool,
+}
+
+/// Which header [`Packet::cut_header`] found cut short.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CutHeader {
+    Ipv4,
+    Ipv6,
+    Tcp,
+    Udp,
 }
 
 /// Decoding stopped before the end of the headers.
@@ -67,43 +87,92 @@ impl Problem {
 impl<'a> Packet<'a> {
     pub fn decode(frame: &Frame<'a>) -> Packet<'a> {
         let data = frame.data;
+        let mut pkt = Packet {
+            data,
+            link: Link::None,
+            outer: None,
+            shims: Vec::new(),
+            sliced: None,
+            problem: None,
+            cut: frame.data.len() < frame.orig_len as usize,
+        };
         if frame.kind != FrameKind::Packet {
-            return Packet {
-                data,
-                link: Link::None,
-                sliced: None,
-                problem: None,
-            };
+            return pkt;
         }
         let (link, next) = link::parse(frame.linktype, data);
-        let mut problem = link.problem();
-        let sliced = match next {
+        pkt.problem = link.problem();
+        pkt.link = link;
+        let start = match next {
             link::Next::Ethernet => match LaxSlicedPacket::from_ethernet(data) {
-                Ok(s) => Some(s),
+                Ok(s) => {
+                    let shim_at = match (&s.net, &s.stop_err, s.ether_payload()) {
+                        (None, None, Some(p)) if shim::is_shim(p.ether_type.0) => {
+                            Some((p.ether_type.0, pkt.offset_of(p.payload)))
+                        }
+                        _ => None,
+                    };
+                    match shim_at {
+                        Some(at) => {
+                            pkt.outer = Some(s);
+                            Some(at)
+                        }
+                        None => {
+                            pkt.sliced = Some(s);
+                            None
+                        }
+                    }
+                }
                 Err(e) => {
-                    problem = Some(len_problem(&e, 2, "Ethernet header"));
+                    pkt.problem = Some(len_problem(&e, 2, "Ethernet header"));
                     None
                 }
             },
-            link::Next::EtherType(et, off) => Some(LaxSlicedPacket::from_ether_type(
-                etherparse::EtherType(et),
-                &data[off..],
-            )),
+            link::Next::EtherType(et, off) => Some((et, off)),
+            link::Next::Nflog => match shim::nflog(data) {
+                Some((s, et, off)) => {
+                    pkt.shims.push(s);
+                    Some((et, off))
+                }
+                None => None,
+            },
             link::Next::Stop => None,
         };
-        if let Some(s) = &sliced {
-            if let Some((err, layer)) = &s.stop_err {
-                problem = Some(slice_problem(err, *layer));
-            } else if let Some(p) = payload_truncation(s) {
-                problem = Some(p);
+        if let Some((et, off)) = start {
+            let (shims, et, off) = shim::unwrap(data, et, off);
+            pkt.shims.extend(shims);
+            if off <= data.len() && et != 0xffff && !shim::is_shim(et) {
+                pkt.sliced = Some(LaxSlicedPacket::from_ether_type(
+                    etherparse::EtherType(et),
+                    &data[off..],
+                ));
             }
         }
-        Packet {
-            data,
-            link,
-            sliced,
-            problem,
+        if let Some(s) = &pkt.sliced {
+            if let Some((err, layer)) = &s.stop_err {
+                pkt.problem = Some(slice_problem(err, *layer));
+            } else if let Some(p) = payload_truncation(s) {
+                pkt.problem = Some(p);
+            }
         }
+        // Missing bytes in a frame the capture kept whole: the frame itself is
+        // shorter than its headers say, which is malformation, not truncation.
+        if !pkt.cut
+            && let Some(Problem::Truncated {
+                osi,
+                what,
+                have,
+                need,
+            }) = pkt.problem
+        {
+            pkt.problem = Some(Problem::Malformed {
+                osi,
+                what,
+                reason: format!(
+                    "{have} of {need} bytes present: the frame is shorter than its headers say"
+                ),
+            });
+        }
+        pkt
     }
 
     pub fn net(&self) -> Option<&LaxNetSlice<'a>> {
@@ -114,9 +183,57 @@ impl<'a> Packet<'a> {
         self.sliced.as_ref()?.transport.as_ref()
     }
 
+    /// The sliced packet that holds the Ethernet/VLAN headers, if any.
+    pub fn link_sliced(&self) -> Option<&LaxSlicedPacket<'a>> {
+        self.outer.as_ref().or(self.sliced.as_ref())
+    }
+
     pub fn ethernet(&self) -> Option<&etherparse::Ethernet2Slice<'a>> {
-        match self.sliced.as_ref()?.link.as_ref()? {
+        match self.link_sliced()?.link.as_ref()? {
             LinkSlice::Ethernet2(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The TCP header, also when the snap length cut it after its first 20 bytes.
+    pub fn tcp(&self) -> Option<TcpView<'a>> {
+        if let Some(TransportSlice::Tcp(t)) = self.transport() {
+            return Some(TcpView::from_slice(t));
+        }
+        let s = self.sliced.as_ref()?;
+        let (_, layer) = s.stop_err.as_ref()?;
+        if *layer != Layer::TcpHeader {
+            return None;
+        }
+        let ip_payload = s.net.as_ref()?.ip_payload_ref()?;
+        if ip_payload.fragmented || ip_payload.ip_number != etherparse::IpNumber::TCP {
+            return None;
+        }
+        TcpView::partial(ip_payload.payload)
+    }
+
+    /// A header the snap length cut short, with the bytes that were captured,
+    /// so that the fields that are complete can still be shown.
+    pub fn cut_header(&self) -> Option<(CutHeader, &'a [u8])> {
+        let s = self.sliced.as_ref()?;
+        let (err, layer) = s.stop_err.as_ref()?;
+        if !matches!(err, SliceError::Len(_) | SliceError::Tcp(_)) {
+            return None;
+        }
+        match layer {
+            Layer::Ipv4Header | Layer::Ipv6Header | Layer::IpHeader => {
+                let bytes = s.ether_payload()?.payload;
+                let kind = match bytes.first().map(|b| b >> 4) {
+                    Some(4) => CutHeader::Ipv4,
+                    Some(6) => CutHeader::Ipv6,
+                    _ => return None,
+                };
+                Some((kind, bytes))
+            }
+            Layer::TcpHeader if self.tcp().is_none() => {
+                Some((CutHeader::Tcp, s.net.as_ref()?.ip_payload_ref()?.payload))
+            }
+            Layer::UdpHeader => Some((CutHeader::Udp, s.net.as_ref()?.ip_payload_ref()?.payload)),
             _ => None,
         }
     }
@@ -131,7 +248,7 @@ impl<'a> Packet<'a> {
         match self.transport() {
             Some(TransportSlice::Tcp(t)) => t.payload(),
             Some(TransportSlice::Udp(u)) => u.payload(),
-            _ => &[],
+            _ => self.tcp().map(|t| t.payload()).unwrap_or(&[]),
         }
     }
 }

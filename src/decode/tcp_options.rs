@@ -15,12 +15,21 @@ pub enum TcpOption {
     SackPermitted,
     /// Up to four left/right edges.
     Sack(Vec<(u32, u32)>),
-    Timestamp { val: u32, ecr: u32 },
+    Timestamp {
+        val: u32,
+        ecr: u32,
+    },
     /// TCP Fast Open cookie (kind 34); empty when requesting one.
     FastOpen(Vec<u8>),
-    Other { kind: u8, len: usize },
+    Other {
+        kind: u8,
+        len: usize,
+    },
     /// The option list cannot be read past this point.
-    Malformed { kind: u8, reason: &'static str },
+    Malformed {
+        kind: u8,
+        reason: &'static str,
+    },
 }
 
 /// Walks an option list; at most 40 bytes, so the result is small.
@@ -60,9 +69,11 @@ pub fn parse(mut opts: &[u8]) -> Vec<TcpOption> {
             (2, 2) => TcpOption::Mss(u16::from_be_bytes([v[0], v[1]])),
             (3, 1) => TcpOption::WindowScale(v[0]),
             (4, 0) => TcpOption::SackPermitted,
-            (5, n) if n % 8 == 0 && n > 0 => {
-                TcpOption::Sack(v.chunks_exact(8).map(|c| (be32(c), be32(&c[4..]))).collect())
-            }
+            (5, n) if n % 8 == 0 && n > 0 => TcpOption::Sack(
+                v.chunks_exact(8)
+                    .map(|c| (be32(c), be32(&c[4..])))
+                    .collect(),
+            ),
             (8, 8) => TcpOption::Timestamp {
                 val: be32(v),
                 ecr: be32(&v[4..]),
@@ -108,7 +119,9 @@ pub fn summary(opts: &[TcpOption]) -> String {
         let piece = match o {
             TcpOption::Eol | TcpOption::Nop => continue,
             TcpOption::Mss(v) => format!("MSS={v}"),
-            TcpOption::WindowScale(v) => format!("WS={}", 1u32.checked_shl(u32::from(*v)).unwrap_or(0)),
+            TcpOption::WindowScale(v) => {
+                format!("WS={}", 1u32.checked_shl(u32::from(*v)).unwrap_or(0))
+            }
             TcpOption::SackPermitted => "SACK_PERM".into(),
             TcpOption::Sack(edges) => {
                 let mut p = String::new();

@@ -58,6 +58,44 @@ pub struct Segment {
 }
 
 impl Tracker {
+    /// A malformed segment (header shorter than it says, in a frame captured
+    /// whole) belongs to its connection but moves no base: its numbers stay
+    /// absolute, as in tshark.
+    pub fn observe_malformed(&mut self, seg: &Segment) -> SegmentContext {
+        let key = if seg.src <= seg.dst {
+            (seg.src, seg.dst)
+        } else {
+            (seg.dst, seg.src)
+        };
+        let stream = match self.conns.get(&key) {
+            Some(c) => c.stream,
+            None => self.open(key, seg.src),
+        };
+        SegmentContext {
+            stream,
+            rel_seq: seg.seq,
+            rel_ack: seg.ack_flag.then_some(seg.ack),
+        }
+    }
+
+    fn open(&mut self, key: (Endpoint, Endpoint), first: Endpoint) -> u64 {
+        if self.conns.len() >= MAX_TRACKED && !self.conns.contains_key(&key) {
+            self.evict_oldest();
+        }
+        let stream = self.next_stream;
+        self.next_stream += 1;
+        self.conns.insert(
+            key,
+            Conn {
+                stream,
+                base: [None, None],
+                first,
+                last_seen: self.tick,
+            },
+        );
+        stream
+    }
+
     pub fn observe(&mut self, seg: &Segment) -> SegmentContext {
         self.tick += 1;
         let key = if seg.src <= seg.dst {
@@ -73,20 +111,7 @@ impl Tracker {
             None => true,
         };
         if reuse {
-            if self.conns.len() >= MAX_TRACKED && !self.conns.contains_key(&key) {
-                self.evict_oldest();
-            }
-            let stream = self.next_stream;
-            self.next_stream += 1;
-            self.conns.insert(
-                key,
-                Conn {
-                    stream,
-                    base: [None, None],
-                    first: seg.src,
-                    last_seen: 0,
-                },
-            );
+            self.open(key, seg.src);
         }
         let tick = self.tick;
         let Some(c) = self.conns.get_mut(&key) else {
@@ -99,14 +124,13 @@ impl Tracker {
         };
         c.last_seen = tick;
         let side = usize::from(c.first != seg.src);
-        // As Wireshark: a SYN's own number is relative 0; a side first seen
-        // mid-stream starts at relative 1, and so does an acknowledgement of a
-        // side not seen yet.
-        let base = *c.base[side].get_or_insert(if seg.syn {
-            seg.seq
-        } else {
-            seg.seq.wrapping_sub(1)
-        });
+        // As Wireshark: a side first seen mid-stream starts at relative 1, and
+        // so does an acknowledgement of a side not seen yet.
+        // A SYN (also a SYN-ACK) always sets its side's base, as in Wireshark.
+        if seg.syn {
+            c.base[side] = Some(seg.seq);
+        }
+        let base = *c.base[side].get_or_insert(seg.seq.wrapping_sub(1));
         let rel_ack = if seg.ack_flag {
             let b = *c.base[1 - side].get_or_insert(seg.ack.wrapping_sub(1));
             Some(seg.ack.wrapping_sub(b))

@@ -29,7 +29,8 @@ pub struct PacketRecord {
 
 fn number(s: String) -> Box<RawValue> {
     // The strings come from integer formatting: always valid JSON numbers.
-    RawValue::from_string(s).unwrap_or_else(|_| RawValue::from_string("null".into()).expect("literal"))
+    RawValue::from_string(s)
+        .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("literal"))
 }
 
 impl PacketRecord {

@@ -34,7 +34,12 @@ impl<W: Write> LayersView<W> {
         if self.ranges.is_empty() {
             return None;
         }
-        self.ranges.iter().map(|r| r.last).collect::<Option<Vec<_>>>()?.into_iter().max()
+        self.ranges
+            .iter()
+            .map(|r| r.last)
+            .collect::<Option<Vec<_>>>()?
+            .into_iter()
+            .max()
     }
 
     fn wanted(&self, n: u64) -> bool {
@@ -87,7 +92,11 @@ impl<W: Write> View for LayersView<W> {
             }
         }
         if let Some(p) = &ev.packet.problem {
-            writeln!(out, "  {}", paint(c, warn_style(), &format!("⚠ {}", p.text())))?;
+            writeln!(
+                out,
+                "  {}",
+                paint(c, warn_style(), &format!("⚠ {}", p.text()))
+            )?;
         }
         writeln!(out)?;
         hexdump(out, ev.frame.data, &layers, c)?;
@@ -117,7 +126,12 @@ fn byte_layers(len: usize, layers: &[LayerDetail]) -> Vec<u8> {
     owner
 }
 
-fn hexdump(out: &mut impl Write, data: &[u8], layers: &[LayerDetail], color: bool) -> io::Result<()> {
+fn hexdump(
+    out: &mut impl Write,
+    data: &[u8],
+    layers: &[LayerDetail],
+    color: bool,
+) -> io::Result<()> {
     let owner = byte_layers(data.len(), layers);
     for (row, chunk) in data.chunks(16).enumerate() {
         let base = row * 16;
@@ -137,7 +151,11 @@ fn hexdump(out: &mut impl Write, data: &[u8], layers: &[LayerDetail], color: boo
                 hex.push_str(&h);
             }
             hex.push(' ');
-            legend.push(if osi == 0 { '-' } else { char::from(b'0' + osi) });
+            legend.push(if osi == 0 {
+                '-'
+            } else {
+                char::from(b'0' + osi)
+            });
             legend.push_str("  ");
             // Printable ASCII only: nothing from the packet reaches the terminal raw.
             ascii.push(if b.is_ascii_graphic() || *b == b' ' {

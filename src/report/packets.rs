@@ -5,10 +5,8 @@
 
 use std::io::{self, Write};
 
+use comfy_table::{Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, Width};
 use comfy_table::{ContentLineStyle, LineStyle, TableStyle};
-use comfy_table::{
-    Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, Width,
-};
 
 use super::escape::escape;
 use super::json::PacketRecord;
@@ -113,13 +111,19 @@ impl<W: Write> PacketsView<W> {
                 t.set_content_arrangement(ContentArrangement::Dynamic);
                 t.set_width(w);
                 let rest = w.saturating_sub(16 + 3 * n as u16);
-                let shares: &[u16] = if show_l2 { &[22, 28, 32, 18] } else { &[34, 42, 24] };
+                let shares: &[u16] = if show_l2 {
+                    &[22, 28, 32, 18]
+                } else {
+                    &[34, 42, 24]
+                };
                 let mut cons = vec![
                     ColumnConstraint::Absolute(Width::Fixed(6)),
                     ColumnConstraint::Absolute(Width::Fixed(10)),
                 ];
                 for s in shares {
-                    cons.push(ColumnConstraint::Absolute(Width::Fixed((rest * s / 100).max(8))));
+                    cons.push(ColumnConstraint::Absolute(Width::Fixed(
+                        (rest * s / 100).max(8),
+                    )));
                 }
                 t.set_constraints(cons);
             }
@@ -166,7 +170,11 @@ impl<W: Write> View for PacketsView<W> {
         if self.show_l2.is_none() {
             self.show_l2 = Some(!matches!(
                 f.linktype,
-                linktype::RAW | linktype::RAW_BSD | linktype::RAW_OPENBSD | linktype::IPV4 | linktype::IPV6
+                linktype::RAW
+                    | linktype::RAW_BSD
+                    | linktype::RAW_OPENBSD
+                    | linktype::IPV4
+                    | linktype::IPV6
             ));
         }
         let layers = detail::describe(f, ev.packet, ev.tcp.as_ref());
