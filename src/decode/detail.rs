@@ -766,7 +766,7 @@ fn tcp_layer(pkt: &Packet<'_>, tcp: &TcpView<'_>, ctx: Option<&SegmentContext>) 
         .text(format!("{:#06x}", tcp.checksum()))
         .means("not verified");
     fl.add("urgent_ptr", "Urgent pointer", tcp.urgent_ptr());
-    let opts = tcp_options::parse(tcp.options());
+    let opts = tcp_options::parse(tcp.options(), !tcp.complete());
     if !opts.is_empty() {
         fl.add("options", "Options", options_json(&opts))
             .text(tcp_options::summary(&opts));
@@ -946,6 +946,9 @@ fn options_json(opts: &[TcpOption]) -> Value {
             }
             TcpOption::Malformed { kind, reason } => {
                 serde_json::json!({"kind": kind, "name": "malformed", "reason": reason})
+            }
+            TcpOption::Cut { kind } => {
+                serde_json::json!({"kind": kind, "name": tcp_options::kind_name(*kind), "cut": true})
             }
         })
         .collect();

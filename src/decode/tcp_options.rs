@@ -30,10 +30,16 @@ pub enum TcpOption {
         kind: u8,
         reason: &'static str,
     },
+    /// The capture ends inside this option (the header was cut short).
+    Cut {
+        kind: u8,
+    },
 }
 
 /// Walks an option list; at most 40 bytes, so the result is small.
-pub fn parse(mut opts: &[u8]) -> Vec<TcpOption> {
+/// `cut` says the capture ended inside the header, so an option running past
+/// the end is cut short rather than malformed.
+pub fn parse(mut opts: &[u8], cut: bool) -> Vec<TcpOption> {
     let mut out = Vec::new();
     while let Some(&kind) = opts.first() {
         match kind {
@@ -49,13 +55,21 @@ pub fn parse(mut opts: &[u8]) -> Vec<TcpOption> {
             _ => {}
         }
         let Some(&len) = opts.get(1) else {
-            out.push(TcpOption::Malformed {
-                kind,
-                reason: "length byte missing",
+            out.push(if cut {
+                TcpOption::Cut { kind }
+            } else {
+                TcpOption::Malformed {
+                    kind,
+                    reason: "length byte missing",
+                }
             });
             break;
         };
         let len = usize::from(len);
+        if cut && len > opts.len() {
+            out.push(TcpOption::Cut { kind });
+            break;
+        }
         if len < 2 || len > opts.len() {
             out.push(TcpOption::Malformed {
                 kind,
@@ -135,6 +149,7 @@ pub fn summary(opts: &[TcpOption]) -> String {
             TcpOption::FastOpen(_) => "TFO=C".into(),
             TcpOption::Other { kind, .. } => format!("opt{kind}({})", kind_name(*kind)),
             TcpOption::Malformed { kind, .. } => format!("malformed-opt{kind}"),
+            TcpOption::Cut { kind } => format!("{}(cut)", kind_name(*kind)),
         };
         if !s.is_empty() {
             s.push(' ');
@@ -142,4 +157,41 @@ pub fn summary(opts: &[TcpOption]) -> String {
         s.push_str(&piece);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linux_syn_options() {
+        // MSS 65495, SACK permitted, timestamps, NOP, window scale 7.
+        let b = [
+            2, 4, 0xff, 0xd7, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,
+        ];
+        let o = parse(&b, false);
+        assert_eq!(
+            o,
+            vec![
+                TcpOption::Mss(65495),
+                TcpOption::SackPermitted,
+                TcpOption::Timestamp { val: 1, ecr: 0 },
+                TcpOption::Nop,
+                TcpOption::WindowScale(7),
+            ]
+        );
+        assert_eq!(summary(&o), "MSS=65495 SACK_PERM TSval=1 TSecr=0 WS=128");
+    }
+
+    #[test]
+    fn cut_and_malformed_are_told_apart() {
+        let b = [2, 4, 5, 0xb4, 8, 10, 0, 0];
+        assert_eq!(parse(&b, true)[1], TcpOption::Cut { kind: 8 });
+        assert!(matches!(parse(&b, false)[1], TcpOption::Malformed { kind: 8, .. }));
+        // A zero length would loop forever if taken at face value.
+        assert!(matches!(parse(&[30, 0, 1, 1], false)[0], TcpOption::Malformed { .. }));
+        assert_eq!(parse(&[0, 2, 4], false), vec![TcpOption::Eol]);
+        assert_eq!(parse(&[34, 2], false), vec![TcpOption::FastOpen(vec![])]);
+        assert_eq!(parse(&[99, 3, 1], false), vec![TcpOption::Other { kind: 99, len: 3 }]);
+    }
 }
