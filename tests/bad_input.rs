@@ -67,7 +67,11 @@ fn assert_one_line(stderr: &str, what: &str, at: &str) {
 fn not_a_capture() {
     let (code, rows, err) = run_bytes(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!((code, rows), (1, 0));
-    assert_one_line(&err, "not a pcap or pcapng file (starts with 47 45 54 20)", "(at byte 0)");
+    assert_one_line(
+        &err,
+        "not a pcap or pcapng file (starts with 47 45 54 20)",
+        "(at byte 0)",
+    );
 }
 
 #[test]
@@ -82,7 +86,11 @@ fn cut_inside_the_file_header() {
     let b = read(PCAP);
     let (code, rows, err) = run_bytes(&b[..10]);
     assert_eq!((code, rows), (1, 0));
-    assert_one_line(&err, "file ends inside the pcap file header (10 of 24 bytes)", "(at byte 0)");
+    assert_one_line(
+        &err,
+        "file ends inside the pcap file header (10 of 24 bytes)",
+        "(at byte 0)",
+    );
 }
 
 #[test]
@@ -91,7 +99,11 @@ fn cut_inside_a_record_header() {
     let recs = pcap_records(&b);
     let (r3, _) = recs[2];
     let (code, rows, err) = run_bytes(&b[..r3 + 7]);
-    assert_eq!((code, rows), (1, 2), "the two whole packets are still printed");
+    assert_eq!(
+        (code, rows),
+        (1, 2),
+        "the two whole packets are still printed"
+    );
     assert_one_line(
         &err,
         "file ends inside a record header (7 of 16 bytes)",
@@ -165,7 +177,10 @@ fn pcapng_block_length_past_the_end_of_the_file() {
     assert_eq!((code, rows), (1, epbs.len() - 1));
     assert_one_line(
         &err,
-        &format!("file ends inside a block: header says 1048576 bytes, only {} present", b.len() - at),
+        &format!(
+            "file ends inside a block: header says 1048576 bytes, only {} present",
+            b.len() - at
+        ),
         &format!("(at byte {at}, frame {})", epbs.len()),
     );
 }

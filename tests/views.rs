@@ -13,7 +13,12 @@ const WS: &str = "captures/ws-echo.pcap";
 
 fn stdout(args: &[&str]) -> String {
     let out = common::osiscope(args);
-    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
@@ -26,23 +31,50 @@ fn packets_table_tells_the_handshake_like_tshark() {
     let rows = tshark(WS);
     let table = stdout(&["packets", WS]);
     let lines: Vec<&str> = table.lines().collect();
-    assert!(lines[0].contains("L2 Data link") && lines[0].contains("L4 Transport"), "{}", lines[0]);
-    assert_eq!(lines.len(), 2 + rows.len(), "header, rule, one row per packet");
+    assert!(
+        lines[0].contains("L2 Data link") && lines[0].contains("L4 Transport"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(
+        lines.len(),
+        2 + rows.len(),
+        "header, rule, one row per packet"
+    );
     let (c, s) = (&rows[0]["tcp.srcport"], &rows[0]["tcp.dstport"]);
     let mss = &rows[0]["tcp.options.mss_val"];
-    let syn = format!("TCP {c} → {s} [SYN] seq=0 win={} len=0 MSS={mss} SACK_PERM", rows[0]["tcp.window_size_value"]);
-    assert!(lines[2].contains(&syn), "{}\nshould contain {syn}", lines[2]);
-    assert!(lines[2].trim_start().starts_with("1 │ 0.000000 │ Ethernet"), "{}", lines[2]);
+    let syn = format!(
+        "TCP {c} → {s} [SYN] seq=0 win={} len=0 MSS={mss} SACK_PERM",
+        rows[0]["tcp.window_size_value"]
+    );
+    assert!(
+        lines[2].contains(&syn),
+        "{}\nshould contain {syn}",
+        lines[2]
+    );
+    assert!(
+        lines[2].trim_start().starts_with("1 │ 0.000000 │ Ethernet"),
+        "{}",
+        lines[2]
+    );
     let synack = format!("TCP {s} → {c} [SYN, ACK] seq=0 ack=1");
     assert!(lines[3].contains(&synack), "{}", lines[3]);
     let ack = format!("TCP {c} → {s} [ACK] seq=1 ack=1");
     assert!(lines[4].contains(&ack), "{}", lines[4]);
-    assert!(lines[2].contains("IPv4 127.0.0.1 → 127.0.0.1 ttl 64"), "{}", lines[2]);
+    assert!(
+        lines[2].contains("IPv4 127.0.0.1 → 127.0.0.1 ttl 64"),
+        "{}",
+        lines[2]
+    );
     // The last packet is the final ACK of the FIN teardown.
     let last = rows.last().expect("rows");
     assert_eq!(last["tcp.flags"], "0x0010");
     let fin_ack = format!("[ACK] seq={} ack={}", last["tcp.seq"], last["tcp.ack"]);
-    assert!(lines.last().expect("row").contains(&fin_ack), "{:?}", lines.last());
+    assert!(
+        lines.last().expect("row").contains(&fin_ack),
+        "{:?}",
+        lines.last()
+    );
 }
 
 #[test]
@@ -56,18 +88,35 @@ fn truncation_is_named_with_its_layer_and_byte_counts() {
     // Zeek's trace: a SYN whose TCP options the snap length cut (68 of 74 bytes kept).
     let p = "tests/corpus/zeek/tcp/truncated-header.pcap";
     let t = tshark(p);
-    assert_eq!((t[0]["frame.cap_len"].as_str(), t[0]["tcp.hdr_len"].as_str()), ("68", "40"));
+    assert_eq!(
+        (t[0]["frame.cap_len"].as_str(), t[0]["tcp.hdr_len"].as_str()),
+        ("68", "40")
+    );
     let table = stdout(&["packets", p, "-c", "4"]);
-    assert!(table.contains("⚠ truncated in L4 TCP header: 34 of 40 bytes captured"), "{table}");
+    assert!(
+        table.contains("⚠ truncated in L4 TCP header: 34 of 40 bytes captured"),
+        "{table}"
+    );
     // Frame 4: the header is whole, the 84-byte payload (tshark's tcp.len) is not there.
     assert_eq!(t[3]["tcp.len"], "84");
-    assert!(table.contains("⚠ truncated in L4 TCP payload: 0 of 84 bytes captured"), "{table}");
+    assert!(
+        table.contains("⚠ truncated in L4 TCP payload: 0 of 84 bytes captured"),
+        "{table}"
+    );
     let six = "tests/corpus/zeek/trunc/ip6-trunc.pcap";
     let j = stdout(&["packets", six, "--format", "json"]);
     let r: Value = serde_json::from_str(j.lines().next().expect("row")).expect("json");
-    assert_eq!(r["problem"], "truncated in L3 IPv6 header: 34 of 40 bytes captured");
+    assert_eq!(
+        r["problem"],
+        "truncated in L3 IPv6 header: 34 of 40 bytes captured"
+    );
     // The fields whose bytes are there are still shown; the cut destination is not invented.
-    let v6 = r["layers"].as_array().expect("layers").iter().find(|l| l["name"] == "IPv6").expect("IPv6");
+    let v6 = r["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .find(|l| l["name"] == "IPv6")
+        .expect("IPv6");
     assert_eq!(v6["fields"]["src"], tshark(six)[0]["ipv6.src"].as_str());
     assert!(v6["fields"].get("dst").is_none());
 }
@@ -88,7 +137,10 @@ fn a_frame_shorter_than_its_headers_is_malformed_not_truncated() {
 fn layers_view_takes_a_packet_apart_with_a_marked_hex_dump() {
     let rows = tshark(WS);
     let out = stdout(&["layers", WS, "--frame", "1"]);
-    assert!(out.starts_with("Frame 1 · 74 bytes on wire, 74 captured, Ethernet"), "{out}");
+    assert!(
+        out.starts_with("Frame 1 · 74 bytes on wire, 74 captured, Ethernet"),
+        "{out}"
+    );
     for needle in [
         "L1 Physical      Frame                    bytes 0–73",
         "L2 Data link     Ethernet II              bytes 0–13",
@@ -100,11 +152,22 @@ fn layers_view_takes_a_packet_apart_with_a_marked_hex_dump() {
         assert!(out.contains(needle), "missing {needle:?} in\n{out}");
     }
     assert!(out.contains(&format!("      Source port: {}", rows[0]["tcp.srcport"])));
-    assert!(out.contains(&format!("      Sequence number (raw): {}", rows[0]["tcp.seq_raw"])));
+    assert!(out.contains(&format!(
+        "      Sequence number (raw): {}",
+        rows[0]["tcp.seq_raw"]
+    )));
     // Hex dump: 74 bytes = 5 rows, each followed by a row of layer numbers.
-    assert!(out.contains("\n  0000  00 00 00 00 00 00 00 00  00 00 00 00 08 00 45 00  ..............E.\n"));
-    assert!(out.contains("\n        2  2  2  2  2  2  2  2   2  2  2  2  2  2  3  3\n"), "{out}");
-    assert!(out.contains("\n        3  3  4  4  4  4  4  4   4  4  4  4  4  4  4  4\n"), "{out}");
+    assert!(out.contains(
+        "\n  0000  00 00 00 00 00 00 00 00  00 00 00 00 08 00 45 00  ..............E.\n"
+    ));
+    assert!(
+        out.contains("\n        2  2  2  2  2  2  2  2   2  2  2  2  2  2  3  3\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\n        3  3  4  4  4  4  4  4   4  4  4  4  4  4  4  4\n"),
+        "{out}"
+    );
     assert!(out.contains("layer key: 1 frame · 2 data link · 3 network · 4 transport"));
 }
 
@@ -113,17 +176,35 @@ fn layers_view_selects_frames_and_ranges() {
     let out = stdout(&["layers", WS, "--frame", "2-3", "-f", "5"]);
     let heads: Vec<&str> = out.lines().filter(|l| l.starts_with("Frame ")).collect();
     assert_eq!(heads.len(), 3, "{heads:?}");
-    assert!(heads[0].starts_with("Frame 2 ·") && heads[1].starts_with("Frame 3 ·") && heads[2].starts_with("Frame 5 ·"));
+    assert!(
+        heads[0].starts_with("Frame 2 ·")
+            && heads[1].starts_with("Frame 3 ·")
+            && heads[2].starts_with("Frame 5 ·")
+    );
 }
 
 #[test]
 fn json_lines_follow_the_documented_schema() {
     let rows = tshark(WS);
     let out = stdout(&["packets", WS, "--format", "json"]);
-    let recs: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    let recs: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
     assert_eq!(recs.len(), rows.len());
     for (r, t) in recs.iter().zip(&rows) {
-        for k in ["frame", "kind", "ts", "rel_ts", "interface", "linktype", "caplen", "len", "layers", "problem"] {
+        for k in [
+            "frame",
+            "kind",
+            "ts",
+            "rel_ts",
+            "interface",
+            "linktype",
+            "caplen",
+            "len",
+            "layers",
+            "problem",
+        ] {
             assert!(r.get(k).is_some(), "missing {k} in {r}");
         }
         assert_eq!(r["frame"].to_string(), t["frame.number"]);
@@ -135,9 +216,17 @@ fn json_lines_follow_the_documented_schema() {
     }
     // Timestamps keep every digit: the raw text of "ts" is tshark's frame.time_epoch.
     let first_line = out.lines().next().expect("line");
-    assert!(first_line.contains(&format!("\"ts\":{},", rows[0]["frame.time_epoch"])), "{first_line}");
+    assert!(
+        first_line.contains(&format!("\"ts\":{},", rows[0]["frame.time_epoch"])),
+        "{first_line}"
+    );
     assert!(first_line.contains("\"rel_ts\":0.000000000,"));
-    let osi: Vec<u64> = recs[0]["layers"].as_array().expect("l").iter().map(|l| l["osi"].as_u64().expect("osi")).collect();
+    let osi: Vec<u64> = recs[0]["layers"]
+        .as_array()
+        .expect("l")
+        .iter()
+        .map(|l| l["osi"].as_u64().expect("osi"))
+        .collect();
     assert_eq!(osi, vec![1, 2, 3, 4]);
     let tcp = &recs[3]["layers"][3]["fields"];
     assert_eq!(tcp["len"].to_string(), rows[3]["tcp.len"]);
@@ -154,11 +243,22 @@ fn standard_input_reads_the_same_capture() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn");
-    child.stdin.take().expect("stdin").write_all(&bytes).expect("write");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&bytes)
+        .expect("write");
     let out = child.wait_with_output().expect("wait");
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(String::from_utf8(out.stdout).expect("utf-8"), stdout(&["packets", "--format", "json", WS]));
-    assert_eq!(stdout(&["packets", "-r", WS, "--format", "json"]), stdout(&["packets", "--format", "json", WS]));
+    assert_eq!(
+        String::from_utf8(out.stdout).expect("utf-8"),
+        stdout(&["packets", "--format", "json", WS])
+    );
+    assert_eq!(
+        stdout(&["packets", "-r", WS, "--format", "json"]),
+        stdout(&["packets", "--format", "json", WS])
+    );
 }
 
 #[test]
@@ -168,13 +268,19 @@ fn colour_only_when_asked_or_on_a_terminal() {
     let forced = stdout(&["packets", WS, "-c", "2", "--color", "always"]);
     assert!(forced.contains('\x1b'), "colour when forced");
     let layers = stdout(&["layers", WS, "-f", "1", "--color", "always"]);
-    assert!(layers.contains('\x1b') && !layers.contains("layer key:"), "colour replaces the legend");
+    assert!(
+        layers.contains('\x1b') && !layers.contains("layer key:"),
+        "colour replaces the legend"
+    );
 }
 
 #[test]
 fn help_lists_exit_codes_and_examples() {
     let help = stdout(&["--help"]);
-    assert!(help.contains("1  the capture could not be read to its end"), "{help}");
+    assert!(
+        help.contains("1  the capture could not be read to its end"),
+        "{help}"
+    );
     let help = stdout(&["packets", "--help"]);
     assert!(help.contains("Examples:") && help.contains("osiscope packets captures/ws-echo.pcap"));
 }

@@ -187,11 +187,20 @@ mod tests {
     fn cut_and_malformed_are_told_apart() {
         let b = [2, 4, 5, 0xb4, 8, 10, 0, 0];
         assert_eq!(parse(&b, true)[1], TcpOption::Cut { kind: 8 });
-        assert!(matches!(parse(&b, false)[1], TcpOption::Malformed { kind: 8, .. }));
+        assert!(matches!(
+            parse(&b, false)[1],
+            TcpOption::Malformed { kind: 8, .. }
+        ));
         // A zero length would loop forever if taken at face value.
-        assert!(matches!(parse(&[30, 0, 1, 1], false)[0], TcpOption::Malformed { .. }));
+        assert!(matches!(
+            parse(&[30, 0, 1, 1], false)[0],
+            TcpOption::Malformed { .. }
+        ));
         assert_eq!(parse(&[0, 2, 4], false), vec![TcpOption::Eol]);
         assert_eq!(parse(&[34, 2], false), vec![TcpOption::FastOpen(vec![])]);
-        assert_eq!(parse(&[99, 3, 1], false), vec![TcpOption::Other { kind: 99, len: 3 }]);
+        assert_eq!(
+            parse(&[99, 3, 1], false),
+            vec![TcpOption::Other { kind: 99, len: 3 }]
+        );
     }
 }
