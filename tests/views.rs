@@ -32,7 +32,7 @@ fn packets_table_tells_the_handshake_like_tshark() {
     let table = stdout(&["packets", WS]);
     let lines: Vec<&str> = table.lines().collect();
     assert!(
-        lines[0].contains("L2 Data link") && lines[0].contains("L4 Transport"),
+        lines[0].contains("L2 Link") && lines[0].contains("L4 Transport"),
         "{}",
         lines[0]
     );

@@ -33,6 +33,19 @@ pub struct LayerDetail {
     pub length: usize,
     pub fields: Fields,
     pub summary: String,
+    /// A shorter summary for narrow table cells; empty means "same as summary".
+    #[serde(skip)]
+    pub brief: String,
+}
+
+impl LayerDetail {
+    pub fn brief(&self) -> &str {
+        if self.brief.is_empty() {
+            &self.summary
+        } else {
+            &self.brief
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -120,6 +133,7 @@ fn layer(osi: u8, name: &'static str, offset: usize, length: usize) -> LayerDeta
         length,
         fields: Fields::default(),
         summary: String::new(),
+        brief: String::new(),
     }
 }
 
@@ -157,6 +171,7 @@ pub fn describe(
         let mut l = layer(7, "Data", pkt.offset_of(payload), payload.len());
         l.fields.add("length", "Length", payload.len());
         l.summary = format!("{} bytes of application data", payload.len());
+        l.brief = format!("{} bytes", payload.len());
         out.push(l);
     }
     // Bytes after the last layer (Ethernet padding, trailers) belong to the link.
@@ -244,6 +259,7 @@ fn link_layers(pkt: &Packet<'_>, out: &mut Vec<LayerDetail>) {
                         .text(format!("{} ({et:#06x})", ethertype_name(et)));
                     l.summary =
                         format!("Ethernet {} → {}", mac(&e.source()), mac(&e.destination()));
+                    l.brief = "Ethernet".into();
                     out.push(l);
                 }
                 for ext in &s.link_exts {
@@ -261,6 +277,7 @@ fn link_layers(pkt: &Packet<'_>, out: &mut Vec<LayerDetail>) {
                             .add("ethertype", "EtherType", et)
                             .text(format!("{} ({et:#06x})", ethertype_name(et)));
                         l.summary = format!("VLAN {id} pcp {pcp}");
+                        l.brief = format!("VLAN {id}");
                         out.push(l);
                     }
                 }
@@ -304,6 +321,7 @@ fn link_layers(pkt: &Packet<'_>, out: &mut Vec<LayerDetail>) {
             l.fields
                 .add("protocol", "Protocol", *protocol)
                 .text(format!("{} ({protocol:#06x})", ethertype_name(*protocol)));
+            l.brief = format!("Linux cooked, {}", sll_packet_type(*packet_type));
             l.summary = format!(
                 "Linux cooked, {}, {}",
                 sll_packet_type(*packet_type),
@@ -331,6 +349,10 @@ fn link_layers(pkt: &Packet<'_>, out: &mut Vec<LayerDetail>) {
                 .add("packet_type", "Packet type", *packet_type)
                 .means(sll_packet_type(u16::from(*packet_type)));
             l.fields.add("addr", "Link-layer address", mac(addr));
+            l.brief = format!(
+                "Linux cooked v2, if {ifindex}, {}",
+                sll_packet_type(u16::from(*packet_type))
+            );
             l.summary = format!(
                 "Linux cooked v2, if {ifindex}, {}, {}",
                 sll_packet_type(u16::from(*packet_type)),

@@ -59,7 +59,7 @@ impl<W: Write> PacketsView<W> {
         let heads: Vec<(&str, u8)> = [
             ("No.", 0u8),
             ("Time", 1),
-            ("L2 Data link", 2),
+            ("L2 Link", 2),
             ("L3 Network", 3),
             ("L4 Transport", 4),
             ("L7 Info", 7),
@@ -111,10 +111,11 @@ impl<W: Write> PacketsView<W> {
                 t.set_content_arrangement(ContentArrangement::Dynamic);
                 t.set_width(w);
                 let rest = w.saturating_sub(16 + 3 * n as u16);
+                // Percent of the remaining width for L2, L3, L4 and Info.
                 let shares: &[u16] = if show_l2 {
-                    &[22, 28, 32, 18]
+                    &[14, 24, 44, 18]
                 } else {
-                    &[34, 42, 24]
+                    &[27, 52, 21]
                 };
                 let mut cons = vec![
                     ColumnConstraint::Absolute(Width::Fixed(6)),
@@ -130,7 +131,7 @@ impl<W: Write> PacketsView<W> {
             None => {
                 t.set_content_arrangement(ContentArrangement::Disabled);
                 let lower: &[u16] = if show_l2 {
-                    &[6, 10, 36, 44, 60, 10]
+                    &[6, 10, 16, 40, 60, 10]
                 } else {
                     &[6, 10, 44, 60, 10]
                 };
@@ -193,7 +194,7 @@ impl<W: Write> View for PacketsView<W> {
             if !cols[col].is_empty() {
                 cols[col].push_str(" · ");
             }
-            cols[col].push_str(&escape(&l.summary));
+            cols[col].push_str(&escape(l.brief()));
         }
         if let crate::capture::FrameKind::Event(what) = f.kind {
             cols[5] = what.to_owned();
