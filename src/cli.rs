@@ -29,6 +29,31 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// The story of each TCP connection: handshake, data, teardown, each step with its OSI layer, and a ladder diagram
+    #[command(after_help = "\
+Examples:
+  osiscope walk captures/ws-echo.pcap
+  osiscope walk captures/socketio-upgrade.pcap --connection 2 --brief
+  osiscope walk captures/ws-echo.pcap --format mermaid > ladder.mmd
+  osiscope walk captures/refused.pcap --format json
+
+Exit status: 0 ok, 1 capture unreadable past some point (connections read so far are still told), 2 usage.")]
+    Walk(WalkArgs),
+
+    /// One row per TCP connection: endpoints, state, history, handshake RTT, packets and bytes each way
+    #[command(after_help = "\
+Examples:
+  osiscope flows captures/socketio-upgrade.pcap
+  osiscope flows big.pcap --format json | jq 'select(.state == \"reset\")'
+  osiscope flows big.pcap --port 443 --host 10.0.0.5
+
+History letters (uppercase: sent by the client, lowercase: by the server):
+  S SYN  H SYN-ACK  A pure ACK  D data  F FIN  R RST  Q SYN with FIN/RST
+  T retransmission  W zero window  G gap in the stream (T, W and G repeat at 1, 10, 100... times)
+
+Exit status: 0 ok, 1 capture unreadable past some point, 2 usage.")]
+    Flows(FlowsArgs),
+
     /// One row per packet: frame, time, and one column per OSI layer
     #[command(after_help = "\
 Examples:
@@ -90,12 +115,67 @@ pub struct OutputArgs {
     pub color: ColorChoice,
 }
 
+/// Which packets and connections to show. Tracking still sees every packet,
+/// so stream numbers are the same with and without a filter.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FilterArgs {
+    /// Only packets and connections with this port on either side (repeatable)
+    #[arg(long = "port", value_name = "PORT")]
+    pub ports: Vec<u16>,
+    /// Only packets and connections with this address on either side (repeatable)
+    #[arg(long = "host", value_name = "ADDR")]
+    pub hosts: Vec<std::net::IpAddr>,
+    /// Only this TCP connection, by its number (tshark's tcp.stream; repeatable)
+    #[arg(long = "connection", value_name = "N")]
+    pub connections: Vec<u64>,
+    /// Most TCP connections tracked at once; beyond it the least recently seen are finished early
+    #[arg(long, value_name = "N", default_value_t = crate::flow::MAX_CONNECTIONS)]
+    pub max_connections: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct WalkArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// text: the walkthrough and a ladder diagram; json: one object per connection; mermaid: a sequence diagram
+    #[arg(long, value_enum, default_value_t = WalkFormat::Text)]
+    pub format: WalkFormat,
+    /// When to colour the output (NO_COLOR in the environment means never)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Steps without their explanations
+    #[arg(long)]
+    pub brief: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct FlowsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum WalkFormat {
+    #[value(alias = "table")]
+    Text,
+    Json,
+    Mermaid,
+}
+
 #[derive(Args, Debug)]
 pub struct PacketsArgs {
     #[command(flatten)]
     pub input: InputArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// Stop after this many frames, as tcpdump's -c
     #[arg(short = 'c', long = "count", value_name = "N")]
     pub count: Option<u64>,
@@ -110,6 +190,8 @@ pub struct LayersArgs {
     /// Frame number or range to show (N, N-M, N-); repeat for more. Default: every frame
     #[arg(long = "frame", short = 'f', value_name = "N|N-M", value_parser = parse_range)]
     pub frames: Vec<FrameRange>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

@@ -1,16 +1,34 @@
-//! Layers 4–5 across packets: which TCP connection a segment belongs to.
+//! Layers 4–5 across packets: TCP connections.
 //!
 //! Connections are numbered as tshark's `tcp.stream` numbers them: the first
 //! segment of a 4-tuple opens stream N, and a SYN whose sequence number differs
-//! from the one that opened the current stream (port reuse) opens a new one.
-//! Sequence numbers are made relative to each side's first sequence number.
+//! from the one its side used before (port reuse) opens a new one. For each
+//! connection the table follows the handshake, the options each side offered,
+//! the teardown, per-direction counters, Wireshark-style analysis flags and a
+//! Zeek-style history, and reassembles each direction's byte stream.
+//!
+//! Bounded: at most [`MAX_CONNECTIONS`] connections are tracked at once; when
+//! the table is full the least recently seen eighth is finished early (their
+//! summaries say `evicted`), and later segments of those open new streams.
+
+pub mod analysis;
+mod conn;
+pub mod history;
+pub mod reassembly;
+pub mod summary;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-/// Connections tracked at once; when full, the least recently seen is forgotten
-/// (its later segments then start a new stream number).
-pub const MAX_TRACKED: usize = 262_144;
+use serde::Serialize;
+
+use crate::capture::Timestamp;
+pub use analysis::Analysis;
+use conn::Conn;
+pub use summary::ConnSummary;
+
+/// Connections tracked at once.
+pub const MAX_CONNECTIONS: usize = 65_536;
 
 /// One side of a 4-tuple.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -19,139 +37,241 @@ pub struct Endpoint {
     pub port: u16,
 }
 
-/// What the segment needs from its connection's past.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+impl std::fmt::Display for Endpoint {
+    /// `addr:port`, IPv6 in brackets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.addr {
+            IpAddr::V4(a) => write!(f, "{a}:{}", self.port),
+            IpAddr::V6(a) => write!(f, "[{a}]:{}", self.port),
+        }
+    }
+}
+
+/// Direction of a segment, from the connection's point of view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Dir {
+    #[serde(rename = "client")]
+    ClientToServer = 0,
+    #[serde(rename = "server")]
+    ServerToClient = 1,
+}
+
+impl Dir {
+    pub fn other(self) -> Dir {
+        match self {
+            Dir::ClientToServer => Dir::ServerToClient,
+            Dir::ServerToClient => Dir::ClientToServer,
+        }
+    }
+    /// Who sends in this direction.
+    pub fn sender(self) -> &'static str {
+        match self {
+            Dir::ClientToServer => "client",
+            Dir::ServerToClient => "server",
+        }
+    }
+}
+
+/// The options a SYN or SYN-ACK offered.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Offered {
+    pub mss: Option<u16>,
+    /// Window scale shift (the window is multiplied by 2^shift).
+    pub window_scale: Option<u8>,
+    pub sack_permitted: bool,
+    pub timestamps: bool,
+    /// TCP Fast Open: `"cookie request"` or `"cookie"`.
+    pub fast_open: Option<&'static str>,
+}
+
+/// Facts of one TCP segment, taken from the decoded packet.
+#[derive(Clone, Copy, Debug)]
+pub struct Segment<'a> {
+    pub frame: u64,
+    pub ts: Timestamp,
+    /// Frame length on the wire.
+    pub wire_len: u32,
+    pub src: Endpoint,
+    pub dst: Endpoint,
+    pub seq: u32,
+    pub ack: u32,
+    /// The 12 flag bits.
+    pub flags: u16,
+    pub window: u16,
+    /// Payload length by the IP header (tshark's `tcp.len`).
+    pub len: u32,
+    /// Payload bytes as captured (may be fewer than `len`).
+    pub payload: &'a [u8],
+    /// Options of a SYN or SYN-ACK.
+    pub offered: Option<&'a Offered>,
+    /// The header is shorter than it says in a frame captured whole.
+    pub malformed: bool,
+}
+
+pub mod flags {
+    pub const FIN: u16 = 0x001;
+    pub const SYN: u16 = 0x002;
+    pub const RST: u16 = 0x004;
+    pub const PSH: u16 = 0x008;
+    pub const ACK: u16 = 0x010;
+}
+
+impl Segment<'_> {
+    pub fn has(&self, f: u16) -> bool {
+        self.flags & f != 0
+    }
+}
+
+/// The part a segment plays in its connection's story.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The client's opening SYN (or a repeat of it).
+    Syn,
+    /// The server's SYN-ACK.
+    SynAck,
+    /// The client's ACK that completes the three-way handshake.
+    HandshakeAck,
+    /// A segment carrying payload.
+    Data,
+    /// A segment carrying only an acknowledgement.
+    Ack,
+    Fin,
+    Rst,
+    /// A SYN from the server side (simultaneous open) or other odd flag mixes.
+    Other,
+}
+
+/// What a segment means in its connection, handed to the views.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SegmentContext {
     /// 0-based stream index, as tshark's `tcp.stream`.
     pub stream: u64,
+    pub dir: Dir,
     /// Sequence number relative to this side's first one.
     pub rel_seq: u32,
     /// Acknowledgement number relative to the other side's first sequence
     /// number; None when the ACK flag is not set.
     pub rel_ack: Option<u32>,
+    pub role: Role,
+    /// Wireshark-style analysis flags of this segment.
+    pub analysis: Analysis,
+    /// Seconds since the connection's first segment.
+    pub conn_rel_ts: f64,
+    /// The first segment of a new connection.
+    pub opens: bool,
+    /// This segment completed the handshake: initial RTT in seconds.
+    pub established_rtt: Option<f64>,
 }
 
-struct Conn {
-    stream: u64,
-    /// Base sequence numbers: [side that sent the first segment, the other side].
-    base: [Option<u32>; 2],
-    first: Endpoint,
-    last_seen: u64,
+type Key = (Endpoint, Endpoint);
+
+fn key(a: Endpoint, b: Endpoint) -> Key {
+    if a <= b { (a, b) } else { (b, a) }
 }
 
-#[derive(Default)]
-pub struct Tracker {
-    conns: HashMap<(Endpoint, Endpoint), Conn>,
+/// All connections of a capture.
+pub struct FlowTable {
+    conns: HashMap<Key, Conn>,
     next_stream: u64,
     tick: u64,
+    max: usize,
+    /// Summaries of connections finished before the end (replaced or evicted).
+    finished: Vec<ConnSummary>,
+    /// Connections evicted because the table was full.
+    pub evicted: u64,
 }
 
-/// Facts of a TCP segment the tracker needs.
-#[derive(Clone, Copy, Debug)]
-pub struct Segment {
-    pub src: Endpoint,
-    pub dst: Endpoint,
-    pub seq: u32,
-    pub ack: u32,
-    pub syn: bool,
-    pub ack_flag: bool,
+impl Default for FlowTable {
+    fn default() -> Self {
+        Self::with_capacity(MAX_CONNECTIONS)
+    }
 }
 
-impl Tracker {
-    /// A malformed segment (header shorter than it says, in a frame captured
-    /// whole) belongs to its connection but moves no base: its numbers stay
-    /// absolute, as in tshark.
-    pub fn observe_malformed(&mut self, seg: &Segment) -> SegmentContext {
-        let key = if seg.src <= seg.dst {
-            (seg.src, seg.dst)
-        } else {
-            (seg.dst, seg.src)
-        };
-        let stream = match self.conns.get(&key) {
-            Some(c) => c.stream,
-            None => self.open(key, seg.src),
-        };
-        SegmentContext {
-            stream,
-            rel_seq: seg.seq,
-            rel_ack: seg.ack_flag.then_some(seg.ack),
+impl FlowTable {
+    pub fn with_capacity(max: usize) -> Self {
+        FlowTable {
+            conns: HashMap::new(),
+            next_stream: 0,
+            tick: 0,
+            max: max.max(1),
+            finished: Vec::new(),
+            evicted: 0,
         }
     }
 
-    fn open(&mut self, key: (Endpoint, Endpoint), first: Endpoint) -> u64 {
-        if self.conns.len() >= MAX_TRACKED && !self.conns.contains_key(&key) {
-            self.evict_oldest();
-        }
-        let stream = self.next_stream;
-        self.next_stream += 1;
-        self.conns.insert(
-            key,
-            Conn {
-                stream,
-                base: [None, None],
-                first,
-                last_seen: self.tick,
-            },
-        );
-        stream
-    }
-
-    pub fn observe(&mut self, seg: &Segment) -> SegmentContext {
+    /// Places a segment in its connection and updates that connection.
+    pub fn observe(&mut self, seg: &Segment<'_>) -> SegmentContext {
         self.tick += 1;
-        let key = if seg.src <= seg.dst {
-            (seg.src, seg.dst)
-        } else {
-            (seg.dst, seg.src)
-        };
-        let reuse = match self.conns.get(&key) {
-            Some(c) => {
-                let side = usize::from(c.first != seg.src);
-                seg.syn && !seg.ack_flag && c.base[side].is_some_and(|b| b != seg.seq)
-            }
+        let k = key(seg.src, seg.dst);
+        let reuse = match self.conns.get(&k) {
+            Some(c) => !seg.malformed && c.is_new_connection(seg),
             None => true,
         };
+        let mut replaced = false;
         if reuse {
-            self.open(key, seg.src);
+            if let Some(mut old) = self.conns.remove(&k) {
+                old.end_of_capture();
+                self.finished.push(old.summary(false));
+                replaced = true;
+            } else if self.conns.len() >= self.max {
+                self.evict_oldest();
+            }
+            let stream = self.next_stream;
+            self.next_stream += 1;
+            self.conns.insert(k, Conn::new(stream, seg));
         }
         let tick = self.tick;
-        let Some(c) = self.conns.get_mut(&key) else {
-            // Unreachable: inserted above.
-            return SegmentContext {
+        match self.conns.get_mut(&k) {
+            Some(c) => c.update(seg, tick, reuse, replaced),
+            // Unreachable: inserted above when missing.
+            None => SegmentContext {
                 stream: 0,
+                dir: Dir::ClientToServer,
                 rel_seq: seg.seq,
                 rel_ack: None,
-            };
-        };
-        c.last_seen = tick;
-        let side = usize::from(c.first != seg.src);
-        // As Wireshark: a side first seen mid-stream starts at relative 1, and
-        // so does an acknowledgement of a side not seen yet.
-        // A SYN (also a SYN-ACK) always sets its side's base, as in Wireshark.
-        if seg.syn {
-            c.base[side] = Some(seg.seq);
-        }
-        let base = *c.base[side].get_or_insert(seg.seq.wrapping_sub(1));
-        let rel_ack = if seg.ack_flag {
-            let b = *c.base[1 - side].get_or_insert(seg.ack.wrapping_sub(1));
-            Some(seg.ack.wrapping_sub(b))
-        } else {
-            None
-        };
-        SegmentContext {
-            stream: c.stream,
-            rel_seq: seg.seq.wrapping_sub(base),
-            rel_ack,
+                role: Role::Other,
+                analysis: Analysis::default(),
+                conn_rel_ts: 0.0,
+                opens: false,
+                established_rtt: None,
+            },
         }
     }
 
+    /// Finishes the least recently seen eighth of the table in one pass, so a
+    /// flood of new connections costs O(1) per segment on average.
     fn evict_oldest(&mut self) {
-        if let Some(k) = self
-            .conns
-            .iter()
-            .min_by_key(|(_, c)| c.last_seen)
-            .map(|(k, _)| *k)
-        {
-            self.conns.remove(&k);
+        let mut ticks: Vec<(u64, Key)> =
+            self.conns.iter().map(|(k, c)| (c.last_tick, *k)).collect();
+        let n = (ticks.len() / 8).max(1);
+        if n < ticks.len() {
+            ticks.select_nth_unstable(n);
         }
+        ticks.truncate(n);
+        ticks.sort_unstable();
+        for (_, k) in ticks {
+            if let Some(mut c) = self.conns.remove(&k) {
+                c.end_of_capture();
+                self.evicted += 1;
+                self.finished.push(c.summary(true));
+            }
+        }
+    }
+
+    /// Summaries of connections finished since the last call (port reuse, eviction).
+    pub fn take_finished(&mut self) -> Vec<ConnSummary> {
+        std::mem::take(&mut self.finished)
+    }
+
+    /// Ends the capture: summaries of every connection still tracked, by id.
+    pub fn finish(&mut self) -> Vec<ConnSummary> {
+        let mut out = std::mem::take(&mut self.finished);
+        out.extend(self.conns.drain().map(|(_, mut c)| {
+            c.end_of_capture();
+            c.summary(false)
+        }));
+        out.sort_by_key(|s| s.id);
+        out
     }
 }

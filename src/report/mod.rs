@@ -2,16 +2,19 @@
 //! packet bytes; everything printed from the wire is escaped first.
 
 pub mod escape;
+pub mod flows;
 pub mod json;
 pub mod layers;
+pub mod order;
 pub mod packets;
 pub mod style;
+pub mod walk;
 
 use std::io;
 
 use crate::capture::{Frame, Timestamp};
 use crate::decode::Packet;
-use crate::flow::SegmentContext;
+use crate::flow::{ConnSummary, SegmentContext};
 
 /// What a view is handed for each frame.
 pub struct FrameEvent<'e, 'a> {
@@ -24,6 +27,10 @@ pub struct FrameEvent<'e, 'a> {
 
 pub trait View {
     fn frame(&mut self, ev: &FrameEvent<'_, '_>) -> io::Result<()>;
+    /// A connection is finished (or the capture ended): its summary.
+    fn connection(&mut self, _summary: &ConnSummary) -> io::Result<()> {
+        Ok(())
+    }
     /// Called once at the end, also when the capture ended in an error.
     fn finish(&mut self) -> io::Result<()>;
 }

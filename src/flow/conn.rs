@@ -1,0 +1,542 @@
+//! One TCP connection's state, updated segment by segment.
+
+use std::collections::BTreeMap;
+
+use super::analysis::{self, Analysis, DirAnalysis, Scale};
+use super::history::History;
+use super::reassembly::{Chunk, DEFAULT_OOO_LIMIT, Reassembler};
+use super::summary::{Agreed, ConnSummary, Handshake, MAX_ANOMALY_LIST, PerDir};
+use super::{Dir, Endpoint, Role, Segment, SegmentContext, flags};
+use crate::capture::Timestamp;
+
+/// Delivered bytes kept per direction to check retransmissions against (a
+/// differing copy is a conflicting overlap); older data is counted, not compared.
+pub const COMPARE_HISTORY: usize = 8 * 1024;
+
+pub(crate) struct Conn {
+    pub id: u64,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub guessed: bool,
+    /// Base sequence numbers per direction (Wireshark's rules).
+    base: [Option<u32>; 2],
+    pub last_tick: u64,
+    first_frame: u64,
+    last_frame: u64,
+    first_ts: Timestamp,
+    last_ts: Timestamp,
+    frames: u64,
+    packets: [u64; 2],
+    wire: [u64; 2],
+    payload: [u64; 2],
+    hs: Handshake,
+    syn_ts: Option<Timestamp>,
+    synack_ts: Option<Timestamp>,
+    /// Most recent SYN and the first RTT, as Wireshark computes its iRTT.
+    mru_syn: Option<Timestamp>,
+    first_rtt_ns: Option<i128>,
+    fin_frame: [Option<u64>; 2],
+    first_fin_from: Option<Dir>,
+    rst_frame: Option<u64>,
+    rst_from: Option<Dir>,
+    refused: bool,
+    history: History,
+    anomalies: BTreeMap<&'static str, u64>,
+    anomaly_list: Vec<(u64, &'static str)>,
+    an: [DirAnalysis; 2],
+    reasm: [Option<Reassembler>; 2],
+    stream_bytes: [u64; 2],
+    gap_bytes: [u64; 2],
+}
+
+impl Conn {
+    pub fn new(id: u64, seg: &Segment<'_>) -> Self {
+        let syn = seg.has(flags::SYN);
+        let ack = seg.has(flags::ACK);
+        let (client, server, guessed) = if syn && !ack {
+            (seg.src, seg.dst, false)
+        } else if syn && ack {
+            (seg.dst, seg.src, false)
+        } else if seg.src.port < seg.dst.port {
+            // No handshake seen: the lower port is taken to be the service.
+            (seg.dst, seg.src, true)
+        } else {
+            (seg.src, seg.dst, true)
+        };
+        Conn {
+            id,
+            client,
+            server,
+            guessed,
+            base: [None, None],
+            last_tick: 0,
+            first_frame: seg.frame,
+            last_frame: seg.frame,
+            first_ts: seg.ts,
+            last_ts: seg.ts,
+            frames: 0,
+            packets: [0; 2],
+            wire: [0; 2],
+            payload: [0; 2],
+            hs: Handshake::default(),
+            syn_ts: None,
+            synack_ts: None,
+            mru_syn: None,
+            first_rtt_ns: None,
+            fin_frame: [None; 2],
+            first_fin_from: None,
+            rst_frame: None,
+            rst_from: None,
+            refused: false,
+            history: History::default(),
+            anomalies: BTreeMap::new(),
+            anomaly_list: Vec::new(),
+            an: Default::default(),
+            reasm: [None, None],
+            stream_bytes: [0; 2],
+            gap_bytes: [0; 2],
+        }
+    }
+
+    fn dir_of(&self, seg: &Segment<'_>) -> Dir {
+        if seg.src == self.client {
+            Dir::ClientToServer
+        } else {
+            Dir::ServerToClient
+        }
+    }
+
+    /// A SYN (without ACK) whose sequence number differs from the one its side
+    /// opened with: the 4-tuple is being reused for a new connection.
+    pub fn is_new_connection(&self, seg: &Segment<'_>) -> bool {
+        let d = self.dir_of(seg) as usize;
+        seg.has(flags::SYN) && !seg.has(flags::ACK) && self.base[d].is_some_and(|b| b != seg.seq)
+    }
+
+    fn anomaly(&mut self, frame: u64, kind: &'static str) {
+        *self.anomalies.entry(kind).or_insert(0) += 1;
+        if self.anomaly_list.len() < MAX_ANOMALY_LIST {
+            self.anomaly_list.push((frame, kind));
+        }
+    }
+
+    fn note(&mut self, n: &'static str) {
+        if !self.hs.notes.contains(&n) {
+            self.hs.notes.push(n);
+        }
+    }
+
+    /// `opens`: first segment of this connection; `reused`: it replaced an
+    /// earlier connection on the same 4-tuple.
+    pub fn update(
+        &mut self,
+        seg: &Segment<'_>,
+        tick: u64,
+        opens: bool,
+        reused: bool,
+    ) -> SegmentContext {
+        let dir = self.dir_of(seg);
+        let d = dir as usize;
+        let syn = seg.has(flags::SYN);
+        let ackf = seg.has(flags::ACK);
+        let fin = seg.has(flags::FIN);
+        let rst = seg.has(flags::RST);
+
+        self.last_tick = tick;
+        self.last_frame = seg.frame;
+        self.last_ts = seg.ts;
+        self.frames += 1;
+        self.packets[d] += 1;
+        self.wire[d] += u64::from(seg.wire_len);
+        self.payload[d] += u64::from(seg.len);
+
+        // Relative numbers, as Wireshark: a SYN sets its side's base; a side
+        // first seen mid-stream, or first acknowledged, starts at 1.
+        let (rel_seq, rel_ack) = if seg.malformed {
+            (seg.seq, ackf.then_some(seg.ack))
+        } else {
+            if syn {
+                self.base[d] = Some(seg.seq);
+            }
+            let b = *self.base[d].get_or_insert(seg.seq.wrapping_sub(1));
+            let rel_ack = ackf.then(|| {
+                let rb = *self.base[1 - d].get_or_insert(seg.ack.wrapping_sub(1));
+                seg.ack.wrapping_sub(rb)
+            });
+            (seg.seq.wrapping_sub(b), rel_ack)
+        };
+        let conn_rel_ts = seg.ts.since(self.first_ts) as f64 / 1e9;
+        if seg.malformed {
+            return SegmentContext {
+                stream: self.id,
+                dir,
+                rel_seq,
+                rel_ack,
+                role: Role::Other,
+                analysis: Analysis::default(),
+                conn_rel_ts,
+                opens,
+                established_rtt: None,
+            };
+        }
+
+        // Wireshark's iRTT: from the most recent SYN to the first non-SYN ACK.
+        if syn && !ackf {
+            self.mru_syn = Some(seg.ts);
+        }
+        if ackf
+            && !syn
+            && self.first_rtt_ns.is_none()
+            && let Some(t) = self.mru_syn
+        {
+            self.first_rtt_ns = Some(seg.ts.since(t));
+        }
+
+        let mut established_rtt = None;
+        let role = if syn && !ackf {
+            if dir == Dir::ClientToServer {
+                match self.hs.syn_frame {
+                    None => {
+                        if self.hs.synack_frame.is_some() {
+                            self.note("synack_before_syn");
+                            self.hs.notes.retain(|n| *n != "syn_not_captured");
+                        }
+                        self.hs.syn_frame = Some(seg.frame);
+                        self.syn_ts = Some(seg.ts);
+                        self.hs.client_isn = Some(seg.seq);
+                        self.hs.client_options = seg.offered.cloned();
+                        self.hs.syn_data = seg.len;
+                        self.an[d].scale = match seg.offered.and_then(|o| o.window_scale) {
+                            Some(s) => Scale::Shift(s),
+                            None => Scale::None,
+                        };
+                    }
+                    Some(_) if self.hs.client_isn == Some(seg.seq) => {
+                        self.hs.syn_retransmissions += 1;
+                        self.syn_ts = Some(seg.ts);
+                    }
+                    Some(_) => {}
+                }
+                Role::Syn
+            } else {
+                self.note("simultaneous_open");
+                Role::Other
+            }
+        } else if syn && ackf {
+            if dir == Dir::ServerToClient && self.hs.synack_frame.is_none() {
+                self.hs.synack_frame = Some(seg.frame);
+                self.synack_ts = Some(seg.ts);
+                self.hs.server_isn = Some(seg.seq);
+                self.hs.server_options = seg.offered.cloned();
+                if self.hs.syn_frame.is_none() {
+                    self.note("syn_not_captured");
+                }
+                let theirs = seg.offered.and_then(|o| o.window_scale);
+                match (theirs, self.an[0].scale) {
+                    (Some(s), Scale::Shift(_)) => self.an[d].scale = Scale::Shift(s),
+                    (_, Scale::Unknown) => {
+                        self.an[d].scale = theirs.map_or(Scale::None, Scale::Shift)
+                    }
+                    _ => {
+                        self.an[0].scale = Scale::None;
+                        self.an[1].scale = Scale::None;
+                    }
+                }
+                Role::SynAck
+            } else if dir == Dir::ServerToClient {
+                Role::SynAck
+            } else {
+                self.note("simultaneous_open");
+                Role::Other
+            }
+        } else if rst {
+            if self.rst_frame.is_none() {
+                self.rst_frame = Some(seg.frame);
+                self.rst_from = Some(dir);
+            }
+            if dir == Dir::ServerToClient
+                && self.hs.syn_frame.is_some()
+                && self.hs.synack_frame.is_none()
+            {
+                self.refused = true;
+            }
+            Role::Rst
+        } else if fin {
+            if self.fin_frame[d].is_none() {
+                self.fin_frame[d] = Some(seg.frame);
+                self.first_fin_from.get_or_insert(dir);
+            }
+            Role::Fin
+        } else if seg.len > 0 {
+            Role::Data
+        } else if ackf {
+            Role::Ack
+        } else {
+            Role::Other
+        };
+
+        // The client's first acknowledgement of the SYN-ACK completes the handshake.
+        if dir == Dir::ClientToServer
+            && ackf
+            && !syn
+            && !rst
+            && self.hs.ack_frame.is_none()
+            && self.hs.synack_frame.is_some()
+            && self
+                .hs
+                .server_isn
+                .is_some_and(|isn| seg.ack == isn.wrapping_add(1))
+        {
+            self.hs.ack_frame = Some(seg.frame);
+            self.hs.complete = self.hs.syn_frame.is_some();
+            if let (Some(t0), Some(t1)) = (self.syn_ts, self.synack_ts) {
+                let rtt = seg.ts.since(t0) as f64 / 1e9;
+                self.hs.initial_rtt = Some(rtt);
+                self.hs.syn_to_synack = Some(t1.since(t0) as f64 / 1e9);
+                self.hs.synack_to_ack = Some(seg.ts.since(t1) as f64 / 1e9);
+                established_rtt = Some(rtt);
+            }
+        }
+        if dir == Dir::ClientToServer
+            && seg.len > 0
+            && !syn
+            && self.hs.syn_frame.is_some()
+            && self.hs.ack_frame.is_none()
+        {
+            self.note("data_before_handshake");
+        }
+
+        // History letters.
+        if syn {
+            self.history.record(dir, if ackf { b'H' } else { b'S' });
+            if fin || rst {
+                self.history.record(dir, b'Q');
+            }
+        }
+        if rst {
+            self.history.record(dir, b'R');
+        }
+        if fin {
+            self.history.record(dir, b'F');
+        }
+        if seg.len > 0 {
+            self.history.record(dir, b'D');
+        }
+        if ackf && seg.len == 0 && !syn && !fin && !rst {
+            self.history.record(dir, b'A');
+        }
+
+        // Wireshark-style analysis, on relative numbers.
+        let s = analysis::Seg {
+            seq: rel_seq,
+            ack: rel_ack.unwrap_or(seg.ack),
+            len: seg.len,
+            flags: seg.flags,
+            window: seg.window,
+            ts: seg.ts,
+        };
+        let (fwd, rev) = if d == 0 {
+            let (a, b) = self.an.split_at_mut(1);
+            (&mut a[0], &mut b[0])
+        } else {
+            let (a, b) = self.an.split_at_mut(1);
+            (&mut b[0], &mut a[0])
+        };
+        let mut a = analysis::analyze(fwd, rev, &s, self.first_rtt_ns);
+        if reused && syn && !ackf {
+            a.set(Analysis::REUSED_PORTS);
+        }
+        for (kind, _) in a.iter() {
+            if kind != "window_update" {
+                self.anomaly(seg.frame, kind);
+            }
+        }
+        if a.has(Analysis::RETRANSMISSION)
+            || a.has(Analysis::FAST_RETRANSMISSION)
+            || a.has(Analysis::SPURIOUS_RETRANSMISSION)
+        {
+            self.history.record(dir, b'T');
+        }
+        if a.has(Analysis::ZERO_WINDOW) {
+            self.history.record(dir, b'W');
+        }
+
+        // Reassembly of this direction's byte stream.
+        if syn && !seg.malformed && self.reasm[d].is_none() {
+            self.reasm[d] =
+                Some(Reassembler::new(seg.seq, DEFAULT_OOO_LIMIT).with_history(COMPARE_HISTORY));
+        }
+        if !seg.payload.is_empty() && !rst {
+            let start = if syn {
+                seg.seq.wrapping_add(1)
+            } else {
+                seg.seq
+            };
+            let r =
+                self.reasm[d].get_or_insert_with(|| Reassembler::new_midstream(DEFAULT_OOO_LIMIT));
+            let (mut delivered, mut gaps) = (0u64, 0u64);
+            let out = r.push(start, seg.payload, &mut |c: Chunk<'_>| match c {
+                Chunk::Data { bytes, .. } => delivered += bytes.len() as u64,
+                Chunk::Gap { len, .. } => gaps += len,
+            });
+            self.stream_bytes[d] += delivered;
+            self.gap_bytes[d] += gaps;
+            if out.conflicting_overlap {
+                self.anomaly(seg.frame, "overlap_conflict");
+            }
+            if out.dropped_bytes > 0 {
+                self.anomaly(seg.frame, "reassembly_overflow");
+            }
+            if gaps > 0 {
+                self.anomaly(seg.frame, "gap");
+                self.history.record(dir, b'G');
+            }
+        }
+        if fin || rst {
+            self.flush_stream(d, seg.frame);
+        }
+
+        SegmentContext {
+            stream: self.id,
+            dir,
+            rel_seq,
+            rel_ack,
+            role,
+            analysis: a,
+            conn_rel_ts,
+            opens,
+            established_rtt,
+        }
+    }
+
+    /// Delivers what is still buffered beyond a hole, declaring the hole a gap.
+    fn flush_stream(&mut self, d: usize, frame: u64) {
+        let Some(r) = self.reasm[d].as_mut() else {
+            return;
+        };
+        let (mut delivered, mut gaps) = (0u64, 0u64);
+        r.finish(&mut |c: Chunk<'_>| match c {
+            Chunk::Data { bytes, .. } => delivered += bytes.len() as u64,
+            Chunk::Gap { len, .. } => gaps += len,
+        });
+        self.stream_bytes[d] += delivered;
+        self.gap_bytes[d] += gaps;
+        if gaps > 0 {
+            self.anomaly(frame, "gap");
+            let dir = if d == 0 {
+                Dir::ClientToServer
+            } else {
+                Dir::ServerToClient
+            };
+            self.history.record(dir, b'G');
+        }
+    }
+
+    /// Flushes both reassemblers: the connection is over (or the capture is).
+    pub fn end_of_capture(&mut self) {
+        let f = self.last_frame;
+        self.flush_stream(0, f);
+        self.flush_stream(1, f);
+    }
+
+    pub fn summary(&self, evicted: bool) -> ConnSummary {
+        let syn = self.hs.syn_frame.is_some();
+        let synack = self.hs.synack_frame.is_some();
+        let fins = [self.fin_frame[0].is_some(), self.fin_frame[1].is_some()];
+        let server_spoke = self.packets[1] > 0;
+        let rst_c = self.rst_from == Some(Dir::ClientToServer);
+        let rst_s = self.rst_from == Some(Dir::ServerToClient);
+        let state = if self.refused {
+            "refused"
+        } else if !server_spoke && syn {
+            "unanswered"
+        } else if self.rst_frame.is_some() {
+            "reset"
+        } else if fins[0] && fins[1] {
+            "closed"
+        } else if fins[0] || fins[1] {
+            "half-closed"
+        } else {
+            "open"
+        };
+        let conn_state = match (syn, synack) {
+            (true, false) if self.refused => "REJ",
+            (true, false) if rst_c => "RSTOS0",
+            (true, false) if fins[0] => "SH",
+            (true, false) if !server_spoke => "S0",
+            (true, false) => "OTH",
+            (false, true) if rst_s => "RSTRH",
+            (false, true) if fins[1] => "SHR",
+            (false, _) => "OTH",
+            (true, true) if rst_c => "RSTO",
+            (true, true) if rst_s => "RSTR",
+            (true, true) if fins[0] && fins[1] => "SF",
+            (true, true) if fins[0] => "S2",
+            (true, true) if fins[1] => "S3",
+            (true, true) => "S1",
+        };
+        // An RST ends the connection unless both sides had already sent FIN.
+        let fins_before_rst = self
+            .rst_frame
+            .is_some_and(|r| self.fin_frame.iter().all(|f| f.is_some_and(|f| f < r)));
+        let closed_by = if self.rst_frame.is_some() && !fins_before_rst {
+            Some("rst")
+        } else if fins[0] && fins[1] {
+            Some("fin")
+        } else {
+            None
+        };
+        let mut hs = self.hs.clone();
+        if !syn && !synack {
+            hs.notes.push("not_captured");
+        }
+        if let (Some(c), Some(s)) = (&hs.client_options, &hs.server_options) {
+            hs.agreed = Some(Agreed {
+                mss: PerDir {
+                    client_to_server: s.mss,
+                    server_to_client: c.mss,
+                },
+                window_scale: match (c.window_scale, s.window_scale) {
+                    (Some(a), Some(b)) => Some(PerDir {
+                        client_to_server: a,
+                        server_to_client: b,
+                    }),
+                    _ => None,
+                },
+                sack: c.sack_permitted && s.sack_permitted,
+                timestamps: c.timestamps && s.timestamps,
+            });
+        }
+        ConnSummary {
+            id: self.id,
+            ip_version: if self.client.addr.is_ipv4() { 4 } else { 6 },
+            client: self.client.to_string(),
+            server: self.server.to_string(),
+            roles_guessed: self.guessed,
+            first_frame: self.first_frame,
+            last_frame: self.last_frame,
+            frames: self.frames,
+            start: self.first_ts.as_f64(),
+            duration: self.last_ts.since(self.first_ts) as f64 / 1e9,
+            packets: PerDir::from_array(self.packets),
+            wire_bytes: PerDir::from_array(self.wire),
+            payload_bytes: PerDir::from_array(self.payload),
+            handshake: hs,
+            refused: self.refused,
+            closed_by,
+            first_fin_from: self.first_fin_from,
+            rst_from: self.rst_from,
+            fin_frames: PerDir::from_array(self.fin_frame),
+            rst_frame: self.rst_frame,
+            state,
+            conn_state,
+            history: self.history.as_str().to_owned(),
+            app_protocol: None,
+            anomalies: self.anomalies.clone(),
+            evicted,
+            stream_bytes: PerDir::from_array(self.stream_bytes),
+            gap_bytes: PerDir::from_array(self.gap_bytes),
+            anomaly_list: self.anomaly_list.clone(),
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! `osiscope flows`: one row (or JSON line) per TCP connection.
+
+use std::io::{self, Write};
+
+use comfy_table::{
+    Cell, CellAlignment, ContentArrangement, ContentLineStyle, LineStyle, Table, TableStyle,
+};
+
+use super::escape::escape;
+use super::order::InOrder;
+use super::{FrameEvent, View};
+use crate::cli::Format;
+use crate::flow::ConnSummary;
+
+/// Rows rendered per table chunk.
+const CHUNK_ROWS: usize = 256;
+
+pub struct FlowsView<W: Write> {
+    out: W,
+    format: Format,
+    order: InOrder<ConnSummary>,
+    rows: Vec<Vec<String>>,
+    header_done: bool,
+    width: Option<u16>,
+    shown: u64,
+}
+
+/// Seconds as a person reads them: µs, ms or s.
+pub fn human_secs(s: f64) -> String {
+    if s < 0.001 {
+        format!("{:.0} µs", s * 1e6)
+    } else if s < 1.0 {
+        format!("{:.3} ms", s * 1e3)
+    } else {
+        format!("{s:.3} s")
+    }
+}
+
+impl<W: Write> FlowsView<W> {
+    pub fn new(out: W, format: Format) -> Self {
+        FlowsView {
+            out,
+            format,
+            order: InOrder::default(),
+            rows: Vec::new(),
+            header_done: false,
+            width: Table::new().width(),
+            shown: 0,
+        }
+    }
+
+    fn emit(&mut self, s: &ConnSummary) -> io::Result<()> {
+        self.shown += 1;
+        if self.format == Format::Json {
+            serde_json::to_writer(&mut self.out, s)?;
+            return self.out.write_all(b"\n");
+        }
+        let anomalies: u64 = s.anomalies.values().sum();
+        self.rows.push(vec![
+            s.id.to_string(),
+            s.client.clone(),
+            s.server.clone() + if s.roles_guessed { " (guess)" } else { "" },
+            format!("{} ({})", s.state, s.conn_state),
+            escape(&s.history).into_owned(),
+            s.handshake
+                .initial_rtt
+                .map(human_secs)
+                .unwrap_or_else(|| "–".into()),
+            human_secs(s.duration),
+            format!(
+                "{} / {}",
+                s.packets.client_to_server, s.packets.server_to_client
+            ),
+            format!(
+                "{} / {}",
+                s.payload_bytes.client_to_server, s.payload_bytes.server_to_client
+            ),
+            s.app_protocol.clone().unwrap_or_else(|| "–".into()),
+            if anomalies == 0 {
+                "–".into()
+            } else {
+                anomalies.to_string()
+            },
+        ]);
+        if self.rows.len() >= CHUNK_ROWS {
+            self.flush_rows()?;
+        }
+        Ok(())
+    }
+
+    fn flush_rows(&mut self) -> io::Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let mut t = Table::new();
+        t.load_style(
+            TableStyle::new()
+                .header_lines(ContentLineStyle::none().junction('│'))
+                .header_separator(LineStyle::none().fill('─').junction('┼'))
+                .content_lines(ContentLineStyle::none().junction('│')),
+        );
+        if !self.header_done {
+            t.set_header([
+                "Conn",
+                "Client",
+                "Server",
+                "State",
+                "History",
+                "iRTT",
+                "Duration",
+                "Packets c→s / s→c",
+                "Payload bytes c→s / s→c",
+                "App",
+                "Anomalies",
+            ]);
+            self.header_done = true;
+        }
+        match self.width {
+            Some(w) => {
+                t.set_content_arrangement(ContentArrangement::Dynamic);
+                t.set_width(w);
+            }
+            None => {
+                t.set_content_arrangement(ContentArrangement::Disabled);
+            }
+        }
+        for r in self.rows.drain(..) {
+            t.add_row(r.into_iter().enumerate().map(|(i, v)| {
+                let c = Cell::new(v);
+                if matches!(i, 0 | 5 | 6 | 7 | 8 | 10) {
+                    c.set_alignment(CellAlignment::Right)
+                } else {
+                    c
+                }
+            }));
+        }
+        for line in t.lines() {
+            writeln!(self.out, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> View for FlowsView<W> {
+    fn frame(&mut self, _ev: &FrameEvent<'_, '_>) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn connection(&mut self, s: &ConnSummary) -> io::Result<()> {
+        for s in self.order.push(s.id, s.clone()) {
+            self.emit(&s)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        for s in self.order.drain() {
+            self.emit(&s)?;
+        }
+        if self.format == Format::Table {
+            self.flush_rows()?;
+            if self.shown == 0 {
+                writeln!(self.out, "no TCP connections")?;
+            }
+        }
+        self.out.flush()
+    }
+}

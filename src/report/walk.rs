@@ -1,0 +1,775 @@
+//! `osiscope walk`: each TCP connection told as a story. Every step carries
+//! its time, frame, OSI layer, direction and a plain-language explanation; a
+//! ladder diagram of the same steps follows. Runs of ordinary data and ACK
+//! segments are folded into one line so long transfers stay readable.
+//!
+//! Memory: a connection keeps at most [`MAX_STEPS`] steps (a folded run is
+//! one), and finished connections wait at most [`super::order::MAX_PENDING`]
+//! deep for a lower-numbered one, so the view stays bounded.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::escape::escape;
+use super::flows::human_secs;
+use super::order::InOrder;
+use super::style::{layer_style, osi_name, paint, warn_style};
+use super::{FrameEvent, View};
+use crate::cli::WalkFormat;
+use crate::decode::detail::tcp_flags_text;
+use crate::decode::tcp_options;
+use crate::flow::{ConnSummary, Dir, Offered, Role, SegmentContext, flags};
+
+/// Steps kept per connection; later ones are counted, not kept.
+pub const MAX_STEPS: usize = 2000;
+/// Plain steps shown before and after a folded run.
+const FOLD_HEAD: usize = 3;
+const FOLD_TAIL: usize = 2;
+/// Width of the ladder between the two lifelines.
+const LADDER: usize = 46;
+
+/// One line of the story.
+#[derive(Clone, Debug, Serialize)]
+pub struct Step {
+    pub frame: u64,
+    /// Last frame of a folded run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_frame: Option<u64>,
+    /// Seconds since the connection's first segment.
+    pub rel_ts: f64,
+    pub osi: u8,
+    /// Who sent it; null for a session-level note.
+    pub from: Option<Dir>,
+    pub kind: &'static str,
+    pub text: String,
+    /// The short arrow label of the ladder diagram.
+    #[serde(skip)]
+    pub label: String,
+}
+
+#[derive(Default)]
+struct Fold {
+    count: u64,
+    first: u64,
+    last: u64,
+    rel_ts: f64,
+    segs: [u64; 2],
+    bytes: [u64; 2],
+}
+
+#[derive(Default)]
+struct Story {
+    steps: Vec<Step>,
+    omitted: u64,
+    /// The current run of plain data/ACK steps.
+    head: Vec<Step>,
+    middle: Vec<Step>,
+    tail: Vec<Step>,
+    fold: Option<Fold>,
+    client_opts: Option<Offered>,
+    server_opts: Option<Offered>,
+    client_isn: Option<u32>,
+    /// Relative sequence number just after each side's FIN.
+    fin_end: [Option<u32>; 2],
+    fin_acked: [bool; 2],
+    closed_told: bool,
+    syn_count: u32,
+    server_port: u16,
+}
+
+impl Story {
+    fn push(&mut self, s: Step) {
+        if self.steps.len() < MAX_STEPS {
+            self.steps.push(s);
+        } else {
+            self.omitted += 1;
+        }
+    }
+
+    /// A plain data/ACK step joins the current run.
+    fn push_plain(&mut self, s: Step, len: u64) {
+        if self.head.len() < FOLD_HEAD {
+            self.head.push(s);
+            return;
+        }
+        self.tail.push(s);
+        if self.tail.len() > FOLD_TAIL {
+            let out = self.tail.remove(0);
+            if self.fold.is_none() && self.middle.len() < 2 {
+                self.middle.push(out);
+                return;
+            }
+            let f = self.fold.get_or_insert_with(|| Fold {
+                first: u64::MAX,
+                ..Fold::default()
+            });
+            for m in self.middle.drain(..).chain(std::iter::once(out)) {
+                if f.first == u64::MAX {
+                    f.first = m.frame;
+                    f.rel_ts = m.rel_ts;
+                }
+                f.last = m.frame;
+                f.count += 1;
+                if let Some(d) = m.from {
+                    f.segs[d as usize] += 1;
+                    f.bytes[d as usize] += m.label_len();
+                }
+            }
+        }
+        let _ = len;
+    }
+
+    /// Ends the current run: its steps, with the middle folded.
+    fn end_run(&mut self) {
+        let head = std::mem::take(&mut self.head);
+        for s in head {
+            self.push(s);
+        }
+        for s in std::mem::take(&mut self.middle) {
+            self.push(s);
+        }
+        if let Some(f) = self.fold.take() {
+            let mut text = format!("… {} more segments", f.count);
+            let mut parts = Vec::new();
+            if f.segs[0] > 0 {
+                parts.push(format!(
+                    "client → server {} ({} bytes)",
+                    f.segs[0], f.bytes[0]
+                ));
+            }
+            if f.segs[1] > 0 {
+                parts.push(format!(
+                    "server → client {} ({} bytes)",
+                    f.segs[1], f.bytes[1]
+                ));
+            }
+            if !parts.is_empty() {
+                let _ = write!(text, ": {}", parts.join(", "));
+            }
+            self.push(Step {
+                frame: f.first,
+                last_frame: Some(f.last),
+                rel_ts: f.rel_ts,
+                osi: 4,
+                from: None,
+                kind: "folded",
+                label: format!("… {} segments …", f.count),
+                text,
+            });
+        }
+        for s in std::mem::take(&mut self.tail) {
+            self.push(s);
+        }
+    }
+}
+
+impl Step {
+    /// Payload bytes a plain step carried (kept in its label for folding).
+    fn label_len(&self) -> u64 {
+        self.label
+            .split_whitespace()
+            .next()
+            .and_then(|w| w.parse().ok())
+            .filter(|_| self.kind == "data")
+            .unwrap_or(0)
+    }
+}
+
+pub struct WalkView<W: Write> {
+    out: W,
+    format: WalkFormat,
+    color: bool,
+    brief: bool,
+    stories: HashMap<u64, Story>,
+    order: InOrder<(ConnSummary, Story)>,
+    shown: u64,
+}
+
+fn offered_text(o: &Offered) -> String {
+    let mut parts = Vec::new();
+    if let Some(m) = o.mss {
+        parts.push(format!("MSS {m} (the largest segment it accepts)"));
+    }
+    if let Some(s) = o.window_scale {
+        parts.push(format!("window scale ×{}", 1u64 << s.min(30)));
+    }
+    if o.sack_permitted {
+        parts.push("SACK (selective acknowledgements)".into());
+    }
+    if o.timestamps {
+        parts.push("timestamps".into());
+    }
+    if let Some(t) = o.fast_open {
+        parts.push(format!("Fast Open ({t})"));
+    }
+    if parts.is_empty() {
+        "no options".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+impl<W: Write> WalkView<W> {
+    pub fn new(out: W, format: WalkFormat, color: bool, brief: bool) -> Self {
+        WalkView {
+            out,
+            format,
+            color,
+            brief,
+            stories: HashMap::new(),
+            order: InOrder::default(),
+            shown: 0,
+        }
+    }
+
+    fn steps_for(ev: &FrameEvent<'_, '_>, c: &SegmentContext, story: &mut Story) {
+        let Some(t) = ev.packet.tcp() else { return };
+        let f = ev.frame.number;
+        let from = Some(c.dir);
+        let who = c.dir.sender();
+        let other = c.dir.other().sender();
+        let len = crate::decode::detail::segment_len(ev.packet, t.header_len())
+            .unwrap_or(t.payload().len()) as u64;
+        let fl = t.flags();
+        let mut label = tcp_flags_text(fl).replace("<none>", "no flags");
+        if len > 0 {
+            label = format!("{len} bytes {label}");
+        }
+        let _ = write!(label, " seq={}", c.rel_seq);
+        if let Some(a) = c.rel_ack {
+            let _ = write!(label, " ack={a}");
+        }
+        let warn: Vec<&str> = c.analysis.iter().map(|(_, l)| l).collect();
+        if !warn.is_empty() {
+            let _ = write!(label, " [{}]", warn.join(", "));
+        }
+        let step = |osi: u8, kind: &'static str, text: String, label: String| Step {
+            frame: f,
+            last_frame: None,
+            rel_ts: c.conn_rel_ts,
+            osi,
+            from,
+            kind,
+            text,
+            label,
+        };
+        let note = |kind: &'static str, text: String, label: String| Step {
+            frame: f,
+            last_frame: None,
+            rel_ts: c.conn_rel_ts,
+            osi: 5,
+            from: None,
+            kind,
+            text,
+            label,
+        };
+        let mut warn_text = String::new();
+        if !warn.is_empty() {
+            warn_text = format!(" ⚠ {}", warn.join(", "));
+        }
+        let d = c.dir as usize;
+        let plain = matches!(c.role, Role::Data | Role::Ack)
+            && c.analysis.is_empty()
+            && c.established_rtt.is_none()
+            && !story.fin_end.iter().any(|e| e.is_some());
+        match c.role {
+            Role::Syn => {
+                story.syn_count += 1;
+                story.server_port = t.dst_port();
+                let o = Offered::from_options(&tcp_options::parse(t.options(), !t.complete()));
+                let text = if story.syn_count == 1 {
+                    story.client_isn = Some(t.seq());
+                    let mut s = format!(
+                        "SYN — the client asks to open a connection: \"can we talk? I'll number my bytes from here\" (initial sequence number {}). It offers {}.",
+                        t.seq(),
+                        offered_text(&o)
+                    );
+                    if len > 0 {
+                        let _ = write!(
+                            s,
+                            " It already carries {len} bytes of data (TCP Fast Open)."
+                        );
+                    }
+                    story.client_opts = Some(o);
+                    s
+                } else {
+                    format!(
+                        "SYN again — no answer yet, so the client repeats its request (attempt {}).",
+                        story.syn_count
+                    )
+                };
+                story.end_run();
+                let kind = if story.syn_count == 1 {
+                    "syn"
+                } else {
+                    "syn_retransmission"
+                };
+                story.push(step(4, kind, text + &warn_text, label));
+            }
+            Role::SynAck => {
+                let o = Offered::from_options(&tcp_options::parse(t.options(), !t.complete()));
+                let text = format!(
+                    "SYN-ACK — the server agrees and picks its own numbering (initial sequence number {}); ack={} confirms the client's SYN. It offers {}.",
+                    t.seq(),
+                    c.rel_ack.unwrap_or(0),
+                    offered_text(&o)
+                );
+                story.server_opts = Some(o);
+                story.end_run();
+                story.push(step(4, "syn_ack", text + &warn_text, label));
+            }
+            Role::Rst => {
+                story.end_run();
+                let refused = c.dir == Dir::ServerToClient
+                    && story.syn_count > 0
+                    && story.server_opts.is_none();
+                if refused {
+                    story.push(step(
+                        4,
+                        "rst",
+                        format!(
+                            "RST — the server refuses the connection: nothing is listening on port {}.{warn_text}",
+                            story.server_port
+                        ),
+                        label,
+                    ));
+                    story.push(note(
+                        "refused",
+                        "Connection refused: it never opened.".into(),
+                        "connection refused".into(),
+                    ));
+                } else {
+                    story.push(step(
+                        4,
+                        "rst",
+                        format!("RST — the {who} aborts the connection at once; no goodbye, no more data.{warn_text}"),
+                        label,
+                    ));
+                    if !story.closed_told {
+                        story.closed_told = true;
+                        story.push(note(
+                            "reset",
+                            format!("Connection reset by the {who}."),
+                            format!("connection reset by the {who}"),
+                        ));
+                    }
+                }
+            }
+            _ if plain => {
+                let text = if len > 0 {
+                    let mut s = format!(
+                        "The {who} sends {len} bytes (its bytes {}–{}).",
+                        c.rel_seq,
+                        c.rel_seq as u64 + len - 1
+                    );
+                    if let Some(a) = c.rel_ack.filter(|a| *a > 1) {
+                        let _ = write!(
+                            s,
+                            " It also acknowledges the {other}'s bytes up to {}.",
+                            a - 1
+                        );
+                    }
+                    s
+                } else {
+                    format!(
+                        "The {who} acknowledges the {other}'s bytes up to {} (ack={}).",
+                        c.rel_ack.unwrap_or(0).saturating_sub(1),
+                        c.rel_ack.unwrap_or(0)
+                    )
+                };
+                story.push_plain(
+                    step(4, if len > 0 { "data" } else { "ack" }, text, label),
+                    len,
+                );
+            }
+            _ => {
+                story.end_run();
+                let fin = fl & flags::FIN != 0;
+                let mut text = String::new();
+                if fin {
+                    story.fin_end[d] = Some(c.rel_seq.wrapping_add(len as u32).wrapping_add(1));
+                    let second = story.fin_end[1 - d].is_some();
+                    text = if second {
+                        format!("FIN — the {who} closes its side too.")
+                    } else {
+                        format!(
+                            "FIN — the {who} closes its sending side: it has nothing more to send (it can still receive)."
+                        )
+                    };
+                    if len > 0 {
+                        let _ = write!(text, " It carries {len} last bytes.");
+                    }
+                } else if c.established_rtt.is_some() {
+                    text = "ACK — the client confirms the server's SYN-ACK: the three-way handshake is complete.".into();
+                    if len > 0 {
+                        let _ = write!(text, " It already carries {len} bytes of data.");
+                    }
+                } else if len > 0 {
+                    let _ = write!(
+                        text,
+                        "The {who} sends {len} bytes (its bytes {}–{}).",
+                        c.rel_seq,
+                        c.rel_seq as u64 + len - 1
+                    );
+                } else if c.rel_ack.is_some() {
+                    let _ = write!(
+                        text,
+                        "The {who} acknowledges the {other}'s bytes up to {}.",
+                        c.rel_ack.unwrap_or(0).saturating_sub(1)
+                    );
+                } else {
+                    let _ = write!(text, "A segment with flags [{}].", tcp_flags_text(fl));
+                }
+                let kind = if fin {
+                    "fin"
+                } else if c.established_rtt.is_some() {
+                    "handshake_ack"
+                } else if len > 0 {
+                    "data"
+                } else if c.rel_ack.is_some() {
+                    "ack"
+                } else {
+                    "segment"
+                };
+                story.push(step(4, kind, text + &warn_text, label));
+                if let Some(rtt) = c.established_rtt {
+                    let mut s = format!(
+                        "Connection established after {} (the initial round-trip time, SYN to ACK): both sides can now send data.",
+                        human_secs(rtt)
+                    );
+                    if let (Some(co), Some(so)) = (&story.client_opts, &story.server_opts) {
+                        let mut agreed = Vec::new();
+                        if let (Some(a), Some(b)) = (co.mss, so.mss) {
+                            agreed.push(format!("segments up to {b} bytes client → server and {a} bytes server → client"));
+                        }
+                        if let (Some(a), Some(b)) = (co.window_scale, so.window_scale) {
+                            agreed.push(format!(
+                                "window scaling ×{} / ×{}",
+                                1u64 << a.min(30),
+                                1u64 << b.min(30)
+                            ));
+                        }
+                        if co.sack_permitted && so.sack_permitted {
+                            agreed.push("SACK".into());
+                        }
+                        if co.timestamps && so.timestamps {
+                            agreed.push("timestamps".into());
+                        }
+                        if !agreed.is_empty() {
+                            let _ = write!(s, " Agreed: {}.", agreed.join(", "));
+                        }
+                    }
+                    story.push(note("established", s, "connection established".into()));
+                }
+            }
+        }
+        // Each FIN is done once the other side acknowledges it.
+        if let (Some(a), Some(end)) = (c.rel_ack, story.fin_end[1 - d])
+            && (a.wrapping_sub(end) as i32) >= 0
+        {
+            story.fin_acked[1 - d] = true;
+        }
+        if story.fin_acked[0] && story.fin_acked[1] && !story.closed_told {
+            story.closed_told = true;
+            story.end_run();
+            story.push(note(
+                "closed",
+                "Connection closed: both sides said goodbye and each goodbye was acknowledged."
+                    .into(),
+                "connection closed".into(),
+            ));
+        }
+    }
+
+    fn header(&self, s: &ConnSummary) -> Vec<String> {
+        let mut lines = Vec::new();
+        let outcome = match (s.state, s.closed_by) {
+            ("refused", _) => "refused".to_owned(),
+            ("unanswered", _) => "no answer".to_owned(),
+            (_, Some("fin")) => format!(
+                "closed by FIN ({} first)",
+                s.first_fin_from.map_or("?", |d| d.sender())
+            ),
+            (_, Some("rst")) => format!("reset by the {}", s.rst_from.map_or("?", |d| d.sender())),
+            ("half-closed", _) => format!(
+                "half-closed by the {}",
+                s.first_fin_from.map_or("?", |d| d.sender())
+            ),
+            _ => "still open at the end of the capture".to_owned(),
+        };
+        lines.push(format!(
+            "Connection {} · client {} → server {} · IPv{} · {} packets · {} · {}",
+            s.id,
+            s.client,
+            s.server,
+            s.ip_version,
+            s.frames,
+            human_secs(s.duration),
+            outcome
+        ));
+        let hs = &s.handshake;
+        let frame = |f: Option<u64>| f.map_or("–".to_owned(), |f| format!("#{f}"));
+        let mut h = format!(
+            "  handshake: SYN {} → SYN-ACK {} → ACK {}",
+            frame(hs.syn_frame),
+            frame(hs.synack_frame),
+            frame(hs.ack_frame)
+        );
+        if let (Some(r), Some(a), Some(b)) = (hs.initial_rtt, hs.syn_to_synack, hs.synack_to_ack) {
+            let _ = write!(
+                h,
+                ", iRTT {} (SYN → SYN-ACK {}, SYN-ACK → ACK {})",
+                human_secs(r),
+                human_secs(a),
+                human_secs(b)
+            );
+        }
+        if hs.syn_retransmissions > 0 {
+            let _ = write!(h, ", SYN sent {} times", hs.syn_retransmissions + 1);
+        }
+        for n in &hs.notes {
+            let _ = write!(
+                h,
+                ", {}",
+                match *n {
+                    "syn_not_captured" => "the SYN was not captured",
+                    "synack_before_syn" => "the SYN-ACK was captured before the SYN",
+                    "simultaneous_open" => "both sides sent SYN (simultaneous open)",
+                    "data_before_handshake" =>
+                        "the client sent data before the handshake completed",
+                    "not_captured" => "not captured (the capture starts mid-connection)",
+                    other => other,
+                }
+            );
+        }
+        lines.push(h);
+        if s.roles_guessed {
+            lines.push("  roles guessed: no SYN or SYN-ACK was seen, so the side with the lower port is taken as the server".into());
+        }
+        let anomalies = if s.anomalies.is_empty() {
+            "none".to_owned()
+        } else {
+            s.anomalies
+                .iter()
+                .map(|(k, v)| format!("{k} ×{v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        lines.push(format!(
+            "  history {} · state {} ({}) · client → server {} packets, {} bytes · server → client {} packets, {} bytes · anomalies: {}",
+            escape(&s.history),
+            s.state,
+            s.conn_state,
+            s.packets.client_to_server,
+            s.payload_bytes.client_to_server,
+            s.packets.server_to_client,
+            s.payload_bytes.server_to_client,
+            anomalies
+        ));
+        lines
+    }
+
+    fn write_text(&mut self, s: &ConnSummary, story: &Story) -> io::Result<()> {
+        let c = self.color;
+        if self.shown > 1 {
+            writeln!(self.out)?;
+        }
+        let head = self.header(s);
+        writeln!(
+            self.out,
+            "{}",
+            paint(c, anstyle::Style::new().bold(), &head[0])
+        )?;
+        for l in &head[1..] {
+            writeln!(self.out, "{l}")?;
+        }
+        writeln!(self.out)?;
+        for st in &story.steps {
+            let frames = match st.last_frame {
+                Some(l) => format!("#{}–{}", st.frame, l),
+                None => format!("#{}", st.frame),
+            };
+            let arrow = match st.from {
+                Some(Dir::ClientToServer) => "client → server",
+                Some(Dir::ServerToClient) => "server → client",
+                None => "               ",
+            };
+            let tag = format!("L{} {:<12}", st.osi, osi_name(st.osi));
+            let body = if self.brief { &st.label } else { &st.text };
+            let body = escape(body);
+            let body = if body.contains('⚠') {
+                paint(c, warn_style(), &body)
+            } else {
+                body.into_owned()
+            };
+            writeln!(
+                self.out,
+                "  {:>10.6}  {:>9}  {}  {}  {}",
+                st.rel_ts,
+                frames,
+                paint(c, layer_style(st.osi), &tag),
+                arrow,
+                body
+            )?;
+        }
+        if story.omitted > 0 {
+            writeln!(
+                self.out,
+                "  … {} more steps not kept (limit {MAX_STEPS} per connection)",
+                story.omitted
+            )?;
+        }
+        writeln!(self.out)?;
+        self.ladder(s, story)
+    }
+
+    fn ladder(&mut self, s: &ConnSummary, story: &Story) -> io::Result<()> {
+        let c = self.color;
+        let left = format!("client {}", s.client);
+        let right = format!("server {}", s.server);
+        // Lifelines start after "  {frames:>12}  L4   ": column 21.
+        let gap = (LADDER + 2)
+            .saturating_sub(left.chars().count() + right.chars().count())
+            .max(1);
+        writeln!(self.out, "  Ladder")?;
+        writeln!(self.out, "{:21}{left}{:gap$}{right}", "", "")?;
+        for st in &story.steps {
+            let frames = match st.last_frame {
+                Some(l) => format!("#{}–{}", st.frame, l),
+                None => format!("#{}", st.frame),
+            };
+            let tag = paint(c, layer_style(st.osi), &format!("L{}", st.osi));
+            let label: String = escape(&st.label).chars().take(LADDER - 8).collect();
+            let n = label.chars().count();
+            let line = match st.from {
+                Some(Dir::ClientToServer) => {
+                    format!("│── {label} {}▶│", "─".repeat(LADDER.saturating_sub(n + 5)))
+                }
+                Some(Dir::ServerToClient) => {
+                    format!("│◀─ {label} {}─│", "─".repeat(LADDER.saturating_sub(n + 5)))
+                }
+                None if st.kind == "folded" => {
+                    format!("┆ {label:^w$} ┆", w = LADDER.saturating_sub(2))
+                }
+                None => format!("│ {label:^w$} │", w = LADDER.saturating_sub(2)),
+            };
+            writeln!(self.out, "  {frames:>12}  {tag}   {line}")?;
+        }
+        Ok(())
+    }
+
+    fn write_mermaid(&mut self, s: &ConnSummary, story: &Story) -> io::Result<()> {
+        if self.shown > 1 {
+            writeln!(self.out)?;
+        }
+        writeln!(
+            self.out,
+            "%% connection {}: client {} → server {}",
+            s.id, s.client, s.server
+        )?;
+        writeln!(self.out, "sequenceDiagram")?;
+        writeln!(
+            self.out,
+            "    participant C as client {}",
+            mermaid_text(&s.client)
+        )?;
+        writeln!(
+            self.out,
+            "    participant S as server {}",
+            mermaid_text(&s.server)
+        )?;
+        for st in &story.steps {
+            let frames = match st.last_frame {
+                Some(l) => format!("{}–{}", st.frame, l),
+                None => st.frame.to_string(),
+            };
+            let label = mermaid_text(&format!("{frames} · {} (L{})", st.label, st.osi));
+            match st.from {
+                Some(Dir::ClientToServer) => writeln!(self.out, "    C->>S: {label}")?,
+                Some(Dir::ServerToClient) => writeln!(self.out, "    S->>C: {label}")?,
+                None => writeln!(self.out, "    Note over C,S: {label}")?,
+            }
+        }
+        Ok(())
+    }
+
+    fn write_json(&mut self, s: &ConnSummary, story: &Story) -> io::Result<()> {
+        let mut v = serde_json::to_value(s).map_err(io::Error::other)?;
+        if let Value::Object(m) = &mut v {
+            let list: Vec<Value> = s
+                .anomaly_list
+                .iter()
+                .map(|(f, k)| serde_json::json!({"frame": f, "kind": k}))
+                .collect();
+            m.insert(
+                "anomaly_counts".into(),
+                m.get("anomalies").cloned().unwrap_or(Value::Null),
+            );
+            m.insert("anomalies".into(), Value::Array(list));
+            m.insert(
+                "timeline".into(),
+                serde_json::to_value(&story.steps).map_err(io::Error::other)?,
+            );
+            m.insert("steps_omitted".into(), story.omitted.into());
+        }
+        serde_json::to_writer(&mut self.out, &v)?;
+        self.out.write_all(b"\n")
+    }
+
+    fn emit(&mut self, s: &ConnSummary, story: &Story) -> io::Result<()> {
+        self.shown += 1;
+        match self.format {
+            WalkFormat::Text => self.write_text(s, story),
+            WalkFormat::Json => self.write_json(s, story),
+            WalkFormat::Mermaid => self.write_mermaid(s, story),
+        }
+    }
+}
+
+/// Mermaid treats `;` and `#` specially and `<`/`>` as HTML: spell them as entities.
+fn mermaid_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            ';' => out.push_str("#59;"),
+            '#' => out.push_str("#35;"),
+            '<' => out.push_str("#lt;"),
+            '>' => out.push_str("#gt;"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl<W: Write> View for WalkView<W> {
+    fn frame(&mut self, ev: &FrameEvent<'_, '_>) -> io::Result<()> {
+        let Some(c) = ev.tcp else { return Ok(()) };
+        let story = self.stories.entry(c.stream).or_default();
+        Self::steps_for(ev, &c, story);
+        Ok(())
+    }
+
+    fn connection(&mut self, s: &ConnSummary) -> io::Result<()> {
+        let mut story = self.stories.remove(&s.id).unwrap_or_default();
+        story.end_run();
+        for (s, st) in self.order.push(s.id, (s.clone(), story)) {
+            self.emit(&s, &st)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        for (s, st) in self.order.drain() {
+            self.emit(&s, &st)?;
+        }
+        if self.shown == 0 && self.format == WalkFormat::Text {
+            writeln!(self.out, "no TCP connections")?;
+        }
+        self.out.flush()
+    }
+}
