@@ -797,6 +797,13 @@ fn tcp_layer(pkt: &Packet<'_>, tcp: &TcpView<'_>, ctx: Option<&SegmentContext>) 
     fl.add("len", "Segment length", seg_len)
         .means("payload bytes the IP header says the segment carries");
     fl.add("payload_len", "Captured payload", tcp.payload().len());
+    if let Some(c) = ctx.filter(|c| !c.analysis.is_empty()) {
+        let kinds: Vec<Value> = c.analysis.iter().map(|(k, _)| Value::from(k)).collect();
+        let labels: Vec<&str> = c.analysis.iter().map(|(_, l)| l).collect();
+        fl.add("analysis", "Analysis", Value::Array(kinds))
+            .text(labels.join(", "))
+            .means("as Wireshark's expert info");
+    }
     let mut s = format!(
         "TCP {} → {} [{}]",
         tcp.src_port(),

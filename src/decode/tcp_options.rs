@@ -93,6 +93,9 @@ pub fn parse(mut opts: &[u8], cut: bool) -> Vec<TcpOption> {
                 ecr: be32(&v[4..]),
             },
             (34, _) => TcpOption::FastOpen(v.to_vec()),
+            // Fast Open before kind 34 was assigned: experimental kind 254 with
+            // ExID 0xF989 (RFC 7413 §4.1.1).
+            (254, n) if n >= 2 && v[..2] == [0xf9, 0x89] => TcpOption::FastOpen(v[2..].to_vec()),
             (2..=5 | 8, _) => TcpOption::Malformed {
                 kind,
                 reason: "wrong length for this option",

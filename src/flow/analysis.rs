@@ -265,6 +265,10 @@ pub fn analyze(
             a.set(Analysis::RETRANSMISSION);
         }
     }
+    // As tshark: a fast or spurious retransmission is a retransmission too.
+    if a.has(Analysis::FAST_RETRANSMISSION) || a.has(Analysis::SPURIOUS_RETRANSMISSION) {
+        a.set(Analysis::RETRANSMISSION);
+    }
     if s.len > 0 || s.flags & (SYN | FIN) != 0 {
         let next = s
             .seq

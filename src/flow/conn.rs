@@ -180,13 +180,16 @@ impl Conn {
             };
         }
 
-        // Wireshark's iRTT: from the most recent SYN to the first non-SYN ACK.
-        if syn && !ackf {
+        // Wireshark's first RTT (its out-of-order threshold): from the most
+        // recent SYN to the first non-SYN ACK. Like Wireshark, a zero time
+        // means "not known": a SYN stamped 0 is ignored, and an RTT of 0 is
+        // measured again at the next ACK.
+        if syn && !ackf && seg.ts != Timestamp::default() {
             self.mru_syn = Some(seg.ts);
         }
         if ackf
             && !syn
-            && self.first_rtt_ns.is_none()
+            && self.first_rtt_ns.is_none_or(|r| r == 0)
             && let Some(t) = self.mru_syn
         {
             self.first_rtt_ns = Some(seg.ts.since(t));
@@ -250,10 +253,6 @@ impl Conn {
                 Role::Other
             }
         } else if rst {
-            if self.rst_frame.is_none() {
-                self.rst_frame = Some(seg.frame);
-                self.rst_from = Some(dir);
-            }
             if dir == Dir::ServerToClient
                 && self.hs.syn_frame.is_some()
                 && self.hs.synack_frame.is_none()
@@ -262,10 +261,6 @@ impl Conn {
             }
             Role::Rst
         } else if fin {
-            if self.fin_frame[d].is_none() {
-                self.fin_frame[d] = Some(seg.frame);
-                self.first_fin_from.get_or_insert(dir);
-            }
             Role::Fin
         } else if seg.len > 0 {
             Role::Data
@@ -274,6 +269,16 @@ impl Conn {
         } else {
             Role::Other
         };
+
+        // FIN and RST count whatever else the segment carries (even a SYN).
+        if rst && self.rst_frame.is_none() {
+            self.rst_frame = Some(seg.frame);
+            self.rst_from = Some(dir);
+        }
+        if fin && self.fin_frame[d].is_none() {
+            self.fin_frame[d] = Some(seg.frame);
+            self.first_fin_from.get_or_insert(dir);
+        }
 
         // The client's first acknowledgement of the SYN-ACK completes the handshake.
         if dir == Dir::ClientToServer
@@ -346,8 +351,11 @@ impl Conn {
         if reused && syn && !ackf {
             a.set(Analysis::REUSED_PORTS);
         }
+        // A fast or spurious retransmission is counted as that, not twice.
+        let specific =
+            a.has(Analysis::FAST_RETRANSMISSION) || a.has(Analysis::SPURIOUS_RETRANSMISSION);
         for (kind, _) in a.iter() {
-            if kind != "window_update" {
+            if kind != "window_update" && !(specific && kind == "retransmission") {
                 self.anomaly(seg.frame, kind);
             }
         }

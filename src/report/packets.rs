@@ -196,6 +196,10 @@ impl<W: Write> View for PacketsView<W> {
             }
             cols[col].push_str(&escape(l.brief()));
         }
+        if let Some(c) = ev.tcp.filter(|c| !c.analysis.is_empty()) {
+            let labels: Vec<&str> = c.analysis.iter().map(|(_, l)| l).collect();
+            cols[5].push_str(&format!("[{}]", labels.join(", ")));
+        }
         if let crate::capture::FrameKind::Event(what) = f.kind {
             cols[5] = what.to_owned();
         }
