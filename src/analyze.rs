@@ -193,8 +193,12 @@ fn read_all(
                 return None;
             };
             let syn = t.has(flags::SYN);
-            let offered =
-                syn.then(|| Offered::from_options(&tcp_options::parse(t.options(), !t.complete())));
+            let opts = tcp_options::parse(t.options(), !t.complete());
+            let wscale = opts.iter().find_map(|o| match o {
+                TcpOption::WindowScale(s) => Some(*s),
+                _ => None,
+            });
+            let offered = syn.then(|| Offered::from_options(&opts));
             let seg = Segment {
                 frame: frame.number,
                 ts: frame.ts,
@@ -208,9 +212,11 @@ fn read_all(
                 len: segment_len(&packet, t.header_len()).unwrap_or(t.payload().len()) as u32,
                 payload: t.payload(),
                 offered: offered.as_ref(),
+                wscale,
                 // A header shorter than it says in a frame captured whole:
                 // placed in its connection, but it moves no numbers (as tshark).
                 malformed: !t.complete() && !packet.cut,
+                bogus_offset: t.header_len() < 20,
             };
             Some(flows.observe(&seg))
         });

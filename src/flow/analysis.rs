@@ -1,10 +1,15 @@
 //! Wireshark-style TCP analysis flags ("expert info"), computed per segment in
 //! capture order from what each direction has shown so far, so that the flags
-//! match tshark's `tcp.analysis.*` fields frame for frame.
+//! match tshark 4.0's `tcp.analysis.*` fields frame for frame.
 //!
-//! Sequence numbers here are relative (as Wireshark's, where 0 means "not
-//! seen yet") and compared modulo 2^32. Windows are the raw header values;
-//! the window scale matters only for "window full".
+//! The rules, their order and their quirks are those of tshark's
+//! `tcp_analyze_sequence_number`, written down in docs/tshark-tcp-analysis.md
+//! (sections 5 and 6, cited below as §A1 … §F). As there, the analysis works
+//! on the raw sequence and acknowledgement numbers (0 means "not seen yet"),
+//! compares them modulo 2^32, compares raw windows, and measures time
+//! differences as unsigned nanoseconds, so a negative difference never falls
+//! below a threshold. Not modelled: the list of unacknowledged segments (it
+//! only caps bookkeeping at 10,000 segments and feeds bytes-in-flight).
 
 use crate::capture::Timestamp;
 
@@ -94,34 +99,49 @@ impl Analysis {
     }
 }
 
-/// Window scaling as known for one direction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Scale {
-    /// No SYN seen: the scale is unknown.
-    #[default]
-    Unknown,
-    /// The handshake settled on no scaling.
-    None,
-    Shift(u8),
+/// What one direction has shown so far (docs/tshark-tcp-analysis.md §3).
+#[derive(Clone, Debug)]
+pub struct DirAnalysis {
+    next_seq: u32,
+    next_seq_time: Timestamp,
+    max_seq_to_be_acked: u32,
+    last_ack: u32,
+    last_ack_time: Timestamp,
+    /// Last raw window sent; starts at a value no window can have.
+    window: u32,
+    /// −1 unknown, −2 no scaling, ≥ 0 the shift.
+    win_scale: i8,
+    is_first_ack: bool,
+    last_flags: Analysis,
+    /// Duplicate ACKs in a row; u32::MAX is tshark's "−1" after an ACKed-unseen segment.
+    dup_acks: u32,
 }
 
-/// What one direction has shown so far.
+impl Default for DirAnalysis {
+    fn default() -> Self {
+        DirAnalysis {
+            next_seq: 0,
+            next_seq_time: Timestamp::default(),
+            max_seq_to_be_acked: 0,
+            last_ack: 0,
+            last_ack_time: Timestamp::default(),
+            window: u32::MAX,
+            win_scale: -1,
+            is_first_ack: false,
+            last_flags: Analysis::default(),
+            dup_acks: 0,
+        }
+    }
+}
+
+/// Analysis state of one connection: both directions and the first RTT.
 #[derive(Clone, Debug, Default)]
-pub struct DirAnalysis {
-    /// Relative sequence number after the highest segment seen (0 = none yet).
-    pub next_seq: u32,
-    pub next_seq_time: Timestamp,
-    /// Highest sequence number contiguous from the start (for "ACKed unseen").
-    pub max_seq_to_be_acked: u32,
-    /// Last acknowledgement number sent in this direction (relative).
-    pub last_ack: u32,
-    pub last_ack_time: Timestamp,
-    pub window: u16,
-    pub scale: Scale,
-    /// Duplicate ACKs in a row.
-    pub dup_acks: u32,
-    /// Flags of the last segment sent this way.
-    pub last_flags: Analysis,
+pub struct ConnAnalysis {
+    dirs: [DirAnalysis; 2],
+    /// Time of the most recent pure SYN (zero: none).
+    mru_syn: Timestamp,
+    /// tshark's initial RTT in ns (zero: not known); its out-of-order threshold.
+    first_rtt_ns: u64,
 }
 
 const SYN: u16 = 0x002;
@@ -130,7 +150,7 @@ const RST: u16 = 0x004;
 const ACK: u16 = 0x010;
 
 fn gt(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) > 0
+    (b.wrapping_sub(a) as i32) < 0
 }
 fn lt(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0
@@ -139,154 +159,228 @@ fn le(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) <= 0
 }
 
-/// The segment as the analysis sees it (relative numbers).
+/// `now - then` in ns, as an unsigned number: negative becomes huge.
+fn elapsed(now: Timestamp, then: Timestamp) -> u64 {
+    u64::try_from(now.since(then)).unwrap_or(u64::MAX)
+}
+
+/// The segment as the analysis sees it: raw header values.
 pub struct Seg {
     pub seq: u32,
-    /// Relative acknowledgement (raw value when the ACK flag is off, as Wireshark).
+    /// Raw acknowledgement field, used even when the ACK flag is clear.
     pub ack: u32,
+    /// Payload length by the IP header.
     pub len: u32,
     pub flags: u16,
     pub window: u16,
+    /// Window-scale option of this header, if any.
+    pub wscale: Option<u8>,
     pub ts: Timestamp,
 }
 
-/// Analyses one segment sent by `fwd` (towards `rev`) and updates both sides'
-/// state. `first_rtt` is the connection's initial RTT in ns, if known: the
-/// out-of-order threshold.
-pub fn analyze(
+impl ConnAnalysis {
+    /// tshark's initial RTT in seconds, once known.
+    pub fn first_rtt(&self) -> Option<f64> {
+        (self.first_rtt_ns != 0).then(|| self.first_rtt_ns as f64 / 1e9)
+    }
+
+    /// A pure SYN repeating its side's ISN: tshark rewinds that side before
+    /// analysing it (§5.2), so the SYN shows as a retransmission.
+    pub fn syn_repeated(&mut self, d: usize) {
+        let f = &mut self.dirs[d];
+        f.next_seq = f.max_seq_to_be_acked;
+    }
+
+    /// Analyses one segment sent in direction `d` (0 or 1) and updates the
+    /// state (§5.4 to §5.10). `pre` holds flags decided before the analysis
+    /// (reused ports).
+    pub fn segment(&mut self, d: usize, s: &Seg, pre: Analysis) -> Analysis {
+        let mut a = pre;
+        let first_rtt = self.first_rtt_ns;
+        {
+            let [d0, d1] = &mut self.dirs;
+            let (fwd, rev) = if d == 0 { (d0, d1) } else { (d1, d0) };
+            analyze(fwd, rev, s, first_rtt, &mut a);
+        }
+        // §5.7: SYN bookkeeping and the first RTT.
+        let syn = s.flags & SYN != 0;
+        let ack = s.flags & ACK != 0;
+        if syn {
+            if !ack {
+                self.mru_syn = s.ts;
+            }
+            self.dirs[d].is_first_ack = true;
+        }
+        if ack && !syn {
+            if self.mru_syn != Timestamp::default() && self.first_rtt_ns == 0 {
+                self.first_rtt_ns = elapsed(s.ts, self.mru_syn);
+            }
+            self.dirs[d].is_first_ack = false;
+        }
+        // §5.8: a window-scale option, on any segment.
+        if let Some(shift) = s.wscale {
+            self.dirs[d].win_scale = shift.min(14) as i8;
+        }
+        // §5.10: a SYN without the option means no scaling, for both sides.
+        if syn {
+            if self.dirs[d].win_scale == -1 {
+                self.dirs[0].win_scale = -2;
+                self.dirs[1].win_scale = -2;
+            } else if ack && self.dirs[1 - d].win_scale == -2 {
+                self.dirs[d].win_scale = -2;
+            }
+        }
+        a
+    }
+}
+
+fn analyze(
     fwd: &mut DirAnalysis,
     rev: &mut DirAnalysis,
     s: &Seg,
-    first_rtt_ns: Option<i128>,
-) -> Analysis {
-    let mut a = Analysis::default();
-    let sfr = s.flags & (SYN | FIN | RST) != 0;
-    'fwd: {
+    first_rtt: u64,
+    a: &mut Analysis,
+) {
+    let no_sfr = s.flags & (SYN | FIN | RST) == 0;
+    let win = u32::from(s.window);
+    // Block A: checks on the sending side; `break` is tshark's "goto finished_fwd".
+    'a: {
+        // §A1 zero-window probe.
         if s.len == 1 && s.seq == fwd.next_seq && rev.window == 0 {
             a.set(Analysis::ZERO_WINDOW_PROBE);
-            break 'fwd;
+            break 'a;
         }
-        if s.window == 0 && !sfr {
+        // §A2 zero window.
+        if win == 0 && no_sfr {
             a.set(Analysis::ZERO_WINDOW);
         }
+        // §A3 previous segment not captured.
         if fwd.next_seq != 0 && gt(s.seq, fwd.next_seq) && s.flags & RST == 0 {
             a.set(Analysis::LOST_SEGMENT);
         }
-        if s.len <= 1 && s.seq == fwd.next_seq.wrapping_sub(1) && !sfr {
+        // §A4 keep-alive.
+        if s.len <= 1 && s.seq == fwd.next_seq.wrapping_sub(1) && no_sfr {
             a.set(Analysis::KEEP_ALIVE);
         }
-        if s.len == 0
-            && s.window != 0
-            && s.window != fwd.window
-            && s.seq == fwd.next_seq
-            && s.ack == fwd.last_ack
-            && !sfr
-        {
+        let same = s.seq == fwd.next_seq && s.ack == fwd.last_ack && no_sfr;
+        // §A5 window update.
+        if s.len == 0 && win != 0 && win != fwd.window && same {
             a.set(Analysis::WINDOW_UPDATE);
         }
-        if s.len > 0 && rev.scale != Scale::Unknown && !sfr {
-            let shift = match rev.scale {
-                Scale::Shift(n) => u32::from(n.min(14)),
-                _ => 0,
+        // §A6 window full.
+        if s.len > 0 && rev.win_scale != -1 && no_sfr {
+            let sh = if rev.is_first_ack || rev.win_scale == -2 {
+                0
+            } else {
+                rev.win_scale as u32
             };
-            let edge = rev.last_ack.wrapping_add(u32::from(rev.window) << shift);
+            let edge = rev.last_ack.wrapping_add(rev.window.wrapping_shl(sh));
             if s.seq.wrapping_add(s.len) == edge {
                 a.set(Analysis::WINDOW_FULL);
             }
         }
+        // §A7 keep-alive ACK.
         if s.len == 0
-            && s.window != 0
-            && s.window == fwd.window
-            && s.seq == fwd.next_seq
-            && s.ack == fwd.last_ack
+            && win != 0
+            && win == fwd.window
+            && same
             && rev.last_flags.has(Analysis::KEEP_ALIVE)
-            && !sfr
         {
             a.set(Analysis::KEEP_ALIVE_ACK);
-            break 'fwd;
+            break 'a;
         }
+        // §A8 zero-window probe ACK.
         if s.len == 0
-            && s.window == 0
-            && s.window == fwd.window
-            && s.seq == fwd.next_seq
-            && (s.ack == fwd.last_ack || s.ack == fwd.last_ack.wrapping_add(1))
+            && win == 0
+            && fwd.window == 0
+            && same
             && rev.last_flags.has(Analysis::ZERO_WINDOW_PROBE)
-            && !sfr
         {
             a.set(Analysis::ZERO_WINDOW_PROBE_ACK);
-            break 'fwd;
+            break 'a;
         }
-        if s.len == 0
-            && s.window != 0
-            && s.window == fwd.window
-            && s.seq == fwd.next_seq
-            && s.ack == fwd.last_ack
-            && !sfr
-        {
-            fwd.dup_acks += 1;
+        // §A9 duplicate ACK.
+        if s.len == 0 && win != 0 && win == fwd.window && same {
+            fwd.dup_acks = if fwd.dup_acks == u32::MAX {
+                1
+            } else {
+                fwd.dup_acks + 1
+            };
             a.set(Analysis::DUPLICATE_ACK);
         }
     }
     if s.ack != fwd.last_ack {
         fwd.dup_acks = 0;
     }
+    // §B ACKed unseen segment.
     if rev.max_seq_to_be_acked != 0 && gt(s.ack, rev.max_seq_to_be_acked) && s.flags & ACK != 0 {
-        a.set(Analysis::ACK_LOST_SEGMENT);
-        rev.max_seq_to_be_acked = rev.next_seq;
+        if lt(rev.max_seq_to_be_acked, rev.next_seq) {
+            rev.max_seq_to_be_acked = rev.next_seq;
+            a.set(Analysis::ACK_LOST_SEGMENT);
+        } else {
+            if rev.dup_acks == 0 {
+                a.set(Analysis::ACK_LOST_SEGMENT);
+            }
+            rev.dup_acks = u32::MAX;
+        }
     }
-    'retrans: {
+    // §C the retransmission family; `break` is "goto done".
+    'c: {
         if !(s.len > 0 || s.flags & (SYN | FIN) != 0) || a.has(Analysis::KEEP_ALIVE) {
-            break 'retrans;
+            break 'c;
         }
-        let mut not_advanced = fwd.next_seq != 0 && lt(s.seq, fwd.next_seq);
+        let mut not_adv = fwd.next_seq != 0 && lt(s.seq, fwd.next_seq);
         if s.len > 1 && fwd.next_seq.wrapping_sub(1) == s.seq {
-            not_advanced = false;
+            not_adv = false;
         }
+        // §C1 spurious: the other side had already acknowledged all of it.
         if s.len > 0 && rev.last_ack != 0 && le(s.seq.wrapping_add(s.len), rev.last_ack) {
             a.set(Analysis::SPURIOUS_RETRANSMISSION);
-            break 'retrans;
+            break 'c;
         }
-        if not_advanced {
-            let since_ack = s.ts.since(rev.last_ack_time);
-            if since_ack < 20_000_000 && rev.dup_acks >= 2 && rev.last_ack == s.seq {
-                a.set(Analysis::FAST_RETRANSMISSION);
-                break 'retrans;
-            }
-            let since_next = s.ts.since(fwd.next_seq_time);
-            let thres = first_rtt_ns.filter(|r| *r != 0).unwrap_or(3_000_000);
-            let end = s
-                .seq
-                .wrapping_add(s.len)
-                .wrapping_add(u32::from(s.flags & (SYN | FIN) != 0));
-            if since_next < thres && fwd.next_seq != end {
-                a.set(Analysis::OUT_OF_ORDER);
-                break 'retrans;
-            }
-            a.set(Analysis::RETRANSMISSION);
+        // §C2 fast retransmission (tshark's dup-ACK counter is unsigned: "−1" counts).
+        if not_adv
+            && rev.dup_acks >= 2
+            && rev.last_ack == s.seq
+            && elapsed(s.ts, rev.last_ack_time) < 20_000_000
+        {
+            a.set(Analysis::FAST_RETRANSMISSION);
+            break 'c;
         }
-    }
-    // As tshark: a fast or spurious retransmission is a retransmission too.
-    if a.has(Analysis::FAST_RETRANSMISSION) || a.has(Analysis::SPURIOUS_RETRANSMISSION) {
-        a.set(Analysis::RETRANSMISSION);
-    }
-    if s.len > 0 || s.flags & (SYN | FIN) != 0 {
-        let next = s
+        // §C3 out of order, within one RTT (3 ms while the RTT is unknown).
+        let thres = if first_rtt == 0 { 3_000_000 } else { first_rtt };
+        let end = s
             .seq
             .wrapping_add(s.len)
             .wrapping_add(u32::from(s.flags & (SYN | FIN) != 0));
-        if (fwd.next_seq == 0 || gt(next, fwd.next_seq)) && !a.has(Analysis::ZERO_WINDOW_PROBE) {
-            fwd.next_seq = next;
-            fwd.next_seq_time = s.ts;
+        if not_adv && elapsed(s.ts, fwd.next_seq_time) < thres && fwd.next_seq != end {
+            a.set(Analysis::OUT_OF_ORDER);
+            break 'c;
         }
-        if (s.seq == fwd.max_seq_to_be_acked || fwd.max_seq_to_be_acked == 0)
-            && !a.has(Analysis::ZERO_WINDOW_PROBE)
-        {
-            fwd.max_seq_to_be_acked = fwd.next_seq;
+        // §C4 plain retransmission.
+        if not_adv {
+            a.set(Analysis::RETRANSMISSION);
         }
     }
-    fwd.window = s.window;
+    // tshark's fields: a fast or spurious retransmission is a retransmission too.
+    if a.has(Analysis::FAST_RETRANSMISSION) || a.has(Analysis::SPURIOUS_RETRANSMISSION) {
+        a.set(Analysis::RETRANSMISSION);
+    }
+    // §D bookkeeping of the sending side.
+    let mut nxt = s.seq.wrapping_add(s.len);
+    if s.flags & (SYN | FIN) != 0 {
+        nxt = nxt.wrapping_add(1);
+    }
+    let probe = a.has(Analysis::ZERO_WINDOW_PROBE);
+    if (gt(nxt, fwd.next_seq) || fwd.next_seq == 0) && !probe {
+        fwd.next_seq = nxt;
+        fwd.next_seq_time = s.ts;
+    }
+    if (s.seq == fwd.max_seq_to_be_acked || fwd.max_seq_to_be_acked == 0) && !probe {
+        fwd.max_seq_to_be_acked = fwd.next_seq;
+    }
+    fwd.window = win;
     fwd.last_ack = s.ack;
     fwd.last_ack_time = s.ts;
-    fwd.last_flags = a;
-    a
+    fwd.last_flags = *a;
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::analysis::{self, Analysis, DirAnalysis, Scale};
+use super::analysis::{self, Analysis, ConnAnalysis};
 use super::history::History;
 use super::reassembly::{Chunk, DEFAULT_OOO_LIMIT, Reassembler};
 use super::summary::{Agreed, ConnSummary, Handshake, MAX_ANOMALY_LIST, PerDir};
@@ -32,9 +32,6 @@ pub(crate) struct Conn {
     hs: Handshake,
     syn_ts: Option<Timestamp>,
     synack_ts: Option<Timestamp>,
-    /// Most recent SYN and the first RTT, as Wireshark computes its iRTT.
-    mru_syn: Option<Timestamp>,
-    first_rtt_ns: Option<i128>,
     fin_frame: [Option<u64>; 2],
     first_fin_from: Option<Dir>,
     rst_frame: Option<u64>,
@@ -43,7 +40,7 @@ pub(crate) struct Conn {
     history: History,
     anomalies: BTreeMap<&'static str, u64>,
     anomaly_list: Vec<(u64, &'static str)>,
-    an: [DirAnalysis; 2],
+    an: ConnAnalysis,
     reasm: [Option<Reassembler>; 2],
     stream_bytes: [u64; 2],
     gap_bytes: [u64; 2],
@@ -81,8 +78,6 @@ impl Conn {
             hs: Handshake::default(),
             syn_ts: None,
             synack_ts: None,
-            mru_syn: None,
-            first_rtt_ns: None,
             fin_frame: [None; 2],
             first_fin_from: None,
             rst_frame: None,
@@ -150,11 +145,23 @@ impl Conn {
         self.wire[d] += u64::from(seg.wire_len);
         self.payload[d] += u64::from(seg.len);
 
+        let mut pre = Analysis::default();
+        if reused && syn && !ackf {
+            pre.set(Analysis::REUSED_PORTS);
+        }
         // Relative numbers, as Wireshark: a SYN sets its side's base; a side
         // first seen mid-stream, or first acknowledged, starts at 1.
         let (rel_seq, rel_ack) = if seg.malformed {
             (seg.seq, ackf.then_some(seg.ack))
         } else {
+            // tshark §5.2: a SYN repeating its ISN rewinds its side for the
+            // analysis; a SYN-ACK with a new ISN replaces the base (ports reused).
+            if syn && !ackf && self.base[d] == Some(seg.seq) {
+                self.an.syn_repeated(d);
+            }
+            if syn && ackf && self.base[d].is_some_and(|b| b != seg.seq) {
+                pre.set(Analysis::REUSED_PORTS);
+            }
             if syn {
                 self.base[d] = Some(seg.seq);
             }
@@ -180,21 +187,6 @@ impl Conn {
             };
         }
 
-        // Wireshark's first RTT (its out-of-order threshold): from the most
-        // recent SYN to the first non-SYN ACK. Like Wireshark, a zero time
-        // means "not known": a SYN stamped 0 is ignored, and an RTT of 0 is
-        // measured again at the next ACK.
-        if syn && !ackf && seg.ts != Timestamp::default() {
-            self.mru_syn = Some(seg.ts);
-        }
-        if ackf
-            && !syn
-            && self.first_rtt_ns.is_none_or(|r| r == 0)
-            && let Some(t) = self.mru_syn
-        {
-            self.first_rtt_ns = Some(seg.ts.since(t));
-        }
-
         let mut established_rtt = None;
         let role = if syn && !ackf {
             if dir == Dir::ClientToServer {
@@ -209,10 +201,6 @@ impl Conn {
                         self.hs.client_isn = Some(seg.seq);
                         self.hs.client_options = seg.offered.cloned();
                         self.hs.syn_data = seg.len;
-                        self.an[d].scale = match seg.offered.and_then(|o| o.window_scale) {
-                            Some(s) => Scale::Shift(s),
-                            None => Scale::None,
-                        };
                     }
                     Some(_) if self.hs.client_isn == Some(seg.seq) => {
                         self.hs.syn_retransmissions += 1;
@@ -233,17 +221,6 @@ impl Conn {
                 self.hs.server_options = seg.offered.cloned();
                 if self.hs.syn_frame.is_none() {
                     self.note("syn_not_captured");
-                }
-                let theirs = seg.offered.and_then(|o| o.window_scale);
-                match (theirs, self.an[0].scale) {
-                    (Some(s), Scale::Shift(_)) => self.an[d].scale = Scale::Shift(s),
-                    (_, Scale::Unknown) => {
-                        self.an[d].scale = theirs.map_or(Scale::None, Scale::Shift)
-                    }
-                    _ => {
-                        self.an[0].scale = Scale::None;
-                        self.an[1].scale = Scale::None;
-                    }
                 }
                 Role::SynAck
             } else if dir == Dir::ServerToClient {
@@ -331,26 +308,22 @@ impl Conn {
             self.history.record(dir, b'A');
         }
 
-        // Wireshark-style analysis, on relative numbers.
+        // Wireshark-style analysis, on the raw numbers (tshark's rules).
         let s = analysis::Seg {
-            seq: rel_seq,
-            ack: rel_ack.unwrap_or(seg.ack),
+            seq: seg.seq,
+            ack: seg.ack,
             len: seg.len,
             flags: seg.flags,
             window: seg.window,
+            wscale: seg.wscale,
             ts: seg.ts,
         };
-        let (fwd, rev) = if d == 0 {
-            let (a, b) = self.an.split_at_mut(1);
-            (&mut a[0], &mut b[0])
+        let a = self.an.segment(d, &s, pre);
+        let a = if seg.bogus_offset {
+            Analysis::default()
         } else {
-            let (a, b) = self.an.split_at_mut(1);
-            (&mut b[0], &mut a[0])
+            a
         };
-        let mut a = analysis::analyze(fwd, rev, &s, self.first_rtt_ns);
-        if reused && syn && !ackf {
-            a.set(Analysis::REUSED_PORTS);
-        }
         // A fast or spurious retransmission is counted as that, not twice.
         let specific =
             a.has(Analysis::FAST_RETRANSMISSION) || a.has(Analysis::SPURIOUS_RETRANSMISSION);

@@ -104,8 +104,13 @@ pub struct Segment<'a> {
     pub payload: &'a [u8],
     /// Options of a SYN or SYN-ACK.
     pub offered: Option<&'a Offered>,
+    /// Window-scale option of this header (any segment), for the analysis.
+    pub wscale: Option<u8>,
     /// The header is shorter than it says in a frame captured whole.
     pub malformed: bool,
+    /// The data offset is below 5 (a header shorter than 20 bytes): the
+    /// analysis runs but, as in tshark, its flags are not reported.
+    pub bogus_offset: bool,
 }
 
 pub mod flags {
