@@ -783,7 +783,11 @@ fn tcp_layer(pkt: &Packet<'_>, tcp: &TcpView<'_>, ctx: Option<&SegmentContext>) 
     fl.add("flags", "Flags", flags)
         .text(format!("{flags:#05x} [{}]", tcp_flags_text(flags)));
     fl.add("window", "Window", tcp.window())
-        .means("bytes the sender can still receive (before scaling)");
+        .means("the raw field, before window scaling");
+    if let Some(c) = ctx {
+        fl.add("window_size", "Window size", c.window_size)
+            .means("bytes the sender can still receive, scaled as the handshake agreed");
+    }
     fl.add("checksum", "Checksum", tcp.checksum())
         .text(format!("{:#06x}", tcp.checksum()))
         .means("not verified");
@@ -824,7 +828,8 @@ fn tcp_layer(pkt: &Packet<'_>, tcp: &TcpView<'_>, ctx: Option<&SegmentContext>) 
             }
         }
     }
-    let _ = write!(s, " win={} len={seg_len}", tcp.window());
+    let win = ctx.map_or(u32::from(tcp.window()), |c| c.window_size);
+    let _ = write!(s, " win={win} len={seg_len}");
     let o = tcp_options::summary(&opts);
     if !o.is_empty() {
         s.push(' ');

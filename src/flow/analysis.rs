@@ -184,6 +184,15 @@ impl ConnAnalysis {
         (self.first_rtt_ns != 0).then(|| self.first_rtt_ns as f64 / 1e9)
     }
 
+    /// The window a segment advertises in bytes, as tshark's `tcp.window_size`
+    /// (§5.5): scaled once its side's scale is known, never on a SYN.
+    pub fn window_size(&self, d: usize, flags: u16, win: u16) -> u32 {
+        match self.dirs[d].win_scale {
+            sh if sh >= 0 && flags & SYN == 0 => u32::from(win) << sh,
+            _ => u32::from(win),
+        }
+    }
+
     /// A pure SYN repeating its side's ISN: tshark rewinds that side before
     /// analysing it (§5.2), so the SYN shows as a retransmission.
     pub fn syn_repeated(&mut self, d: usize) {

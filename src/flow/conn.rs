@@ -184,6 +184,7 @@ impl Conn {
                 conn_rel_ts,
                 opens,
                 established_rtt: None,
+                window_size: u32::from(seg.window),
             };
         }
 
@@ -318,6 +319,7 @@ impl Conn {
             wscale: seg.wscale,
             ts: seg.ts,
         };
+        let window_size = self.an.window_size(d, seg.flags, seg.window);
         let a = self.an.segment(d, &s, pre);
         let a = if seg.bogus_offset {
             Analysis::default()
@@ -387,6 +389,7 @@ impl Conn {
             conn_rel_ts,
             opens,
             established_rtt,
+            window_size,
         }
     }
 

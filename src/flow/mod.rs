@@ -167,6 +167,9 @@ pub struct SegmentContext {
     pub opens: bool,
     /// This segment completed the handshake: initial RTT in seconds.
     pub established_rtt: Option<f64>,
+    /// Advertised window in bytes, scaled once the scale is known (tshark's
+    /// `tcp.window_size`).
+    pub window_size: u32,
 }
 
 type Key = (Endpoint, Endpoint);
@@ -240,6 +243,7 @@ impl FlowTable {
                 conn_rel_ts: 0.0,
                 opens: false,
                 established_rtt: None,
+                window_size: u32::from(seg.window),
             },
         }
     }

@@ -23,6 +23,7 @@ pub struct FlowsView<W: Write> {
     header_done: bool,
     width: Option<u16>,
     shown: u64,
+    evicted: u64,
 }
 
 /// Seconds as a person reads them: µs, ms or s.
@@ -46,6 +47,7 @@ impl<W: Write> FlowsView<W> {
             header_done: false,
             width: Table::new().width(),
             shown: 0,
+            evicted: 0,
         }
     }
 
@@ -60,7 +62,12 @@ impl<W: Write> FlowsView<W> {
             s.id.to_string(),
             s.client.clone(),
             s.server.clone() + if s.roles_guessed { " (guess)" } else { "" },
-            format!("{} ({})", s.state, s.conn_state),
+            format!(
+                "{} ({}){}",
+                s.state,
+                s.conn_state,
+                if s.evicted { " evicted" } else { "" }
+            ),
             escape(&s.history).into_owned(),
             s.handshake
                 .initial_rtt
@@ -147,6 +154,7 @@ impl<W: Write> View for FlowsView<W> {
     }
 
     fn connection(&mut self, s: &ConnSummary) -> io::Result<()> {
+        self.evicted += u64::from(s.evicted);
         for s in self.order.push(s.id, s.clone()) {
             self.emit(&s)?;
         }
@@ -161,6 +169,13 @@ impl<W: Write> View for FlowsView<W> {
             self.flush_rows()?;
             if self.shown == 0 {
                 writeln!(self.out, "no TCP connections")?;
+            }
+            if self.evicted > 0 {
+                writeln!(
+                    self.out,
+                    "note: {} connections were finished early because the connection table was full (--max-connections)",
+                    self.evicted
+                )?;
             }
         }
         self.out.flush()

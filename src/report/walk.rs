@@ -187,6 +187,7 @@ pub struct WalkView<W: Write> {
     stories: HashMap<u64, Story>,
     order: InOrder<(ConnSummary, Story)>,
     shown: u64,
+    evicted: u64,
 }
 
 fn offered_text(o: &Offered) -> String {
@@ -223,6 +224,7 @@ impl<W: Write> WalkView<W> {
             stories: HashMap::new(),
             order: InOrder::default(),
             shown: 0,
+            evicted: 0,
         }
     }
 
@@ -494,7 +496,12 @@ impl<W: Write> WalkView<W> {
                 "closed by FIN ({} first)",
                 s.first_fin_from.map_or("?", |d| d.sender())
             ),
-            (_, Some("rst")) => format!("reset by the {}", s.rst_from.map_or("?", |d| d.sender())),
+            (_, Some("rst")) => format!(
+                "reset by the {} after {} bytes from the client and {} from the server",
+                s.rst_from.map_or("?", |d| d.sender()),
+                s.payload_bytes.client_to_server,
+                s.payload_bytes.server_to_client
+            ),
             ("half-closed", _) => format!(
                 "half-closed by the {}",
                 s.first_fin_from.map_or("?", |d| d.sender())
@@ -547,6 +554,12 @@ impl<W: Write> WalkView<W> {
             );
         }
         lines.push(h);
+        if s.evicted {
+            lines.push(format!(
+                "  evicted: more connections were open at once than --max-connections allows, so this one was finished early at frame {}",
+                s.last_frame
+            ));
+        }
         if s.roles_guessed {
             lines.push("  roles guessed: no SYN or SYN-ACK was seen, so the side with the lower port is taken as the server".into());
         }
@@ -755,6 +768,7 @@ impl<W: Write> View for WalkView<W> {
     }
 
     fn connection(&mut self, s: &ConnSummary) -> io::Result<()> {
+        self.evicted += u64::from(s.evicted);
         let mut story = self.stories.remove(&s.id).unwrap_or_default();
         story.end_run();
         for (s, st) in self.order.push(s.id, (s.clone(), story)) {
@@ -767,8 +781,17 @@ impl<W: Write> View for WalkView<W> {
         for (s, st) in self.order.drain() {
             self.emit(&s, &st)?;
         }
-        if self.shown == 0 && self.format == WalkFormat::Text {
-            writeln!(self.out, "no TCP connections")?;
+        if self.format == WalkFormat::Text {
+            if self.shown == 0 {
+                writeln!(self.out, "no TCP connections")?;
+            }
+            if self.evicted > 0 {
+                writeln!(
+                    self.out,
+                    "\nnote: {} connections were finished early because the connection table was full (--max-connections)",
+                    self.evicted
+                )?;
+            }
         }
         self.out.flush()
     }

@@ -60,7 +60,7 @@ TCP_FIELDS=(
     tcp.analysis.ack_lost_segment tcp.analysis.zero_window
     tcp.analysis.window_full tcp.analysis.keep_alive
     tcp.analysis.keep_alive_ack tcp.analysis.window_update
-    tcp.analysis.reused_ports
+    tcp.analysis.reused_ports tcp.window_size
 )
 FIELD_OPTS=(-T fields -E header=y -E separator=/t -E occurrence=a -E aggregator=, -E quote=n)
 

@@ -1,0 +1,185 @@
+//! Bounded memory under floods and holes. The captures here are synthetic,
+//! built in code with etherparse and written with pcap-file, so the numbers
+//! are known exactly.
+
+mod common;
+
+use std::io::BufWriter;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use etherparse::PacketBuilder;
+use pcap_file::pcap::{PcapPacket, PcapWriter};
+
+struct Synth {
+    w: PcapWriter<BufWriter<std::fs::File>>,
+    t: u64,
+}
+
+impl Synth {
+    fn new(path: &PathBuf) -> Self {
+        let f = std::fs::File::create(path).expect("create");
+        Synth {
+            w: PcapWriter::new(BufWriter::new(f)).expect("writer"),
+            t: 1_700_000_000_000_000,
+        }
+    }
+
+    /// One IPv4 TCP segment; `flags` as "S", "SA", "A", "PA", "FA", "R".
+    #[allow(clippy::too_many_arguments)]
+    fn tcp(
+        &mut self,
+        src: [u8; 4],
+        sp: u16,
+        dst: [u8; 4],
+        dp: u16,
+        seq: u32,
+        ack: Option<u32>,
+        flags: &str,
+        payload: &[u8],
+    ) {
+        let mut b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4(src, dst, 64)
+            .tcp(sp, dp, seq, 65535);
+        if flags.contains('S') {
+            b = b.syn();
+        }
+        if flags.contains('F') {
+            b = b.fin();
+        }
+        if flags.contains('R') {
+            b = b.rst();
+        }
+        if flags.contains('P') {
+            b = b.psh();
+        }
+        if let Some(a) = ack {
+            b = b.ack(a);
+        }
+        let mut v = Vec::with_capacity(b.size(payload.len()));
+        b.write(&mut v, payload).expect("build");
+        self.t += 10;
+        let p = PcapPacket::new(Duration::from_micros(self.t), v.len() as u32, v).expect("packet");
+        self.w.write_packet(&p).expect("write");
+    }
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("osiscope-limits-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("tmp dir");
+    d.join(name)
+}
+
+/// Runs osiscope under an address-space cap; returns (exit code, stdout).
+fn capped(limit_kib: u64, args: &str) -> (i32, String) {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v {limit_kib}; exec '{}' {args}",
+            env!("CARGO_BIN_EXE_osiscope")
+        ))
+        .output()
+        .expect("run");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_syn_flood_evicts_instead_of_growing() {
+    let path = tmp("synflood.pcap");
+    let n: u32 = 300_000;
+    {
+        let mut s = Synth::new(&path);
+        for i in 0..n {
+            let src = [10, 1, (i >> 16) as u8, (i >> 8) as u8];
+            s.tcp(
+                src,
+                1024 + (i % 60000) as u16,
+                [10, 0, 0, 1],
+                80,
+                i.wrapping_mul(7919),
+                None,
+                "S",
+                &[],
+            );
+        }
+    }
+    let p = path.display().to_string();
+    // 200 MB of address space: 300,000 tracked connections would need far more.
+    let (code, out) = capped(
+        200_000,
+        &format!("flows --format json --max-connections 1000 {p}"),
+    );
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines.len(),
+        n as usize,
+        "one summary per connection, none lost"
+    );
+    let evicted = lines
+        .iter()
+        .filter(|l| l.contains("\"evicted\":true"))
+        .count();
+    assert!(evicted as u32 >= n - 1000, "{evicted} evicted");
+    assert!(
+        lines[0].starts_with("{\"id\":0,")
+            && lines[lines.len() - 1].starts_with(&format!("{{\"id\":{},", n - 1))
+    );
+    assert!(lines.iter().all(|l| l.contains("\"state\":\"unanswered\"")));
+    let (_, text) = capped(200_000, &format!("flows --max-connections 1000 {p}"));
+    assert!(text.ends_with(&format!(
+        "note: {} connections were finished early because the connection table was full (--max-connections)\n",
+        evicted
+    )));
+    std::fs::remove_file(&path).ok();
+}
+
+#[test]
+fn a_stream_full_of_holes_declares_gaps_within_the_buffer_limit() {
+    let path = tmp("holes.pcap");
+    let (c, s) = ([10, 0, 0, 2], [10, 0, 0, 1]);
+    let seg = vec![b'x'; 1000];
+    let segments = 3000u32;
+    {
+        let mut w = Synth::new(&path);
+        w.tcp(c, 40000, s, 80, 0, None, "S", &[]);
+        w.tcp(s, 80, c, 40000, 5000, Some(1), "SA", &[]);
+        w.tcp(c, 40000, s, 80, 1, Some(5001), "A", &[]);
+        // Every other 1000-byte segment is missing: 1.5 MB of holes, more than
+        // the 1 MiB out-of-order buffer can hold.
+        for i in (0..segments).filter(|i| i % 2 == 1) {
+            w.tcp(c, 40000, s, 80, 1 + i * 1000, Some(5001), "PA", &seg);
+        }
+        w.tcp(c, 40000, s, 80, 1 + segments * 1000, Some(5001), "FA", &[]);
+        w.tcp(s, 80, c, 40000, 5001, Some(2 + segments * 1000), "FA", &[]);
+        w.tcp(c, 40000, s, 80, 2 + segments * 1000, Some(5002), "A", &[]);
+    }
+    let p = path.display().to_string();
+    let (code, out) = capped(200_000, &format!("flows --format json {p}"));
+    assert_eq!(code, 0);
+    let f: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let delivered = f["stream_bytes"]["client_to_server"].as_u64().unwrap();
+    let gaps = f["gap_bytes"]["client_to_server"].as_u64().unwrap();
+    assert_eq!(
+        delivered,
+        u64::from(segments / 2) * 1000,
+        "every byte sent is delivered"
+    );
+    assert_eq!(
+        gaps,
+        u64::from(segments / 2) * 1000,
+        "every missing byte is a declared gap"
+    );
+    assert!(f["anomalies"]["gap"].as_u64().unwrap() > 0);
+    assert!(
+        f["anomalies"]["lost_segment"].as_u64().unwrap() > 0,
+        "tshark's 'previous segment not captured'"
+    );
+    assert!(f["history"].as_str().unwrap().contains('G'));
+    assert_eq!(f["state"], "closed");
+    std::fs::remove_file(&path).ok();
+}
