@@ -184,6 +184,16 @@ fn connections_match_tshark_streams() {
                 streams.entry(s).or_default().push(r);
             }
         }
+        let len_of: HashMap<u64, u64> = common::tshark_rows(&path, ".tsv")
+            .expect("rows")
+            .iter()
+            .map(|r| {
+                (
+                    r["frame.number"].parse().unwrap_or(0),
+                    r["frame.len"].parse().unwrap_or(0),
+                )
+            })
+            .collect();
         let ours: BTreeMap<u64, Value> = flows(&path)
             .into_iter()
             .map(|f| (f["id"].as_u64().expect("id"), f))
@@ -217,6 +227,14 @@ fn connections_match_tshark_streams() {
                 u64::from_str_radix(r["tcp.flags"].trim_start_matches("0x"), 16).unwrap_or(0)
             };
             check("frames", Value::from(frames.len()), &f["frames"]);
+            // Bytes on the wire, as tshark's conversation statistics count them.
+            let wire: u64 = frames
+                .iter()
+                .map(|r| len_of.get(&num(r)).copied().unwrap_or(0))
+                .sum();
+            let ours_wire = f["wire_bytes"]["client_to_server"].as_u64().unwrap_or(0)
+                + f["wire_bytes"]["server_to_client"].as_u64().unwrap_or(0);
+            check("wire_bytes", Value::from(wire), &Value::from(ours_wire));
             check(
                 "first_frame",
                 Value::from(num(frames[0])),
