@@ -10,7 +10,12 @@ use crate::capture::{CaptureError, CaptureReader, Timestamp};
 use crate::decode::Packet;
 use crate::decode::detail::segment_len;
 use crate::decode::tcp_options::{self, TcpOption};
-use crate::flow::{ConnSummary, Endpoint, FlowTable, Offered, Segment, SegmentContext, flags};
+use std::collections::HashMap;
+
+use crate::flow::{
+    ConnSummary, Dir, Endpoint, FlowTable, Offered, Segment, SegmentContext, StreamSink, flags,
+};
+use crate::proto::app::{AppEvent, AppSummary, ConnApp};
 use crate::report::{FrameEvent, View};
 
 /// Why a run stopped early.
@@ -38,6 +43,8 @@ pub struct Limits {
     pub filter: Filter,
     /// Connections tracked at once (default [`crate::flow::MAX_CONNECTIONS`]).
     pub max_connections: Option<usize>,
+    /// Ports on which connections without a seen handshake are decoded as WebSocket.
+    pub assume_websocket: Vec<u16>,
 }
 
 /// Which packets and connections a view is shown. Tracking always sees every
@@ -147,6 +154,71 @@ impl Offered {
     }
 }
 
+/// The application layer of every open connection, fed by the flow table.
+#[derive(Default)]
+pub struct Apps {
+    conns: HashMap<u64, ConnApp>,
+    /// Events found while processing the current frame, with their connection.
+    pub events: Vec<(u64, AppEvent)>,
+    scratch: Vec<AppEvent>,
+    /// Ports whose connections are taken to be WebSocket without a handshake.
+    pub assume_websocket: Vec<u16>,
+    /// Which connections get an assumption check when they open.
+    ports: HashMap<u64, (u16, u16)>,
+}
+
+impl Apps {
+    fn app(&mut self, stream: u64) -> &mut ConnApp {
+        let assume = self
+            .ports
+            .get(&stream)
+            .is_some_and(|(a, b)| self.assume_websocket.iter().any(|p| p == a || p == b));
+        self.conns.entry(stream).or_insert_with(|| {
+            let mut a = ConnApp::new();
+            if assume {
+                a.assume_websocket();
+            }
+            a
+        })
+    }
+
+    /// The application summary of a finished connection.
+    pub fn finish(&mut self, s: &ConnSummary) -> Option<AppSummary> {
+        self.ports.remove(&s.id);
+        self.conns.remove(&s.id).map(|a| a.finish(s.last_frame))
+    }
+}
+
+impl StreamSink for Apps {
+    fn data(&mut self, stream: u64, dir: Dir, frame: u64, bytes: &[u8]) {
+        let mut evs = std::mem::take(&mut self.scratch);
+        self.app(stream).data(dir, frame, bytes, &mut evs);
+        self.events.extend(evs.drain(..).map(|e| (stream, e)));
+        self.scratch = evs;
+    }
+    fn gap(&mut self, stream: u64, dir: Dir) {
+        self.app(stream).gap(dir);
+    }
+}
+
+/// Bytes of a TCP frame by layer: link, IP, TCP header, TCP payload (captured).
+fn layer_bytes(pkt: &Packet<'_>) -> [u32; 4] {
+    let Some(t) = pkt.tcp() else {
+        return [pkt.data.len() as u32, 0, 0, 0];
+    };
+    let ip_off = match pkt.net() {
+        Some(LaxNetSlice::Ipv4(v)) => pkt.offset_of(v.header().slice()),
+        Some(LaxNetSlice::Ipv6(v)) => pkt.offset_of(v.header().slice()),
+        _ => 0,
+    };
+    let tcp_off = pkt.offset_of(t.header_bytes());
+    let ip = tcp_off.saturating_sub(ip_off);
+    let tcp = t.header_bytes().len();
+    let payload = t.payload().len();
+    let link = pkt.data.len().saturating_sub(ip + tcp + payload);
+    [link as u32, ip as u32, tcp as u32, payload as u32]
+}
+
 /// Runs a capture file through a view.
 pub fn run(path: &Path, view: &mut dyn View, limits: Limits) -> Result<(), RunError> {
     let mut reader = CaptureReader::open(path).map_err(RunError::Capture)?;
@@ -167,10 +239,15 @@ pub fn run_reader(
         Some(n) => FlowTable::with_capacity(n),
         None => FlowTable::default(),
     };
-    let res = read_all(reader, view, &limits, &mut flows);
-    for s in flows.finish() {
+    let mut apps = Apps {
+        assume_websocket: limits.assume_websocket.clone(),
+        ..Apps::default()
+    };
+    let res = read_all(reader, view, &limits, &mut flows, &mut apps);
+    for s in flows.finish(&mut apps) {
+        let app = apps.finish(&s);
         if limits.filter.matches_connection(&s) {
-            view.connection(&s)?;
+            view.connection(&s, app.as_ref())?;
         }
     }
     res
@@ -181,6 +258,7 @@ fn read_all(
     view: &mut dyn View,
     limits: &Limits,
     flows: &mut FlowTable,
+    apps: &mut Apps,
 ) -> Result<(), RunError> {
     let mut first_ts: Option<Timestamp> = None;
     let mut seen = 0u64;
@@ -217,12 +295,19 @@ fn read_all(
                 // placed in its connection, but it moves no numbers (as tshark).
                 malformed: !t.complete() && !packet.cut,
                 bogus_offset: t.header_len() < 20,
+                layer_bytes: layer_bytes(&packet),
             };
-            Some(flows.observe(&seg))
+            if !apps.assume_websocket.is_empty() {
+                apps.ports
+                    .entry(flows.peek_stream(&seg))
+                    .or_insert((src.port, dst.port));
+            }
+            Some(flows.observe(&seg, apps))
         });
         for s in flows.take_finished() {
+            let app = apps.finish(&s);
             if limits.filter.matches_connection(&s) {
-                view.connection(&s)?;
+                view.connection(&s, app.as_ref())?;
             }
         }
         if limits.filter.matches_packet(&packet, tcp.as_ref()) {
@@ -231,8 +316,10 @@ fn read_all(
                 packet: &packet,
                 tcp,
                 first_ts: first,
+                app: &apps.events,
             })?;
         }
+        apps.events.clear();
         seen += 1;
         if limits.count.is_some_and(|c| seen >= c)
             || limits.last_frame.is_some_and(|l| frame.number >= l)

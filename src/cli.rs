@@ -131,6 +131,9 @@ pub struct FilterArgs {
     /// Most TCP connections tracked at once; beyond it the least recently seen are finished early
     #[arg(long, value_name = "N", default_value_t = crate::flow::MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Decode connections on this port as WebSocket even without a captured handshake (marked as inferred)
+    #[arg(long = "assume-websocket", value_name = "PORT")]
+    pub assume_websocket: Vec<u16>,
 }
 
 #[derive(Args, Debug)]

@@ -1,7 +1,9 @@
 //! osiscope: explains a packet capture layer by layer, along the OSI model.
 //!
 //! The pipeline runs one way: [`capture`] (where frames come from) →
-//! [`decode`] (layers 2–4 of one packet) → [`report`] (views). The driver in
+//! [`decode`] (layers 2–4 of one packet) → [`flow`] (TCP connections and
+//! their reassembled streams) → [`proto`] (HTTP, WebSocket, Socket.IO over
+//! those streams) → [`report`] (views). The driver in
 //! [`analyze`] wires them together; [`cli`] holds the command line.
 
 pub mod analyze;
@@ -9,4 +11,5 @@ pub mod capture;
 pub mod cli;
 pub mod decode;
 pub mod flow;
+pub mod proto;
 pub mod report;

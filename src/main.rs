@@ -24,6 +24,7 @@ fn limits(f: FilterArgs) -> Limits {
             connections: f.connections,
         },
         max_connections: Some(f.max_connections),
+        assume_websocket: f.assume_websocket,
         ..Limits::default()
     }
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use super::analysis::{self, Analysis, ConnAnalysis};
 use super::history::History;
 use super::reassembly::{Chunk, DEFAULT_OOO_LIMIT, Reassembler};
-use super::summary::{Agreed, ConnSummary, Handshake, MAX_ANOMALY_LIST, PerDir};
-use super::{Dir, Endpoint, Role, Segment, SegmentContext, flags};
+use super::summary::{Agreed, ConnSummary, Handshake, LayerBytes, MAX_ANOMALY_LIST, PerDir};
+use super::{Dir, Endpoint, Role, Segment, SegmentContext, StreamSink, flags};
 use crate::capture::Timestamp;
 
 /// Delivered bytes kept per direction to check retransmissions against (a
@@ -44,6 +44,9 @@ pub(crate) struct Conn {
     reasm: [Option<Reassembler>; 2],
     stream_bytes: [u64; 2],
     gap_bytes: [u64; 2],
+    /// Bytes by layer over all frames: link, IP, TCP header, TCP payload
+    /// captured, and bytes not captured (snap length).
+    layer_bytes: [u64; 5],
 }
 
 impl Conn {
@@ -90,6 +93,7 @@ impl Conn {
             reasm: [None, None],
             stream_bytes: [0; 2],
             gap_bytes: [0; 2],
+            layer_bytes: [0; 5],
         }
     }
 
@@ -129,6 +133,7 @@ impl Conn {
         tick: u64,
         opens: bool,
         reused: bool,
+        sink: &mut dyn StreamSink,
     ) -> SegmentContext {
         let dir = self.dir_of(seg);
         let d = dir as usize;
@@ -144,6 +149,11 @@ impl Conn {
         self.packets[d] += 1;
         self.wire[d] += u64::from(seg.wire_len);
         self.payload[d] += u64::from(seg.len);
+        for (acc, b) in self.layer_bytes.iter_mut().zip(seg.layer_bytes) {
+            *acc += u64::from(b);
+        }
+        self.layer_bytes[4] += u64::from(seg.wire_len)
+            .saturating_sub(seg.layer_bytes.iter().map(|b| u64::from(*b)).sum());
 
         let mut pre = Analysis::default();
         if reused && syn && !ackf {
@@ -358,9 +368,16 @@ impl Conn {
             let r =
                 self.reasm[d].get_or_insert_with(|| Reassembler::new_midstream(DEFAULT_OOO_LIMIT));
             let (mut delivered, mut gaps) = (0u64, 0u64);
+            let (id, frame) = (self.id, seg.frame);
             let out = r.push(start, seg.payload, &mut |c: Chunk<'_>| match c {
-                Chunk::Data { bytes, .. } => delivered += bytes.len() as u64,
-                Chunk::Gap { len, .. } => gaps += len,
+                Chunk::Data { bytes, .. } => {
+                    delivered += bytes.len() as u64;
+                    sink.data(id, dir, frame, bytes);
+                }
+                Chunk::Gap { len, .. } => {
+                    gaps += len;
+                    sink.gap(id, dir);
+                }
             });
             self.stream_bytes[d] += delivered;
             self.gap_bytes[d] += gaps;
@@ -376,7 +393,7 @@ impl Conn {
             }
         }
         if fin || rst {
-            self.flush_stream(d, seg.frame);
+            self.flush_stream(d, seg.frame, sink);
         }
 
         SegmentContext {
@@ -394,14 +411,26 @@ impl Conn {
     }
 
     /// Delivers what is still buffered beyond a hole, declaring the hole a gap.
-    fn flush_stream(&mut self, d: usize, frame: u64) {
+    fn flush_stream(&mut self, d: usize, frame: u64, sink: &mut dyn StreamSink) {
         let Some(r) = self.reasm[d].as_mut() else {
             return;
         };
         let (mut delivered, mut gaps) = (0u64, 0u64);
+        let id = self.id;
+        let dir = if d == 0 {
+            Dir::ClientToServer
+        } else {
+            Dir::ServerToClient
+        };
         r.finish(&mut |c: Chunk<'_>| match c {
-            Chunk::Data { bytes, .. } => delivered += bytes.len() as u64,
-            Chunk::Gap { len, .. } => gaps += len,
+            Chunk::Data { bytes, .. } => {
+                delivered += bytes.len() as u64;
+                sink.data(id, dir, frame, bytes);
+            }
+            Chunk::Gap { len, .. } => {
+                gaps += len;
+                sink.gap(id, dir);
+            }
         });
         self.stream_bytes[d] += delivered;
         self.gap_bytes[d] += gaps;
@@ -417,10 +446,10 @@ impl Conn {
     }
 
     /// Flushes both reassemblers: the connection is over (or the capture is).
-    pub fn end_of_capture(&mut self) {
+    pub fn end_of_capture(&mut self, sink: &mut dyn StreamSink) {
         let f = self.last_frame;
-        self.flush_stream(0, f);
-        self.flush_stream(1, f);
+        self.flush_stream(0, f, sink);
+        self.flush_stream(1, f, sink);
     }
 
     pub fn summary(&self, evicted: bool) -> ConnSummary {
@@ -520,6 +549,13 @@ impl Conn {
             evicted,
             stream_bytes: PerDir::from_array(self.stream_bytes),
             gap_bytes: PerDir::from_array(self.gap_bytes),
+            layer_bytes: LayerBytes {
+                link: self.layer_bytes[0],
+                ip: self.layer_bytes[1],
+                tcp: self.layer_bytes[2],
+                tcp_payload: self.layer_bytes[3],
+                not_captured: self.layer_bytes[4],
+            },
             anomaly_list: self.anomaly_list.clone(),
         }
     }

@@ -111,6 +111,9 @@ pub struct Segment<'a> {
     /// The data offset is below 5 (a header shorter than 20 bytes): the
     /// analysis runs but, as in tshark, its flags are not reported.
     pub bogus_offset: bool,
+    /// Captured bytes of the frame by layer: link, IP, TCP header, TCP payload.
+    /// Their sum is the captured length; `wire_len` minus it was not captured.
+    pub layer_bytes: [u32; 4],
 }
 
 pub mod flags {
@@ -125,6 +128,24 @@ impl Segment<'_> {
     pub fn has(&self, f: u16) -> bool {
         self.flags & f != 0
     }
+}
+
+/// Receives each direction's reassembled bytes, in order, as the flow table
+/// produces them. The flow table does not know what the bytes mean.
+pub trait StreamSink {
+    /// In-order bytes of connection `stream`, direction `dir`, delivered by
+    /// the segment in capture frame `frame`.
+    fn data(&mut self, stream: u64, dir: Dir, frame: u64, bytes: &[u8]);
+    /// Bytes of that direction were never seen: what follows does not join up.
+    fn gap(&mut self, stream: u64, dir: Dir);
+}
+
+/// A sink that drops everything (views that need no application layer).
+pub struct NoSink;
+
+impl StreamSink for NoSink {
+    fn data(&mut self, _: u64, _: Dir, _: u64, _: &[u8]) {}
+    fn gap(&mut self, _: u64, _: Dir) {}
 }
 
 /// The part a segment plays in its connection's story.
@@ -208,8 +229,16 @@ impl FlowTable {
         }
     }
 
+    /// The stream number the segment will get (without changing anything).
+    pub fn peek_stream(&self, seg: &Segment<'_>) -> u64 {
+        match self.conns.get(&key(seg.src, seg.dst)) {
+            Some(c) if !c.is_new_connection(seg) => c.id,
+            _ => self.next_stream,
+        }
+    }
+
     /// Places a segment in its connection and updates that connection.
-    pub fn observe(&mut self, seg: &Segment<'_>) -> SegmentContext {
+    pub fn observe(&mut self, seg: &Segment<'_>, sink: &mut dyn StreamSink) -> SegmentContext {
         self.tick += 1;
         let k = key(seg.src, seg.dst);
         let reuse = match self.conns.get(&k) {
@@ -219,11 +248,11 @@ impl FlowTable {
         let mut replaced = false;
         if reuse {
             if let Some(mut old) = self.conns.remove(&k) {
-                old.end_of_capture();
+                old.end_of_capture(sink);
                 self.finished.push(old.summary(false));
                 replaced = true;
             } else if self.conns.len() >= self.max {
-                self.evict_oldest();
+                self.evict_oldest(sink);
             }
             let stream = self.next_stream;
             self.next_stream += 1;
@@ -231,7 +260,7 @@ impl FlowTable {
         }
         let tick = self.tick;
         match self.conns.get_mut(&k) {
-            Some(c) => c.update(seg, tick, reuse, replaced),
+            Some(c) => c.update(seg, tick, reuse, replaced, sink),
             // Unreachable: inserted above when missing.
             None => SegmentContext {
                 stream: 0,
@@ -250,7 +279,7 @@ impl FlowTable {
 
     /// Finishes the least recently seen eighth of the table in one pass, so a
     /// flood of new connections costs O(1) per segment on average.
-    fn evict_oldest(&mut self) {
+    fn evict_oldest(&mut self, sink: &mut dyn StreamSink) {
         let mut ticks: Vec<(u64, Key)> =
             self.conns.iter().map(|(k, c)| (c.last_tick, *k)).collect();
         let n = (ticks.len() / 8).max(1);
@@ -261,7 +290,7 @@ impl FlowTable {
         ticks.sort_unstable();
         for (_, k) in ticks {
             if let Some(mut c) = self.conns.remove(&k) {
-                c.end_of_capture();
+                c.end_of_capture(sink);
                 self.evicted += 1;
                 self.finished.push(c.summary(true));
             }
@@ -274,10 +303,12 @@ impl FlowTable {
     }
 
     /// Ends the capture: summaries of every connection still tracked, by id.
-    pub fn finish(&mut self) -> Vec<ConnSummary> {
+    pub fn finish(&mut self, sink: &mut dyn StreamSink) -> Vec<ConnSummary> {
         let mut out = std::mem::take(&mut self.finished);
-        out.extend(self.conns.drain().map(|(_, mut c)| {
-            c.end_of_capture();
+        let mut conns: Vec<Conn> = self.conns.drain().map(|(_, c)| c).collect();
+        conns.sort_by_key(|c| c.id);
+        out.extend(conns.into_iter().map(|mut c| {
+            c.end_of_capture(sink);
             c.summary(false)
         }));
         out.sort_by_key(|s| s.id);

@@ -105,9 +105,26 @@ pub struct ConnSummary {
     /// Reassembly: bytes delivered in order, and bytes never seen (gaps).
     pub stream_bytes: PerDir<u64>,
     pub gap_bytes: PerDir<u64>,
+    /// Frame bytes by layer (all frames, both directions); they add up to the
+    /// wire bytes.
+    pub layer_bytes: LayerBytes,
     /// Every anomaly with its frame (the first [`MAX_ANOMALY_LIST`]); `walk` prints them.
     #[serde(skip)]
     pub anomaly_list: Vec<(u64, &'static str)>,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct LayerBytes {
+    /// Link-layer headers and trailers (Ethernet, cooked, VLAN, padding).
+    pub link: u64,
+    /// IP headers, extension headers included.
+    pub ip: u64,
+    /// TCP headers, options included.
+    pub tcp: u64,
+    /// TCP payload as captured.
+    pub tcp_payload: u64,
+    /// Bytes the capture did not keep (snap length).
+    pub not_captured: u64,
 }
 
 /// Anomalies listed with their frame per connection; the counts go on.

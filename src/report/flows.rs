@@ -8,9 +8,11 @@ use comfy_table::{
 
 use super::escape::escape;
 use super::order::InOrder;
+use super::record;
 use super::{FrameEvent, View};
 use crate::cli::Format;
 use crate::flow::ConnSummary;
+use crate::proto::app::AppSummary;
 
 /// Rows rendered per table chunk.
 const CHUNK_ROWS: usize = 256;
@@ -18,7 +20,7 @@ const CHUNK_ROWS: usize = 256;
 pub struct FlowsView<W: Write> {
     out: W,
     format: Format,
-    order: InOrder<ConnSummary>,
+    order: InOrder<(ConnSummary, Option<AppSummary>)>,
     rows: Vec<Vec<String>>,
     header_done: bool,
     width: Option<u16>,
@@ -51,10 +53,10 @@ impl<W: Write> FlowsView<W> {
         }
     }
 
-    fn emit(&mut self, s: &ConnSummary) -> io::Result<()> {
+    fn emit(&mut self, s: &ConnSummary, app: Option<&AppSummary>) -> io::Result<()> {
         self.shown += 1;
         if self.format == Format::Json {
-            serde_json::to_writer(&mut self.out, s)?;
+            serde_json::to_writer(&mut self.out, &record::connection(s, app))?;
             return self.out.write_all(b"\n");
         }
         let anomalies: u64 = s.anomalies.values().sum();
@@ -82,7 +84,7 @@ impl<W: Write> FlowsView<W> {
                 "{} / {}",
                 s.payload_bytes.client_to_server, s.payload_bytes.server_to_client
             ),
-            s.app_protocol.clone().unwrap_or_else(|| "–".into()),
+            app.and_then(|a| a.protocol).unwrap_or("–").to_owned(),
             if anomalies == 0 {
                 "–".into()
             } else {
@@ -153,17 +155,17 @@ impl<W: Write> View for FlowsView<W> {
         Ok(())
     }
 
-    fn connection(&mut self, s: &ConnSummary) -> io::Result<()> {
+    fn connection(&mut self, s: &ConnSummary, app: Option<&AppSummary>) -> io::Result<()> {
         self.evicted += u64::from(s.evicted);
-        for s in self.order.push(s.id, s.clone()) {
-            self.emit(&s)?;
+        for (s, a) in self.order.push(s.id, (s.clone(), app.cloned())) {
+            self.emit(&s, a.as_ref())?;
         }
         Ok(())
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        for s in self.order.drain() {
-            self.emit(&s)?;
+        for (s, a) in self.order.drain() {
+            self.emit(&s, a.as_ref())?;
         }
         if self.format == Format::Table {
             self.flush_rows()?;

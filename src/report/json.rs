@@ -4,6 +4,7 @@
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use super::appline::{AppLine, line};
 use super::{FrameEvent, rel_seconds};
 use crate::capture::FrameKind;
 use crate::decode::detail::{self, LayerDetail};
@@ -25,6 +26,9 @@ pub struct PacketRecord {
     pub layers: Vec<LayerDetail>,
     /// Why decoding stopped early (truncated or malformed), else null.
     pub problem: Option<String>,
+    /// What the application layer found in this frame's bytes (HTTP heads,
+    /// WebSocket frames and messages, Engine.IO/Socket.IO packets).
+    pub app: Vec<AppLine>,
 }
 
 fn number(s: String) -> Box<RawValue> {
@@ -50,6 +54,7 @@ impl PacketRecord {
             len: f.orig_len,
             layers: detail::describe(f, ev.packet, ev.tcp.as_ref()),
             problem: ev.packet.problem.as_ref().map(|p| p.text()),
+            app: ev.app.iter().filter_map(|(_, e)| line(e)).collect(),
         }
     }
 }

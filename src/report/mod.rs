@@ -1,12 +1,14 @@
 //! Views: pure functions of what the earlier stages found. Nothing here parses
 //! packet bytes; everything printed from the wire is escaped first.
 
+pub mod appline;
 pub mod escape;
 pub mod flows;
 pub mod json;
 pub mod layers;
 pub mod order;
 pub mod packets;
+pub mod record;
 pub mod style;
 pub mod walk;
 
@@ -15,6 +17,7 @@ use std::io;
 use crate::capture::{Frame, Timestamp};
 use crate::decode::Packet;
 use crate::flow::{ConnSummary, SegmentContext};
+use crate::proto::app::{AppEvent, AppSummary};
 
 /// What a view is handed for each frame.
 pub struct FrameEvent<'e, 'a> {
@@ -23,12 +26,15 @@ pub struct FrameEvent<'e, 'a> {
     pub tcp: Option<SegmentContext>,
     /// Time of the first frame of the capture (relative times start there).
     pub first_ts: Timestamp,
+    /// What the application layer found in this frame's bytes, by connection.
+    pub app: &'e [(u64, AppEvent)],
 }
 
 pub trait View {
     fn frame(&mut self, ev: &FrameEvent<'_, '_>) -> io::Result<()>;
-    /// A connection is finished (or the capture ended): its summary.
-    fn connection(&mut self, _summary: &ConnSummary) -> io::Result<()> {
+    /// A connection is finished (or the capture ended): its summary, and what
+    /// the application layer found on it.
+    fn connection(&mut self, _summary: &ConnSummary, _app: Option<&AppSummary>) -> io::Result<()> {
         Ok(())
     }
     /// Called once at the end, also when the capture ended in an error.

@@ -196,7 +196,20 @@ impl<W: Write> View for PacketsView<W> {
             }
             cols[col].push_str(&escape(l.brief()));
         }
+        // L7: what the application layer found in this frame, replacing the byte count.
+        let lines: Vec<String> = ev
+            .app
+            .iter()
+            .filter_map(|(_, e)| super::appline::line(e))
+            .map(|l| escape(&l.text).into_owned())
+            .collect();
+        if !lines.is_empty() {
+            cols[5] = lines.join(" · ");
+        }
         if let Some(c) = ev.tcp.filter(|c| !c.analysis.is_empty()) {
+            if !cols[5].is_empty() {
+                cols[5].push(' ');
+            }
             let labels: Vec<&str> = c.analysis.iter().map(|(_, l)| l).collect();
             cols[5].push_str(&format!("[{}]", labels.join(", ")));
         }

@@ -17,12 +17,16 @@ use serde_json::Value;
 use super::escape::escape;
 use super::flows::human_secs;
 use super::order::InOrder;
+use super::record::{self, Overhead};
 use super::style::{layer_style, osi_name, paint, warn_style};
 use super::{FrameEvent, View};
 use crate::cli::WalkFormat;
 use crate::decode::detail::tcp_flags_text;
 use crate::decode::tcp_options;
 use crate::flow::{ConnSummary, Dir, Offered, Role, SegmentContext, flags};
+use crate::proto::app::{AppEvent, AppSummary, opcode_name, sio_type};
+use crate::proto::engineio::{EioData, EioPacket};
+use crate::proto::socketio;
 
 /// Steps kept per connection; later ones are counted, not kept.
 pub const MAX_STEPS: usize = 2000;
@@ -79,6 +83,8 @@ struct Story {
     closed_told: bool,
     syn_count: u32,
     server_port: u16,
+    /// Which sides sent a WebSocket close frame.
+    ws_closed: [bool; 2],
 }
 
 impl Story {
@@ -185,7 +191,7 @@ pub struct WalkView<W: Write> {
     color: bool,
     brief: bool,
     stories: HashMap<u64, Story>,
-    order: InOrder<(ConnSummary, Story)>,
+    order: InOrder<(ConnSummary, Option<AppSummary>, Story)>,
     shown: u64,
     evicted: u64,
 }
@@ -228,7 +234,9 @@ impl<W: Write> WalkView<W> {
         }
     }
 
-    fn steps_for(ev: &FrameEvent<'_, '_>, c: &SegmentContext, story: &mut Story) {
+    /// The TCP-level steps of one segment. `has_app`: the application layer
+    /// found something in its bytes, told by its own steps instead of a data line.
+    fn steps_for(ev: &FrameEvent<'_, '_>, c: &SegmentContext, story: &mut Story, has_app: bool) {
         let Some(t) = ev.packet.tcp() else { return };
         let f = ev.frame.number;
         let from = Some(c.dir);
@@ -274,6 +282,10 @@ impl<W: Write> WalkView<W> {
             warn_text = format!(" ⚠ {}", warn.join(", "));
         }
         let d = c.dir as usize;
+        if has_app && c.role == Role::Data && c.analysis.is_empty() && c.established_rtt.is_none() {
+            story.end_run();
+            return;
+        }
         let plain = matches!(c.role, Role::Data | Role::Ack)
             && c.analysis.is_empty()
             && c.established_rtt.is_none()
@@ -586,19 +598,25 @@ impl<W: Write> WalkView<W> {
         lines
     }
 
-    fn write_text(&mut self, s: &ConnSummary, story: &Story) -> io::Result<()> {
+    fn write_text(
+        &mut self,
+        s: &ConnSummary,
+        app: Option<&AppSummary>,
+        story: &Story,
+    ) -> io::Result<()> {
         let c = self.color;
         if self.shown > 1 {
             writeln!(self.out)?;
         }
-        let head = self.header(s);
+        let mut head = self.header(s);
+        head.extend(app_header(app));
         writeln!(
             self.out,
             "{}",
             paint(c, anstyle::Style::new().bold(), &head[0])
         )?;
         for l in &head[1..] {
-            writeln!(self.out, "{l}")?;
+            writeln!(self.out, "{}", escape(l))?;
         }
         writeln!(self.out)?;
         for st in &story.steps {
@@ -637,7 +655,40 @@ impl<W: Write> WalkView<W> {
             )?;
         }
         writeln!(self.out)?;
-        self.ladder(s, story)
+        self.ladder(s, story)?;
+        if app.is_some_and(|a| a.protocol.is_some()) {
+            self.overhead(&Overhead::of(s, app))?;
+        }
+        Ok(())
+    }
+
+    fn overhead(&mut self, o: &Overhead) -> io::Result<()> {
+        writeln!(self.out)?;
+        writeln!(self.out, "  Bytes by layer ({} bytes on the wire)", o.total)?;
+        for (osi, name, n) in o.parts() {
+            if n == 0 {
+                continue;
+            }
+            let tag = if osi == 0 {
+                "  ".to_owned()
+            } else {
+                format!("L{osi}")
+            };
+            let pct = if o.total == 0 {
+                0.0
+            } else {
+                n as f64 * 100.0 / o.total as f64
+            };
+            writeln!(
+                self.out,
+                "    {}  {:<30} {:>10}  {:>5.1} %",
+                paint(self.color, layer_style(osi), &tag),
+                name,
+                n,
+                pct
+            )?;
+        }
+        Ok(())
     }
 
     fn ladder(&mut self, s: &ConnSummary, story: &Story) -> io::Result<()> {
@@ -710,9 +761,38 @@ impl<W: Write> WalkView<W> {
         Ok(())
     }
 
-    fn write_json(&mut self, s: &ConnSummary, story: &Story) -> io::Result<()> {
-        let mut v = serde_json::to_value(s).map_err(io::Error::other)?;
+    fn write_json(
+        &mut self,
+        s: &ConnSummary,
+        app: Option<&AppSummary>,
+        story: &Story,
+    ) -> io::Result<()> {
+        let mut v = record::connection(s, app);
         if let Value::Object(m) = &mut v {
+            if let Some(a) = app {
+                if let Some(Value::Object(ws)) = m.get_mut("websocket") {
+                    ws.insert(
+                        "frames".into(),
+                        serde_json::to_value(&a.frames).map_err(io::Error::other)?,
+                    );
+                    ws.insert(
+                        "messages".into(),
+                        serde_json::to_value(&a.messages).map_err(io::Error::other)?,
+                    );
+                    let vio: Vec<Value> = a
+                        .violations
+                        .iter()
+                        .map(|(f, k)| serde_json::json!({"frame": f, "kind": k}))
+                        .collect();
+                    ws.insert("violations".into(), Value::Array(vio));
+                }
+                if let Some(Value::Object(so)) = m.get_mut("socketio") {
+                    so.insert(
+                        "packets".into(),
+                        serde_json::to_value(&a.sio_packets).map_err(io::Error::other)?,
+                    );
+                }
+            }
             let list: Vec<Value> = s
                 .anomaly_list
                 .iter()
@@ -733,11 +813,11 @@ impl<W: Write> WalkView<W> {
         self.out.write_all(b"\n")
     }
 
-    fn emit(&mut self, s: &ConnSummary, story: &Story) -> io::Result<()> {
+    fn emit(&mut self, s: &ConnSummary, app: Option<&AppSummary>, story: &Story) -> io::Result<()> {
         self.shown += 1;
         match self.format {
-            WalkFormat::Text => self.write_text(s, story),
-            WalkFormat::Json => self.write_json(s, story),
+            WalkFormat::Text => self.write_text(s, app, story),
+            WalkFormat::Json => self.write_json(s, app, story),
             WalkFormat::Mermaid => self.write_mermaid(s, story),
         }
     }
@@ -763,23 +843,32 @@ impl<W: Write> View for WalkView<W> {
     fn frame(&mut self, ev: &FrameEvent<'_, '_>) -> io::Result<()> {
         let Some(c) = ev.tcp else { return Ok(()) };
         let story = self.stories.entry(c.stream).or_default();
-        Self::steps_for(ev, &c, story);
+        let app: Vec<&AppEvent> = ev
+            .app
+            .iter()
+            .filter(|(id, _)| *id == c.stream)
+            .map(|(_, e)| e)
+            .collect();
+        Self::steps_for(ev, &c, story, !app.is_empty());
+        for e in app {
+            app_steps(e, c.conn_rel_ts, story);
+        }
         Ok(())
     }
 
-    fn connection(&mut self, s: &ConnSummary) -> io::Result<()> {
+    fn connection(&mut self, s: &ConnSummary, app: Option<&AppSummary>) -> io::Result<()> {
         self.evicted += u64::from(s.evicted);
         let mut story = self.stories.remove(&s.id).unwrap_or_default();
         story.end_run();
-        for (s, st) in self.order.push(s.id, (s.clone(), story)) {
-            self.emit(&s, &st)?;
+        for (s, a, st) in self.order.push(s.id, (s.clone(), app.cloned(), story)) {
+            self.emit(&s, a.as_ref(), &st)?;
         }
         Ok(())
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        for (s, st) in self.order.drain() {
-            self.emit(&s, &st)?;
+        for (s, a, st) in self.order.drain() {
+            self.emit(&s, a.as_ref(), &st)?;
         }
         if self.format == WalkFormat::Text {
             if self.shown == 0 {
@@ -794,5 +883,466 @@ impl<W: Write> View for WalkView<W> {
             }
         }
         self.out.flush()
+    }
+}
+
+/// Header lines about the application layer.
+fn app_header(app: Option<&AppSummary>) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(a) = app else { return out };
+    if let Some(w) = &a.websocket {
+        let mut l = format!(
+            "  websocket: {} {}",
+            w.uri.as_deref().unwrap_or("?"),
+            if w.established {
+                "established"
+            } else {
+                "not established"
+            }
+        );
+        if let Some(f) = w.request_frame {
+            let _ = write!(l, " (request #{f}");
+            if let Some(r) = w.response_frame {
+                let _ = write!(
+                    l,
+                    ", response #{r} {}",
+                    w.status.map_or("?".into(), |s| s.to_string())
+                );
+            }
+            l.push(')');
+        }
+        match w.accept_valid {
+            Some(true) => l.push_str(" · accept key valid"),
+            Some(false) => l.push_str(" · ⚠ accept key WRONG"),
+            None => {}
+        }
+        if w.permessage_deflate {
+            l.push_str(" · permessage-deflate");
+        }
+        if let Some(p) = &w.subprotocol {
+            let _ = write!(l, " · subprotocol {p}");
+        }
+        if let Some(c) = &w.close {
+            let _ = write!(
+                l,
+                " · closed by the {} with {}",
+                c.initiator.map_or("?", |d| d.sender()),
+                c.code.map_or("no status".to_owned(), |c| format!(
+                    "{c} ({})",
+                    close_name(c)
+                ))
+            );
+        }
+        for p in &w.problems {
+            let _ = write!(l, " · ⚠ {p}");
+        }
+        if w.violations > 0 {
+            let _ = write!(l, " · ⚠ {} protocol violations", w.violations);
+        }
+        out.push(l);
+    }
+    if let Some(so) = &a.socketio {
+        let mut l = format!(
+            "  socket.io: session {} over {}",
+            so.sid.as_deref().unwrap_or("?"),
+            so.transports.join(" then ")
+        );
+        if so.upgraded {
+            l.push_str(" · upgraded from polling to websocket on this connection");
+        }
+        if !so.events.is_empty() {
+            let ev: Vec<String> = so.events.iter().map(|(k, v)| format!("{k} ×{v}")).collect();
+            let _ = write!(l, " · events: {}", ev.join(", "));
+        }
+        out.push(l);
+    } else if a.websocket.is_none() && !a.http.is_empty() {
+        out.push(format!("  http: {} transactions", a.http.len()));
+    }
+    out
+}
+
+/// RFC 6455 §7.4.1 names.
+pub fn close_name(code: u16) -> &'static str {
+    match code {
+        1000 => "normal closure",
+        1001 => "going away",
+        1002 => "protocol error",
+        1003 => "unsupported data",
+        1005 => "no status received",
+        1006 => "abnormal closure",
+        1007 => "invalid payload data",
+        1008 => "policy violation",
+        1009 => "message too big",
+        1010 => "mandatory extension",
+        1011 => "internal error",
+        1012 => "service restart",
+        1013 => "try again later",
+        1014 => "bad gateway",
+        1015 => "TLS handshake failure",
+        3000..=3999 => "registered application code",
+        4000..=4999 => "private application code",
+        _ => "not a valid code",
+    }
+}
+
+fn preview(data: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(&data[..data.len().min(max)]).into_owned();
+    if data.len() > max {
+        format!("{text}…")
+    } else {
+        text
+    }
+}
+
+fn hex_preview(data: &[u8]) -> String {
+    let mut s: String = data.iter().take(16).map(|b| format!("{b:02x} ")).collect();
+    if data.len() > 16 {
+        s.push('…');
+    }
+    s.trim_end().to_owned()
+}
+
+/// The steps an application event adds to the story.
+fn app_steps(e: &AppEvent, rel_ts: f64, story: &mut Story) {
+    let step = |frame: u64,
+                osi: u8,
+                from: Option<Dir>,
+                kind: &'static str,
+                text: String,
+                label: String| Step {
+        frame,
+        last_frame: None,
+        rel_ts,
+        osi,
+        from,
+        kind,
+        text,
+        label,
+    };
+    story.end_run();
+    match e {
+        AppEvent::Request { dir, head } => {
+            let line = head.start_line();
+            let upgrade = head.has_token("Upgrade", "websocket");
+            let mut text = format!("HTTP request {line}");
+            if upgrade {
+                let _ = write!(
+                    text,
+                    " — the client asks to turn this connection into a WebSocket (Upgrade: websocket, Connection: Upgrade, version {}, key {}",
+                    head.header("Sec-WebSocket-Version").unwrap_or("?"),
+                    head.header("Sec-WebSocket-Key").unwrap_or("?")
+                );
+                if let Some(x) = head.header("Sec-WebSocket-Extensions") {
+                    let _ = write!(text, "; offers {x}");
+                }
+                if let Some(p) = head.header("Sec-WebSocket-Protocol") {
+                    let _ = write!(text, "; subprotocols {p}");
+                }
+                text.push(')');
+            } else if head.uri.as_deref().is_some_and(|u| u.contains("EIO=")) {
+                text.push_str(" — an Engine.IO long-polling request");
+            }
+            let label = if upgrade {
+                format!("{line} (upgrade)")
+            } else {
+                line
+            };
+            story.push(step(head.frame, 7, Some(*dir), "http_request", text, label));
+        }
+        AppEvent::Response { dir, head, .. } => {
+            let line = head.start_line();
+            let text = format!("HTTP response {line}");
+            story.push(step(head.frame, 7, Some(*dir), "http_response", text, line));
+        }
+        AppEvent::HttpError { dir, frame, reason } => {
+            story.push(step(
+                *frame,
+                7,
+                Some(*dir),
+                "http_error",
+                format!("⚠ {reason}"),
+                "malformed HTTP".into(),
+            ));
+        }
+        AppEvent::Upgrade(w) => {
+            let f = w.response_frame.unwrap_or(0);
+            if w.established {
+                let mut text = String::from("The server switches the connection to WebSocket");
+                match (w.accept_valid, &w.accept, &w.expected_accept) {
+                    (Some(true), Some(a), _) => {
+                        let _ = write!(
+                            text,
+                            "; Sec-WebSocket-Accept {a} is correct (base64 of SHA-1 of the key + RFC 6455's GUID)"
+                        );
+                    }
+                    (Some(false), Some(a), Some(x)) => {
+                        let _ = write!(
+                            text,
+                            "; ⚠ Sec-WebSocket-Accept {a} is WRONG: the key calls for {x}"
+                        );
+                    }
+                    (None, _, _) => text.push_str("; ⚠ no Sec-WebSocket-Accept header"),
+                    _ => {}
+                }
+                if let Some(x) = &w.extensions_negotiated {
+                    let _ = write!(text, "; extensions agreed: {x}");
+                }
+                if let Some(p) = &w.subprotocol {
+                    let _ = write!(text, "; subprotocol {p}");
+                }
+                text.push_str(
+                    ". WebSocket session open: from now on both sides send WebSocket frames.",
+                );
+                story.push(step(
+                    f,
+                    5,
+                    None,
+                    "websocket_open",
+                    text,
+                    "WebSocket session open".into(),
+                ));
+            } else {
+                let text = format!(
+                    "⚠ No WebSocket: the server answered {} instead of 101 Switching Protocols{}",
+                    w.status.map_or("nothing".into(), |s| s.to_string()),
+                    if w.problems.contains(&"not_websocket") {
+                        " (it switched to another protocol)"
+                    } else {
+                        ""
+                    }
+                );
+                story.push(step(
+                    f,
+                    5,
+                    None,
+                    "websocket_rejected",
+                    text,
+                    "upgrade refused".into(),
+                ));
+            }
+        }
+        AppEvent::WsFrame { dir, frame: fr } => {
+            let who = dir.sender();
+            match fr.opcode {
+                8 => {
+                    let (code, reason) = fr.close.clone().unwrap_or((None, String::new()));
+                    let code_text = code.map_or("no status code".to_owned(), |c| {
+                        format!("{c} ({})", close_name(c))
+                    });
+                    let text = format!(
+                        "WebSocket close frame from the {who}: {code_text}{}",
+                        if reason.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", reason \"{reason}\"")
+                        }
+                    );
+                    let label = format!("close {}", code.map_or("–".into(), |c| c.to_string()));
+                    story.push(step(
+                        fr.frame,
+                        5,
+                        Some(*dir),
+                        "websocket_close",
+                        text,
+                        label,
+                    ));
+                    let first = !story.ws_closed.iter().any(|c| *c);
+                    story.ws_closed[*dir as usize] = true;
+                    if story.ws_closed == [true, true] && !first {
+                        story.push(step(
+                            fr.frame,
+                            5,
+                            None,
+                            "websocket_closed",
+                            format!(
+                                "WebSocket session closed: the closing handshake is complete (the {} closed first); TCP closes next.",
+                                dir.other().sender()
+                            ),
+                            "WebSocket session closed".into(),
+                        ));
+                    }
+                }
+                9 | 10 => {
+                    let name = if fr.opcode == 9 { "ping" } else { "pong" };
+                    let mut text = format!(
+                        "WebSocket {name} from the {who} ({} bytes){}",
+                        fr.payload_len,
+                        if fr.opcode == 9 {
+                            ": are you still there?"
+                        } else {
+                            ": yes, still here"
+                        }
+                    );
+                    if !fr.payload.is_empty() {
+                        let _ = write!(text, " \"{}\"", preview(&fr.payload, 64));
+                    }
+                    story.push(step(
+                        fr.frame,
+                        5,
+                        Some(*dir),
+                        "websocket_ping",
+                        text,
+                        name.into(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        AppEvent::WsMessage { dir, message: m } => {
+            let who = dir.sender();
+            let kind = opcode_name(m.opcode);
+            let len = m.length.unwrap_or(m.wire_len);
+            let mut text = format!(
+                "The {who} sends a {kind} message of {len} byte{}",
+                if len == 1 { "" } else { "s" }
+            );
+            if m.first_frame != m.last_frame {
+                let _ = write!(
+                    text,
+                    " in fragments (frames {}–{})",
+                    m.first_frame, m.last_frame
+                );
+            }
+            if *dir == Dir::ClientToServer {
+                text.push_str(", masked (L6: every client frame is XORed with a 4-byte key)");
+            }
+            if m.compressed {
+                let _ = write!(
+                    text,
+                    ", compressed with permessage-deflate (L6): {} bytes on the wire",
+                    m.wire_len
+                );
+            }
+            if let Some(err) = &m.error {
+                let _ = write!(text, " ⚠ {err}");
+            } else if m.opcode == 1 {
+                let _ = write!(text, ": \"{}\"", preview(&m.data, 200));
+            } else {
+                let _ = write!(text, ": {}", hex_preview(&m.data));
+            }
+            let label = if m.opcode == 1 {
+                format!("{kind} {len}B \"{}\"", preview(&m.data, 24))
+            } else {
+                format!("{kind} {len}B")
+            };
+            story.push(step(
+                m.last_frame,
+                7,
+                Some(*dir),
+                "websocket_message",
+                text,
+                label,
+            ));
+        }
+        AppEvent::WsViolation { dir, frame, kind } => {
+            story.push(step(
+                *frame,
+                6,
+                Some(*dir),
+                "websocket_violation",
+                format!("⚠ WebSocket protocol violation: {}", kind.replace('_', " ")),
+                format!("violation {kind}"),
+            ));
+        }
+        AppEvent::Eio {
+            dir,
+            frame,
+            transport,
+            packet,
+        } => {
+            let who = dir.sender();
+            let (text, label) = match packet {
+                EioPacket::Open(o) => (
+                    format!(
+                        "Engine.IO session opened (over {transport}): sid {}, ping every {} ms, can upgrade to {}",
+                        o.sid,
+                        o.ping_interval.map_or("?".into(), |v| v.to_string()),
+                        if o.upgrades.is_empty() {
+                            "nothing".into()
+                        } else {
+                            o.upgrades.join(", ")
+                        }
+                    ),
+                    format!("EIO open sid={}", o.sid),
+                ),
+                EioPacket::Ping(p) if p == "probe" => (
+                    format!(
+                        "Engine.IO probe ping from the {who}: is the new WebSocket transport working?"
+                    ),
+                    "EIO 2probe".into(),
+                ),
+                EioPacket::Pong(p) if p == "probe" => (
+                    format!("Engine.IO probe pong from the {who}: the WebSocket transport works"),
+                    "EIO 3probe".into(),
+                ),
+                EioPacket::Ping(_) => (
+                    format!("Engine.IO ping from the {who} (heartbeat)"),
+                    "EIO ping".into(),
+                ),
+                EioPacket::Pong(_) => (
+                    format!("Engine.IO pong from the {who} (heartbeat answer)"),
+                    "EIO pong".into(),
+                ),
+                EioPacket::Upgrade => (
+                    "Engine.IO upgrade: the transport switches from polling to this WebSocket"
+                        .into(),
+                    "EIO upgrade".into(),
+                ),
+                EioPacket::Noop => (
+                    "Engine.IO noop: ends a pending long-poll during the upgrade".into(),
+                    "EIO noop".into(),
+                ),
+                EioPacket::Close => (
+                    format!("Engine.IO close from the {who}"),
+                    "EIO close".into(),
+                ),
+                EioPacket::Invalid(why) => (
+                    format!("⚠ not an Engine.IO packet: {why}"),
+                    "EIO invalid".into(),
+                ),
+                EioPacket::Message(EioData::Text(_)) | EioPacket::Message(EioData::Binary(_)) => {
+                    return;
+                }
+            };
+            story.push(step(*frame, 5, Some(*dir), "engineio", text, label));
+        }
+        AppEvent::Sio {
+            dir,
+            frame,
+            transport,
+            packet,
+        } => {
+            let client = *dir == Dir::ClientToServer;
+            let mut text = socketio::describe(packet, client);
+            let handler = match (packet.ptype, &packet.event) {
+                (socketio::SioType::Event | socketio::SioType::BinaryEvent, Some(ev)) => {
+                    Some(if client {
+                        format!(" → handled by the server's socket.on(\"{ev}\")")
+                    } else {
+                        format!(" → handled by the client's socket.on(\"{ev}\")")
+                    })
+                }
+                (socketio::SioType::Connect, _) if client => {
+                    Some(" → the server's io.on(\"connection\") runs".to_owned())
+                }
+                (socketio::SioType::Disconnect, _) if client => {
+                    Some(" → the server's socket.on(\"disconnect\") runs".to_owned())
+                }
+                _ => None,
+            };
+            if let Some(h) = handler {
+                text.push_str(&h);
+            }
+            let _ = write!(
+                text,
+                " [Socket.IO {} over {transport}]",
+                sio_type(packet.ptype)
+            );
+            let label = match &packet.event {
+                Some(e) => format!("{} {e}", sio_type(packet.ptype)),
+                None => sio_type(packet.ptype).to_owned(),
+            };
+            story.push(step(*frame, 7, Some(*dir), "socketio", text, label));
+        }
     }
 }

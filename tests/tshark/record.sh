@@ -19,6 +19,10 @@
 #   tests/expected/tshark/N.tcp.tsv       TCP analysis fields (only if tshark sees TCP)
 #   tests/expected/tshark/N.tcp.stderr    stderr of that run (only if non-empty and
 #                                         different from N.stderr)
+#   tests/expected/tshark/N.ws.tsv        WebSocket fields, one row per packet that
+#                                         holds WebSocket frames (only if there is one)
+#   tests/expected/tshark/N.ws.stderr     stderr of that run (only if non-empty and
+#                                         different from N.stderr)
 #   tests/expected/tshark/SUMMARY.tsv     one row per input
 #   tests/expected/tshark/VERSION.txt     first line of `tshark --version`
 # Every other *.tsv / *.stderr in tests/expected/tshark/ is deleted, so files
@@ -62,6 +66,20 @@ TCP_FIELDS=(
     tcp.analysis.keep_alive_ack tcp.analysis.window_update
     tcp.analysis.reused_ports tcp.window_size
 )
+# One row per packet in which tshark dissected WebSocket frames; a packet
+# holding several frames has every per-frame value joined with ','.
+WS_FIELDS=(
+    frame.number tcp.stream
+    websocket.fin websocket.rsv websocket.pmc websocket.opcode websocket.mask
+    websocket.payload_length websocket.payload_length_ext_16
+    websocket.payload_length_ext_64 websocket.masking_key
+    websocket.payload.text data.data websocket.payload.continue
+    websocket.payload.ping websocket.payload.pong
+    websocket.payload.close.status_code websocket.payload.close.reason
+    websocket.payload.unknown websocket.fragment.count
+    websocket.reassembled.length
+    _ws.malformed _ws.expert.message
+)
 FIELD_OPTS=(-T fields -E header=y -E separator=/t -E occurrence=a -E aggregator=, -E quote=n)
 
 TMP="$(mktemp -d)"
@@ -76,6 +94,16 @@ export WIRESHARK_CONFIG_DIR="$TMP/wsconfig"
 # Wireshark tools print this warning on stderr whenever they run as root. It
 # says nothing about the file, so it is dropped from the recorded stderr.
 ROOT_WARNING='^Running as user ".*" and group ".*"\. This could be dangerous\.$'
+# Decode-as options for the WebSocket run. tshark dissects WebSocket only
+# after it has dissected the HTTP upgrade; the captures use ports 8801-8808,
+# which tshark does not know as HTTP. The nDPI file is a slice of a session
+# without the upgrade, so its port is decoded as WebSocket directly.
+ws_decode_as() { # $1 = input path; prints one option per line
+    case "$1" in
+        captures/*) printf '%s\n' -d 'tcp.port==8801-8808,http' ;;
+        tests/corpus/ndpi/websocket.pcap) printf '%s\n' -d 'tcp.port==12345,websocket' ;;
+    esac
+}
 clean_stderr() { # $1 = raw stderr file; prints it without CRs or the root warning
     tr -d '\r' <"$1" | { grep -v -E "$ROOT_WARNING" || true; }
 }
@@ -117,6 +145,7 @@ printf '%s\n' "$TSHARK_VERSION" >"$NEW/VERSION.txt"
 
 fargs=(); for f in "${FIELDS[@]}"; do fargs+=(-e "$f"); done
 targs=(); for f in "${TCP_FIELDS[@]}"; do targs+=(-e "$f"); done
+wargs=(); for f in "${WS_FIELDS[@]}"; do wargs+=(-e "$f"); done
 
 summary="$NEW/SUMMARY.tsv"
 printf 'path\ttshark_exit\tframes\tstderr_first_line\tcapinfos_file_type\tcapinfos_encapsulation\n' >"$summary"
@@ -163,6 +192,19 @@ for path in "${INPUTS[@]}"; do
         clean_stderr "$TMP/terr" >"$TMP/terr.clean"
         if [ -s "$TMP/terr.clean" ] && ! cmp -s "$TMP/terr.clean" "$TMP/err.clean"; then
             cp "$TMP/terr.clean" "$NEW/$name.tcp.stderr"
+        fi
+
+        # d) WebSocket frames (only over TCP), only when tshark sees at least one
+        mapfile -t dargs < <(ws_decode_as "$path")
+        tshark -n -r "$path" "${dargs[@]}" -Y websocket "${FIELD_OPTS[@]}" "${wargs[@]}" \
+            >"$TMP/wout" 2>"$TMP/werr" </dev/null || true
+        tr -d '\r' <"$TMP/wout" >"$TMP/wout.clean"
+        if [ "$(grep -c -v '^frame\.number' "$TMP/wout.clean" || true)" -gt 0 ]; then
+            cp "$TMP/wout.clean" "$NEW/$name.ws.tsv"
+            clean_stderr "$TMP/werr" >"$TMP/werr.clean"
+            if [ -s "$TMP/werr.clean" ] && ! cmp -s "$TMP/werr.clean" "$TMP/err.clean"; then
+                cp "$TMP/werr.clean" "$NEW/$name.ws.stderr"
+            fi
         fi
     fi
 done
