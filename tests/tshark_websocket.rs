@@ -1,0 +1,163 @@
+//! Every WebSocket frame of every capture tshark decodes WebSocket in (the
+//! bundled captures and the corpus WebSocket traces), checked against tshark
+//! 4.0's recorded answers (tests/expected/tshark/*.ws.tsv): the capture frame
+//! it ends in, FIN, RSV1, opcode, MASK and the real payload length; and the
+//! unmasked, defragmented, inflated text of every text message.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+/// Ports of captures without an HTTP upgrade, decoded as WebSocket on request.
+const ASSUME: &[(&str, &str)] = &[("tests/corpus/ndpi/websocket.pcap", "12345")];
+
+fn ws_files() -> Vec<String> {
+    common::summaries()
+        .into_iter()
+        .map(|s| s.path)
+        .filter(|p| common::exists(p) && common::tshark_rows(p, ".ws.tsv").is_some())
+        .collect()
+}
+
+/// One WebSocket frame: (fin, rsv1, opcode, mask, payload length).
+type WsFrame = (bool, bool, u64, bool, u64);
+
+/// tshark's frames, per capture frame.
+fn theirs(path: &str) -> BTreeMap<u64, Vec<WsFrame>> {
+    let mut out = BTreeMap::new();
+    for r in common::tshark_rows(path, ".ws.tsv").expect("rows") {
+        let split = |k: &str| -> Vec<String> {
+            r[k].split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let fin = split("websocket.fin");
+        let rsv = split("websocket.rsv");
+        let op = split("websocket.opcode");
+        let mask = split("websocket.mask");
+        let len7 = split("websocket.payload_length");
+        let mut ext16 = split("websocket.payload_length_ext_16").into_iter();
+        let mut ext64 = split("websocket.payload_length_ext_64").into_iter();
+        let mut frames = Vec::new();
+        for i in 0..op.len() {
+            let l7: u64 = len7.get(i).and_then(|v| v.parse().ok()).unwrap_or(0);
+            let len = match l7 {
+                126 => ext16.next().and_then(|v| v.parse().ok()).unwrap_or(0),
+                127 => ext64.next().and_then(|v| v.parse().ok()).unwrap_or(0),
+                n => n,
+            };
+            let rsv_bits = rsv
+                .get(i)
+                .and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok())
+                .unwrap_or(0);
+            frames.push((
+                fin.get(i).is_some_and(|v| v == "1" || v == "True"),
+                rsv_bits & 0x4 != 0,
+                op.get(i).and_then(|v| v.parse().ok()).unwrap_or(99),
+                mask.get(i).is_some_and(|v| v == "1" || v == "True"),
+                len,
+            ));
+        }
+        out.insert(r["frame.number"].parse().expect("frame"), frames);
+    }
+    out
+}
+
+fn walk(path: &str) -> Vec<Value> {
+    let mut args = vec!["walk", "--format", "json", path];
+    for (p, port) in ASSUME {
+        if *p == path {
+            args.extend(["--assume-websocket", port]);
+        }
+    }
+    let out = common::osiscope(&args);
+    assert_eq!(out.status.code(), Some(0), "{path}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect()
+}
+
+/// tshark writes CR, LF and TAB in text cells as \\r, \\n, \\t.
+fn tshark_escape(s: &str) -> String {
+    s.replace('\r', "\\r")
+        .replace('\n', "\\n")
+        .replace('\t', "\\t")
+}
+
+#[test]
+fn websocket_frames_and_messages_match_tshark() {
+    let mut report = String::new();
+    let mut frames_checked = 0;
+    let mut texts_checked = 0;
+    let files = ws_files();
+    assert!(files.len() >= 25, "{} WebSocket captures", files.len());
+    for path in files {
+        let conns = walk(&path);
+        let mut ours: BTreeMap<u64, Vec<WsFrame>> = BTreeMap::new();
+        let mut texts: Vec<(u64, String)> = Vec::new();
+        for c in &conns {
+            let Some(ws) = c["websocket"].as_object() else {
+                continue;
+            };
+            for f in ws["frames"].as_array().into_iter().flatten() {
+                ours.entry(f["frame"].as_u64().unwrap()).or_default().push((
+                    f["fin"].as_bool().unwrap(),
+                    f["rsv1"].as_bool().unwrap(),
+                    f["opcode"].as_u64().unwrap(),
+                    f["masked"].as_bool().unwrap(),
+                    f["payload_len"].as_u64().unwrap(),
+                ));
+            }
+            for m in ws["messages"].as_array().into_iter().flatten() {
+                if let Some(t) = m["text"].as_str() {
+                    texts.push((m["last_frame"].as_u64().unwrap(), t.to_owned()));
+                }
+            }
+        }
+        let theirs = theirs(&path);
+        if ours != theirs {
+            for (f, t) in &theirs {
+                let o = ours.get(f);
+                if o != Some(t) {
+                    let _ = writeln!(report, "{path} frame {f}: tshark {t:?}, osiscope {o:?}");
+                }
+            }
+            for (f, o) in &ours {
+                if !theirs.contains_key(f) {
+                    let _ = writeln!(report, "{path} frame {f}: osiscope {o:?}, tshark none");
+                }
+            }
+        }
+        frames_checked += theirs.values().map(Vec::len).sum::<usize>();
+        // Message text, where tshark's cell holds exactly one text payload.
+        let rows = common::tshark_rows(&path, ".ws.tsv").expect("rows");
+        for (frame, text) in texts {
+            let Some(r) = rows.iter().find(|r| r["frame.number"] == frame.to_string()) else {
+                continue;
+            };
+            let ops: Vec<&str> = r["websocket.opcode"].split(',').collect();
+            if ops.iter().filter(|o| **o == "1" || **o == "0").count() != 1 || text.contains(',') {
+                continue;
+            }
+            let cell = &r["websocket.payload.text"];
+            if *cell != tshark_escape(&text) {
+                let _ = writeln!(
+                    report,
+                    "{path} frame {frame}: text tshark {cell:?}, osiscope {text:?}"
+                );
+            }
+            texts_checked += 1;
+        }
+    }
+    assert!(frames_checked > 300, "only {frames_checked} frames");
+    assert!(texts_checked > 40, "only {texts_checked} texts");
+    assert!(
+        report.is_empty(),
+        "WebSocket differs from tshark:\n{report}"
+    );
+}
