@@ -48,6 +48,11 @@ pub fn line(e: &AppEvent) -> Option<AppLine> {
                 "WebSocket upgrade refused".into()
             },
         ),
+        // A final data frame is told as its message; frames are listed for
+        // control frames and fragments.
+        AppEvent::WsFrame { frame: f, .. } if f.fin && (f.opcode == 1 || f.opcode == 2) => {
+            return None;
+        }
         AppEvent::WsFrame { frame: f, .. } => {
             let mut t = format!("WS {}", opcode_name(f.opcode));
             if !f.fin {
@@ -66,13 +71,18 @@ pub fn line(e: &AppEvent) -> Option<AppLine> {
             (6, "websocket", t)
         }
         AppEvent::WsMessage { message: m, .. } => {
-            let mut t = format!(
-                "WS {} message {} bytes",
-                opcode_name(m.opcode),
-                m.length.unwrap_or(m.wire_len)
-            );
+            let mut t = format!("WS {}", opcode_name(m.opcode));
             if m.opcode == 1 && m.error.is_none() {
                 let _ = write!(t, " \"{}\"", clip(&String::from_utf8_lossy(&m.data), 60));
+            }
+            let n = m.length.unwrap_or(m.wire_len);
+            let _ = write!(t, " ({n} byte{}", if n == 1 { "" } else { "s" });
+            if m.compressed {
+                let _ = write!(t, ", {} compressed", m.wire_len);
+            }
+            t.push(')');
+            if let Some(e) = &m.error {
+                let _ = write!(t, " ⚠ {e}");
             }
             (7, "websocket", t)
         }

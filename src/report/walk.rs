@@ -194,6 +194,8 @@ pub struct WalkView<W: Write> {
     order: InOrder<(ConnSummary, Option<AppSummary>, Story)>,
     shown: u64,
     evicted: u64,
+    /// Socket.IO sessions: sid → (connection, transports, upgraded, bytes by layer).
+    sessions: std::collections::BTreeMap<String, Vec<(u64, Vec<&'static str>, bool, Overhead)>>,
 }
 
 fn offered_text(o: &Offered) -> String {
@@ -231,6 +233,7 @@ impl<W: Write> WalkView<W> {
             order: InOrder::default(),
             shown: 0,
             evicted: 0,
+            sessions: std::collections::BTreeMap::new(),
         }
     }
 
@@ -662,6 +665,62 @@ impl<W: Write> WalkView<W> {
         Ok(())
     }
 
+    /// A Socket.IO session can span several TCP connections (long-polling
+    /// requests, then the WebSocket): one paragraph per session ties them together.
+    fn session_summaries(&mut self) -> io::Result<()> {
+        let sessions = std::mem::take(&mut self.sessions);
+        for (sid, conns) in sessions {
+            let list = |want: &str| -> Vec<String> {
+                conns
+                    .iter()
+                    .filter(|(_, t, _, _)| t.contains(&want))
+                    .map(|(id, _, _, _)| id.to_string())
+                    .collect()
+            };
+            let (polling, ws) = (list("polling"), list("websocket"));
+            writeln!(self.out)?;
+            let mut line = format!(
+                "Socket.IO session {} spans {} TCP connection{}",
+                escape(&sid),
+                conns.len(),
+                if conns.len() == 1 { "" } else { "s" }
+            );
+            if !polling.is_empty() {
+                let _ = write!(line, ": long-polling on {}", polling.join(", "));
+            }
+            if !ws.is_empty() {
+                let sep = if polling.is_empty() { ": " } else { "; " };
+                let _ = write!(line, "{sep}WebSocket on {}", ws.join(", "));
+            }
+            if conns.iter().any(|(_, _, up, _)| *up) {
+                line.push_str(" (upgraded from polling after the probe)");
+            }
+            writeln!(
+                self.out,
+                "{}",
+                paint(self.color, anstyle::Style::new().bold(), &line)
+            )?;
+            let mut total = Overhead::default();
+            for (_, _, _, o) in &conns {
+                total.link += o.link;
+                total.ip += o.ip;
+                total.tcp += o.tcp;
+                total.tcp_repeated += o.tcp_repeated;
+                total.http_head += o.http_head;
+                total.http_body += o.http_body;
+                total.websocket_framing += o.websocket_framing;
+                total.websocket_control += o.websocket_control;
+                total.engineio_socketio += o.engineio_socketio;
+                total.payload += o.payload;
+                total.other += o.other;
+                total.not_captured += o.not_captured;
+                total.total += o.total;
+            }
+            self.overhead(&total)?;
+        }
+        Ok(())
+    }
+
     fn overhead(&mut self, o: &Overhead) -> io::Result<()> {
         writeln!(self.out)?;
         writeln!(self.out, "  Bytes by layer ({} bytes on the wire)", o.total)?;
@@ -858,6 +917,19 @@ impl<W: Write> View for WalkView<W> {
 
     fn connection(&mut self, s: &ConnSummary, app: Option<&AppSummary>) -> io::Result<()> {
         self.evicted += u64::from(s.evicted);
+        if let Some(so) = app.and_then(|a| a.socketio.as_ref())
+            && let Some(sid) = &so.sid
+        {
+            let list = self.sessions.entry(sid.clone()).or_default();
+            if list.len() < 1000 {
+                list.push((
+                    s.id,
+                    so.transports.clone(),
+                    so.upgraded,
+                    Overhead::of(s, app),
+                ));
+            }
+        }
         let mut story = self.stories.remove(&s.id).unwrap_or_default();
         story.end_run();
         for (s, a, st) in self.order.push(s.id, (s.clone(), app.cloned(), story)) {
@@ -874,6 +946,7 @@ impl<W: Write> View for WalkView<W> {
             if self.shown == 0 {
                 writeln!(self.out, "no TCP connections")?;
             }
+            self.session_summaries()?;
             if self.evicted > 0 {
                 writeln!(
                     self.out,
