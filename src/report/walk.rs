@@ -36,6 +36,10 @@ const FOLD_TAIL: usize = 2;
 /// Width of the ladder between the two lifelines.
 const LADDER: usize = 46;
 
+/// One connection of a Socket.IO session: its number, transports, whether
+/// it upgraded, and its bytes by layer.
+type SessionPart = (u64, Vec<&'static str>, bool, Overhead);
+
 /// One line of the story.
 #[derive(Clone, Debug, Serialize)]
 pub struct Step {
@@ -194,8 +198,8 @@ pub struct WalkView<W: Write> {
     order: InOrder<(ConnSummary, Option<AppSummary>, Story)>,
     shown: u64,
     evicted: u64,
-    /// Socket.IO sessions: sid → (connection, transports, upgraded, bytes by layer).
-    sessions: std::collections::BTreeMap<String, Vec<(u64, Vec<&'static str>, bool, Overhead)>>,
+    /// Socket.IO sessions by sid: the connections that carried them.
+    sessions: std::collections::BTreeMap<String, Vec<SessionPart>>,
 }
 
 fn offered_text(o: &Offered) -> String {
