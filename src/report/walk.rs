@@ -834,6 +834,15 @@ impl<W: Write> WalkView<W> {
         if let Value::Object(m) = &mut v {
             if let Some(a) = app {
                 if let Some(Value::Object(ws)) = m.get_mut("websocket") {
+                    for (from, to) in [
+                        ("frames", "frame_counts"),
+                        ("messages", "message_counts"),
+                        ("violations", "violation_count"),
+                    ] {
+                        if let Some(v) = ws.remove(from) {
+                            ws.insert(to.into(), v);
+                        }
+                    }
                     ws.insert(
                         "frames".into(),
                         serde_json::to_value(&a.frames).map_err(io::Error::other)?,
