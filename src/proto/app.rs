@@ -805,6 +805,7 @@ impl ConnApp {
                 {
                     self.sio(dir, frame, "websocket", joined, out);
                 }
+                self.flush_incomplete(dir, frame, "websocket", out);
                 (text.len() as u64).saturating_sub(data_len as u64)
             }
             _ => text.len() as u64,
@@ -857,6 +858,20 @@ impl ConnApp {
             transport,
             packet: p,
         });
+    }
+
+    /// A packet the joiner gave up on (a new one came before all its
+    /// attachments): reported, flagged, rather than lost.
+    fn flush_incomplete(
+        &mut self,
+        dir: Dir,
+        frame: u64,
+        transport: &'static str,
+        out: &mut Vec<AppEvent>,
+    ) {
+        if let Some(p) = self.joiner[dir as usize].take_incomplete() {
+            self.sio(dir, frame, transport, p, out);
+        }
     }
 
     fn sio(
@@ -914,6 +929,7 @@ impl ConnApp {
                         if let Some(j) = self.joiner[d].packet(sp) {
                             self.sio(dir, frame, "polling", j, out);
                         }
+                        self.flush_incomplete(dir, frame, "polling", out);
                     }
                 }
                 EioPacket::Message(EioData::Binary(b)) => {
@@ -942,6 +958,16 @@ impl ConnApp {
         let mut sink = Vec::new();
         for it in items {
             self.response_item(last_frame, it, &mut sink);
+        }
+        for dir in [Dir::ClientToServer, Dir::ServerToClient] {
+            if let Some(p) = self.joiner[dir as usize].finish() {
+                let transport = if self.ws[0].is_some() {
+                    "websocket"
+                } else {
+                    "polling"
+                };
+                self.sio(dir, last_frame, transport, p, &mut sink);
+            }
         }
         let b = &mut self.sum.bytes;
         b.http_head = self.req.head_bytes + self.resp.head_bytes;
