@@ -6,14 +6,15 @@ use std::path::Path;
 
 use etherparse::{LaxNetSlice, TransportSlice};
 
-use crate::capture::{CaptureError, CaptureReader, Timestamp};
+use crate::capture::{CaptureError, CaptureReader, FrameSource, Timestamp};
 use crate::decode::Packet;
 use crate::decode::detail::segment_len;
 use crate::decode::tcp_options::{self, TcpOption};
 use std::collections::HashMap;
 
 use crate::flow::{
-    ConnSummary, Dir, Endpoint, FlowTable, Offered, Segment, SegmentContext, StreamSink, flags,
+    ConnSummary, Dir, Endpoint, FlowTable, Offered, Role, Segment, SegmentContext, StreamSink,
+    flags,
 };
 use crate::proto::app::{AppEvent, AppSummary, ConnApp};
 use crate::report::{FrameEvent, View};
@@ -45,6 +46,8 @@ pub struct Limits {
     pub max_connections: Option<usize>,
     /// Ports on which connections without a seen handshake are decoded as WebSocket.
     pub assume_websocket: Vec<u16>,
+    /// Live capture: report each connection as soon as it closes.
+    pub live: bool,
 }
 
 /// Which packets and connections a view is shown. Tracking always sees every
@@ -231,7 +234,7 @@ pub fn run(path: &Path, view: &mut dyn View, limits: Limits) -> Result<(), RunEr
 /// as connections finish and, for the rest, when the capture ends (also when
 /// it ends in an error).
 pub fn run_reader(
-    reader: &mut CaptureReader,
+    reader: &mut dyn FrameSource,
     view: &mut dyn View,
     limits: Limits,
 ) -> Result<(), RunError> {
@@ -254,7 +257,7 @@ pub fn run_reader(
 }
 
 fn read_all(
-    reader: &mut CaptureReader,
+    reader: &mut dyn FrameSource,
     view: &mut dyn View,
     limits: &Limits,
     flows: &mut FlowTable,
@@ -320,6 +323,17 @@ fn read_all(
             })?;
         }
         apps.events.clear();
+        // Live: a connection is reported as soon as it has closed (after the
+        // view has seen the segment that closed it).
+        if limits.live && tcp.is_some_and(|c| matches!(c.role, Role::Fin | Role::Rst | Role::Ack)) {
+            for s in flows.finish_closed(apps) {
+                let app = apps.finish(&s);
+                if limits.filter.matches_connection(&s) {
+                    view.connection(&s, app.as_ref())?;
+                }
+            }
+            apps.events.clear();
+        }
         seen += 1;
         if limits.count.is_some_and(|c| seen >= c)
             || limits.last_frame.is_some_and(|l| frame.number >= l)

@@ -54,6 +54,26 @@ History letters (uppercase: sent by the client, lowercase: by the server):
 Exit status: 0 ok, 1 capture unreadable past some point, 2 usage.")]
     Flows(FlowsArgs),
 
+    /// Capture live (loopback by default) and explain what happens as it happens
+    #[command(after_help = "\
+Examples:
+  sudo osiscope live                         walk through every connection on lo as it happens
+  sudo osiscope live --port 8080 -w app.pcap also save the packets for later
+  sudo osiscope live packets -c 20           the first 20 packets, one row each
+  osiscope live --list                       the interfaces
+
+Capturing needs root or CAP_NET_RAW: run with sudo, or once
+  sudo setcap cap_net_raw+ep $(which osiscope)
+Once the socket is open, osiscope gives up root (to the sudo user, else nobody,
+or --user) and all capabilities before it reads a packet; the -w file is created
+after that, so its directory must be writable by that user.
+Ctrl-C, -c and --duration end the capture cleanly: the file is complete and open
+connections are summarised.
+
+Exit status: 0 ok, 1 capture or write error, 2 usage or unknown interface,
+3 capture not permitted.")]
+    Live(LiveArgs),
+
     /// One row per packet: frame, time, and one column per OSI layer
     #[command(after_help = "\
 Examples:
@@ -147,6 +167,64 @@ pub struct WalkArgs {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
     /// Steps without their explanations
+    #[arg(long)]
+    pub brief: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LiveView {
+    Walk,
+    Packets,
+    Flows,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LiveFormat {
+    #[value(alias = "table")]
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct LiveArgs {
+    /// What to show: each step as it happens (walk), one row per packet, or one row per connection as it ends
+    #[arg(value_enum, default_value_t = LiveView::Walk)]
+    pub view: LiveView,
+    /// Interface to capture on
+    #[arg(
+        short = 'i',
+        long = "interface",
+        value_name = "IFACE",
+        default_value = "lo"
+    )]
+    pub interface: String,
+    /// List the interfaces and exit
+    #[arg(long)]
+    pub list: bool,
+    /// Stop after this many packets
+    #[arg(short = 'c', long = "count", value_name = "N")]
+    pub count: Option<u64>,
+    /// Stop after this many seconds
+    #[arg(long, value_name = "SECS")]
+    pub duration: Option<f64>,
+    /// Also write every captured packet (before filtering) to this pcap file
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// User to switch to once the socket is open (default: the sudo user, else nobody)
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Keep root and capabilities (not recommended: packet bytes are hostile)
+    #[arg(long)]
+    pub no_drop: bool,
+    /// text for people, json for scripts (one object per connection or packet)
+    #[arg(long, value_enum, default_value_t = LiveFormat::Text)]
+    pub format: LiveFormat,
+    /// When to colour the output (NO_COLOR in the environment means never)
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// walk: steps without their explanations
     #[arg(long)]
     pub brief: bool,
     #[command(flatten)]

@@ -15,6 +15,127 @@ use osiscope::report::walk::WalkView;
 
 /// Exit status when the capture cannot be read to its end.
 const EXIT_BAD_INPUT: u8 = 1;
+/// Exit status for a usage error (also an unknown or down interface).
+const EXIT_USAGE: u8 = 2;
+/// Exit status when live capture is not permitted.
+const EXIT_PERMISSION: u8 = 3;
+
+#[cfg(target_os = "linux")]
+fn live(a: osiscope::cli::LiveArgs, out: impl Write) -> ExitCode {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use osiscope::capture::FrameSource;
+    use osiscope::capture::live::{LiveError, LiveOptions, LiveSource, list};
+    use osiscope::cli::{Format, LiveFormat, LiveView, WalkFormat};
+
+    if a.list {
+        for l in list() {
+            println!("{}", escape(&l));
+        }
+        return ExitCode::SUCCESS;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // Ctrl-C and SIGTERM end the capture at the next poll (within 200 ms).
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::Relaxed));
+    }
+    let opts = LiveOptions {
+        iface: Some(a.interface.clone()),
+        user: a.user.clone(),
+        no_drop: a.no_drop,
+        count: a.count,
+        duration: a
+            .duration
+            .filter(|d| *d > 0.0)
+            .map(std::time::Duration::from_secs_f64),
+        write: a.write.clone(),
+    };
+    let mut src = match LiveSource::open(&opts, stop) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "osiscope: {}", escape(&e.to_string()));
+            return ExitCode::from(match e {
+                LiveError::Permission { .. } => EXIT_PERMISSION,
+                LiveError::NoInterface { .. } | LiveError::Down { .. } => EXIT_USAGE,
+                LiveError::Other(_) => EXIT_BAD_INPUT,
+            });
+        }
+    };
+    let _ = writeln!(
+        io::stderr(),
+        "osiscope: capturing on {} as {}; Ctrl-C stops",
+        escape(src.interface()),
+        escape(&src.running_as)
+    );
+    let color = use_color(a.color);
+    let l = Limits {
+        live: true,
+        ..limits(a.filter)
+    };
+    let json = a.format == LiveFormat::Json;
+    let res = {
+        let source: &mut dyn FrameSource = &mut src;
+        match a.view {
+            LiveView::Walk => {
+                let f = if json {
+                    WalkFormat::Json
+                } else {
+                    WalkFormat::Text
+                };
+                let mut v = WalkView::new(out, f, color, a.brief).live();
+                let r = analyze::run_reader(source, &mut v, l);
+                let _ = osiscope::report::View::finish(&mut v);
+                r
+            }
+            LiveView::Packets => {
+                let f = if json { Format::Json } else { Format::Table };
+                let mut v = PacketsView::new(out, f, color).live();
+                let r = analyze::run_reader(source, &mut v, l);
+                let _ = osiscope::report::View::finish(&mut v);
+                r
+            }
+            LiveView::Flows => {
+                let f = if json { Format::Json } else { Format::Table };
+                let mut v = FlowsView::new(out, f).live();
+                let r = analyze::run_reader(source, &mut v, l);
+                let _ = osiscope::report::View::finish(&mut v);
+                r
+            }
+        }
+    };
+    let stats = src.finish();
+    let code = report(std::path::Path::new(src.interface()), res);
+    match stats {
+        Ok(st) => {
+            let mut line = format!("osiscope: {} packets captured", st.captured);
+            if let Some(w) = &a.write {
+                line.push_str(&format!(
+                    ", {} written to {}",
+                    st.written,
+                    escape(&w.to_string_lossy())
+                ));
+            }
+            line.push_str(&format!(", {} dropped by the kernel", st.dropped));
+            let _ = writeln!(io::stderr(), "{line}");
+            code
+        }
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "osiscope: {}", escape(&e));
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn live(_a: osiscope::cli::LiveArgs, _out: impl Write) -> ExitCode {
+    let _ = writeln!(
+        io::stderr(),
+        "osiscope: live capture is only available on Linux"
+    );
+    ExitCode::from(EXIT_USAGE)
+}
 
 fn limits(f: FilterArgs) -> Limits {
     Limits {
@@ -34,6 +155,7 @@ fn main() -> ExitCode {
     let stdout = io::stdout();
     let out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let (path, res) = match cli.command {
+        Command::Live(a) => return live(a, out),
         Command::Walk(a) => {
             let path = a.input.path();
             let mut view = WalkView::new(out, a.format, use_color(a.color), a.brief);

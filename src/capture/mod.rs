@@ -12,6 +12,8 @@
 //! packet contents, which are the decoder's business.
 
 mod buf;
+#[cfg(target_os = "linux")]
+pub mod live;
 mod pcap;
 mod pcapng;
 
@@ -177,6 +179,18 @@ pub(crate) fn io_message(e: &io::Error) -> String {
         src = inner.source();
     }
     s
+}
+
+/// Anything frames come from: a capture file or a live interface.
+pub trait FrameSource {
+    /// The next frame, `None` at the end, or the error that ends the source.
+    fn next_frame(&mut self) -> Option<Result<Frame<'_>, CaptureError>>;
+}
+
+impl FrameSource for CaptureReader {
+    fn next_frame(&mut self) -> Option<Result<Frame<'_>, CaptureError>> {
+        CaptureReader::next_frame(self)
+    }
 }
 
 enum Format {

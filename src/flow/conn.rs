@@ -33,6 +33,10 @@ pub(crate) struct Conn {
     syn_ts: Option<Timestamp>,
     synack_ts: Option<Timestamp>,
     fin_frame: [Option<u64>; 2],
+    /// Raw sequence number just after each side's FIN, and whether the other
+    /// side acknowledged it.
+    fin_end: [Option<u32>; 2],
+    fin_acked: [bool; 2],
     first_fin_from: Option<Dir>,
     rst_frame: Option<u64>,
     rst_from: Option<Dir>,
@@ -82,6 +86,8 @@ impl Conn {
             syn_ts: None,
             synack_ts: None,
             fin_frame: [None; 2],
+            fin_end: [None; 2],
+            fin_acked: [false; 2],
             first_fin_from: None,
             rst_frame: None,
             rst_from: None,
@@ -266,6 +272,13 @@ impl Conn {
         if fin && self.fin_frame[d].is_none() {
             self.fin_frame[d] = Some(seg.frame);
             self.first_fin_from.get_or_insert(dir);
+            self.fin_end[d] = Some(seg.seq.wrapping_add(seg.len).wrapping_add(1));
+        }
+        if ackf
+            && let Some(end) = self.fin_end[1 - d]
+            && (seg.ack.wrapping_sub(end) as i32) >= 0
+        {
+            self.fin_acked[1 - d] = true;
         }
 
         // The client's first acknowledgement of the SYN-ACK completes the handshake.
@@ -443,6 +456,11 @@ impl Conn {
             };
             self.history.record(dir, b'G');
         }
+    }
+
+    /// Over: reset, or both sides' FINs sent and acknowledged.
+    pub fn is_closed(&self) -> bool {
+        self.rst_frame.is_some() || (self.fin_acked[0] && self.fin_acked[1])
     }
 
     /// Flushes both reassemblers: the connection is over (or the capture is).

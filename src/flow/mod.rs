@@ -297,6 +297,27 @@ impl FlowTable {
         }
     }
 
+    /// Live capture: finishes the connections that have closed (RST, or FIN
+    /// both ways and acknowledged), so they can be reported at once. A late
+    /// segment of such a connection starts a new one.
+    pub fn finish_closed(&mut self, sink: &mut dyn StreamSink) -> Vec<ConnSummary> {
+        let closed: Vec<Key> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.is_closed())
+            .map(|(k, _)| *k)
+            .collect();
+        let mut out = Vec::new();
+        for k in closed {
+            if let Some(mut c) = self.conns.remove(&k) {
+                c.end_of_capture(sink);
+                out.push(c.summary(false));
+            }
+        }
+        out.sort_by_key(|s| s.id);
+        out
+    }
+
     /// Summaries of connections finished since the last call (port reuse, eviction).
     pub fn take_finished(&mut self) -> Vec<ConnSummary> {
         std::mem::take(&mut self.finished)

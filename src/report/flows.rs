@@ -26,6 +26,8 @@ pub struct FlowsView<W: Write> {
     width: Option<u16>,
     shown: u64,
     evicted: u64,
+    /// Live capture: a row as each connection ends, in the order they end.
+    live: bool,
 }
 
 /// Seconds as a person reads them: µs, ms or s.
@@ -50,7 +52,14 @@ impl<W: Write> FlowsView<W> {
             width: Table::new().width(),
             shown: 0,
             evicted: 0,
+            live: false,
         }
+    }
+
+    /// Rows are printed as connections end.
+    pub fn live(mut self) -> Self {
+        self.live = true;
+        self
     }
 
     fn emit(&mut self, s: &ConnSummary, app: Option<&AppSummary>) -> io::Result<()> {
@@ -157,6 +166,11 @@ impl<W: Write> View for FlowsView<W> {
 
     fn connection(&mut self, s: &ConnSummary, app: Option<&AppSummary>) -> io::Result<()> {
         self.evicted += u64::from(s.evicted);
+        if self.live {
+            self.emit(s, app)?;
+            self.flush_rows()?;
+            return self.out.flush();
+        }
         for (s, a) in self.order.push(s.id, (s.clone(), app.cloned())) {
             self.emit(&s, a.as_ref())?;
         }

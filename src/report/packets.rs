@@ -27,6 +27,8 @@ pub struct PacketsView<W: Write> {
     /// Leave out the L2 column when the capture has no link layer (raw IP).
     show_l2: Option<bool>,
     width: Option<u16>,
+    /// Live capture: each row is printed as its packet arrives.
+    live: bool,
 }
 
 impl<W: Write> PacketsView<W> {
@@ -40,7 +42,14 @@ impl<W: Write> PacketsView<W> {
             header_done: false,
             show_l2: None,
             width,
+            live: false,
         }
+    }
+
+    /// Rows are printed one by one, as packets arrive.
+    pub fn live(mut self) -> Self {
+        self.live = true;
+        self
     }
 
     fn flush_rows(&mut self) -> io::Result<()> {
@@ -165,7 +174,11 @@ impl<W: Write> View for PacketsView<W> {
         if self.format == Format::Json {
             let rec = PacketRecord::new(ev);
             serde_json::to_writer(&mut self.out, &rec)?;
-            return self.out.write_all(b"\n");
+            self.out.write_all(b"\n")?;
+            if self.live {
+                self.out.flush()?;
+            }
+            return Ok(());
         }
         let f = ev.frame;
         if self.show_l2.is_none() {
@@ -223,8 +236,11 @@ impl<W: Write> View for PacketsView<W> {
             cols[5].push_str(&format!("⚠ {}", p.text()));
         }
         self.rows.push((cols, ev.packet.problem.is_some()));
-        if self.rows.len() >= CHUNK_ROWS {
+        if self.rows.len() >= CHUNK_ROWS || self.live {
             self.flush_rows()?;
+            if self.live {
+                self.out.flush()?;
+            }
         }
         Ok(())
     }

@@ -89,6 +89,9 @@ struct Story {
     server_port: u16,
     /// Which sides sent a WebSocket close frame.
     ws_closed: [bool; 2],
+    /// Live: no folding (steps print as they come), and steps printed so far.
+    no_fold: bool,
+    printed: usize,
 }
 
 impl Story {
@@ -102,6 +105,10 @@ impl Story {
 
     /// A plain data/ACK step joins the current run.
     fn push_plain(&mut self, s: Step, len: u64) {
+        if self.no_fold {
+            self.push(s);
+            return;
+        }
         if self.head.len() < FOLD_HEAD {
             self.head.push(s);
             return;
@@ -200,6 +207,8 @@ pub struct WalkView<W: Write> {
     evicted: u64,
     /// Socket.IO sessions by sid: the connections that carried them.
     sessions: std::collections::BTreeMap<String, Vec<SessionPart>>,
+    /// Live capture: each step is printed as it happens.
+    live: bool,
 }
 
 fn offered_text(o: &Offered) -> String {
@@ -238,7 +247,59 @@ impl<W: Write> WalkView<W> {
             shown: 0,
             evicted: 0,
             sessions: std::collections::BTreeMap::new(),
+            live: false,
         }
+    }
+
+    /// Steps are printed as they happen, prefixed with their connection;
+    /// each connection's summary follows when it ends.
+    pub fn live(mut self) -> Self {
+        self.live = true;
+        self
+    }
+
+    /// Live: prints the steps a frame added.
+    fn print_new(&mut self, id: u64) -> io::Result<()> {
+        let Some(story) = self.stories.get_mut(&id) else {
+            return Ok(());
+        };
+        let new: Vec<Step> = story.steps[story.printed..].to_vec();
+        story.printed = story.steps.len();
+        for st in &new {
+            let line = self.step_line(st);
+            writeln!(self.out, "[conn {id}] {line}")?;
+        }
+        self.out.flush()
+    }
+
+    /// One timeline line: time, frame(s), layer, direction, text.
+    fn step_line(&self, st: &Step) -> String {
+        let c = self.color;
+        let frames = match st.last_frame {
+            Some(l) => format!("#{}–{}", st.frame, l),
+            None => format!("#{}", st.frame),
+        };
+        let arrow = match st.from {
+            Some(Dir::ClientToServer) => "client → server",
+            Some(Dir::ServerToClient) => "server → client",
+            None => "               ",
+        };
+        let tag = format!("L{} {:<12}", st.osi, osi_name(st.osi));
+        let body = if self.brief { &st.label } else { &st.text };
+        let body = escape(body);
+        let body = if body.contains('⚠') {
+            paint(c, warn_style(), &body)
+        } else {
+            body.into_owned()
+        };
+        format!(
+            "{:>10.6}  {:>9}  {}  {}  {}",
+            st.rel_ts,
+            frames,
+            paint(c, layer_style(st.osi), &tag),
+            arrow,
+            body
+        )
     }
 
     /// The TCP-level steps of one segment. `has_app`: the application layer
@@ -914,7 +975,16 @@ fn mermaid_text(s: &str) -> String {
 impl<W: Write> View for WalkView<W> {
     fn frame(&mut self, ev: &FrameEvent<'_, '_>) -> io::Result<()> {
         let Some(c) = ev.tcp else { return Ok(()) };
+        let live = self.live;
         let story = self.stories.entry(c.stream).or_default();
+        story.no_fold = live;
+        if live && c.opens {
+            writeln!(
+                self.out,
+                "[conn {}] new TCP connection: frame {}",
+                c.stream, ev.frame.number
+            )?;
+        }
         let app: Vec<&AppEvent> = ev
             .app
             .iter()
@@ -924,6 +994,9 @@ impl<W: Write> View for WalkView<W> {
         Self::steps_for(ev, &c, story, !app.is_empty());
         for e in app {
             app_steps(e, c.conn_rel_ts, story);
+        }
+        if live && self.format == WalkFormat::Text {
+            self.print_new(c.stream)?;
         }
         Ok(())
     }
@@ -945,6 +1018,23 @@ impl<W: Write> View for WalkView<W> {
         }
         let mut story = self.stories.remove(&s.id).unwrap_or_default();
         story.end_run();
+        if self.live {
+            self.shown += 1;
+            if self.format == WalkFormat::Text {
+                // The steps were printed as they came: the summary now.
+                let mut head = self.header(s);
+                head.extend(app_header(app));
+                for l in &head {
+                    writeln!(self.out, "[conn {}] {}", s.id, escape(l))?;
+                }
+                if app.is_some_and(|a| a.protocol.is_some()) {
+                    self.overhead(&Overhead::of(s, app))?;
+                }
+            } else {
+                self.emit(s, app, &story)?;
+            }
+            return self.out.flush();
+        }
         for (s, a, st) in self.order.push(s.id, (s.clone(), app.cloned(), story)) {
             self.emit(&s, a.as_ref(), &st)?;
         }
