@@ -190,7 +190,7 @@ fn receive_time(fd: libc::c_int) -> Option<Timestamp> {
     // SAFETY: SIOCGSTAMPNS writes one timespec into the pointed-to value.
     let r = unsafe { libc::ioctl(fd, SIOCGSTAMPNS as _, &mut ts as *mut libc::timespec) };
     (r == 0).then(|| Timestamp {
-        secs: i64::from(ts.tv_sec),
+        secs: ts.tv_sec,
         nanos: ts.tv_nsec.clamp(0, 999_999_999) as u32,
     })
 }
