@@ -978,7 +978,7 @@ impl<W: Write> View for WalkView<W> {
         let live = self.live;
         let story = self.stories.entry(c.stream).or_default();
         story.no_fold = live;
-        if live && c.opens {
+        if live && c.opens && self.format == WalkFormat::Text {
             writeln!(
                 self.out,
                 "[conn {}] new TCP connection: frame {}",
