@@ -132,10 +132,16 @@ impl NgState {
             } else {
                 raw.try_into_block_with_byteorder::<LittleEndian>(&self.state)
             };
+            // Where the decoder's borrowed packet data sits within the block. The
+            // arithmetic is checked: data not inside the block (should the decoder
+            // ever copy it) becomes an empty range rather than a bad slice.
             let base = blk.as_ptr() as usize;
-            let range = |d: &[u8]| {
-                let start = d.as_ptr() as usize - base;
-                (start, start + d.len())
+            let blk_len = blk.len();
+            let range = |d: &[u8]| match (d.as_ptr() as usize).checked_sub(base) {
+                Some(start) if start.checked_add(d.len()).is_some_and(|end| end <= blk_len) => {
+                    (start, start + d.len())
+                }
+                _ => (0, 0),
             };
             let found = match decoded {
                 Ok(Block::SectionHeader(shb)) => {
@@ -231,7 +237,7 @@ impl NgState {
                         linktype,
                         interface: iface,
                         orig_len,
-                        data: &blk[data.0..data.1],
+                        data: blk.get(data.0..data.1).unwrap_or(&[]),
                         offset,
                     }));
                 }

@@ -226,7 +226,7 @@ impl HttpParser {
                     };
                     match parsed {
                         Ok(Some(head)) => {
-                            let used = head.head_len - old;
+                            let used = head.head_len.saturating_sub(old);
                             bytes = &bytes[used.min(bytes.len())..];
                             self.buf.clear();
                             self.head_bytes += head.head_len as u64;
