@@ -956,8 +956,11 @@ impl<W: Write> WalkView<W> {
     }
 }
 
-/// Mermaid treats `;` and `#` specially and `<`/`>` as HTML: spell them as entities.
+/// Mermaid treats `;` and `#` specially and `<`/`>` as HTML: spell them as
+/// entities. Control characters and bidi overrides are escaped first, as on a
+/// terminal (a diagram is read in terminals and Markdown files alike).
 fn mermaid_text(s: &str) -> String {
+    let s = escape(s);
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

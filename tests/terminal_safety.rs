@@ -1,0 +1,146 @@
+//! Text from the wire never reaches the terminal raw. A synthetic capture
+//! (built here, labelled as such) carries a WebSocket session whose message and
+//! close reason hold ESC sequences, a C1 control and a bidi override (HTTP
+//! heads cannot: the parser rejects control characters there); every text
+//! view must print them escaped.
+
+mod common;
+
+use std::io::BufWriter;
+use std::time::Duration;
+
+use base64::Engine as _;
+use etherparse::PacketBuilder;
+use pcap_file::pcap::{PcapPacket, PcapWriter};
+use sha1::{Digest, Sha1};
+
+const EVIL: &str = "\u{1b}[2J\u{1b}]0;pwned\u{7}\u{9b}31m\u{202e}gnp.exe";
+
+fn write_capture(path: &std::path::Path) {
+    let f = std::fs::File::create(path).expect("create");
+    let mut w = PcapWriter::new(BufWriter::new(f)).expect("writer");
+    let (c, s) = ([127, 0, 0, 1], [127, 0, 0, 2]);
+    let mut t = 1_700_000_000_000_000u64;
+    let mut seq = [1000u32, 5000u32];
+    let mut put = |from_client: bool, flags: &str, payload: &[u8], seq: &mut [u32; 2]| {
+        let (src, dst, sp, dp, d) = if from_client {
+            (c, s, 40000, 80, 0)
+        } else {
+            (s, c, 80, 40000, 1)
+        };
+        let mut b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4(src, dst, 64)
+            .tcp(sp, dp, seq[d], 65535);
+        if flags.contains('S') {
+            b = b.syn();
+        }
+        if flags.contains('F') {
+            b = b.fin();
+        }
+        if flags.contains('A') {
+            b = b.ack(seq[1 - d]);
+        }
+        let mut v = Vec::new();
+        b.write(&mut v, payload).expect("build");
+        seq[d] = seq[d].wrapping_add(
+            payload.len() as u32 + u32::from(flags.contains('S') || flags.contains('F')),
+        );
+        t += 100;
+        let p = PcapPacket::new(Duration::from_micros(t), v.len() as u32, v).expect("packet");
+        w.write_packet(&p).expect("write");
+    };
+    put(true, "S", b"", &mut seq);
+    put(false, "SA", b"", &mut seq);
+    put(true, "A", b"", &mut seq);
+    let key = "dGhlIHNhbXBsZSBub25jZQ==";
+    let req = format!(
+        "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    put(true, "A", req.as_bytes(), &mut seq);
+    let mut h = Sha1::new();
+    h.update(key.as_bytes());
+    h.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    let accept = base64::engine::general_purpose::STANDARD.encode(h.finalize());
+    let resp = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+    );
+    put(false, "A", resp.as_bytes(), &mut seq);
+    // A server text frame (unmasked) carrying the hostile text, and a close with it as reason.
+    let mut frame = vec![0x81, EVIL.len() as u8];
+    frame.extend_from_slice(EVIL.as_bytes());
+    let mut close = vec![0x88, (2 + EVIL.len()) as u8, 0x03, 0xe8];
+    close.extend_from_slice(EVIL.as_bytes());
+    frame.extend_from_slice(&close);
+    put(false, "A", &frame, &mut seq);
+    put(false, "FA", b"", &mut seq);
+    put(true, "FA", b"", &mut seq);
+    put(false, "A", b"", &mut seq);
+}
+
+fn assert_clean(what: &str, out: &[u8]) {
+    let text = String::from_utf8_lossy(out);
+    for (i, ch) in text.char_indices() {
+        let bad = (ch.is_control() && ch != '\n')
+            || matches!(ch, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        assert!(!bad, "{what}: raw {ch:?} at byte {i} in:\n{text}");
+    }
+}
+
+#[test]
+fn hostile_text_is_escaped_in_every_text_view() {
+    let dir = std::env::temp_dir().join(format!("osiscope-term-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let p = dir.join("evil.pcap");
+    write_capture(&p);
+    let path = p.to_str().unwrap();
+    for args in [
+        vec!["walk", path],
+        vec!["walk", path, "--brief"],
+        vec!["walk", path, "--format", "mermaid"],
+        vec!["flows", path],
+        vec!["packets", path],
+        vec!["layers", path],
+        vec!["walk", path, "--color", "always"],
+    ] {
+        let out = common::osiscope(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        if args.contains(&"always") {
+            // With colour on, only osiscope's own SGR sequences may appear: strip them first.
+            let s = String::from_utf8_lossy(&out.stdout);
+            let stripped: String = strip_sgr(&s);
+            assert_clean(&format!("{args:?}"), stripped.as_bytes());
+        } else {
+            assert_clean(&format!("{args:?}"), &out.stdout);
+        }
+    }
+    // The text is still there, visibly escaped, and JSON keeps it exact.
+    let walk = String::from_utf8_lossy(&common::osiscope(&["walk", path]).stdout).into_owned();
+    assert!(
+        walk.contains("\\x1b[2J\\x1b]0;pwned\\x07\\x9b31m\\u{202e}gnp.exe"),
+        "{walk}"
+    );
+    let json = common::osiscope(&["walk", path, "--format", "json"]);
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&json.stdout).trim()).expect("json");
+    assert_eq!(v["websocket"]["messages"][0]["text"], EVIL);
+    assert_eq!(v["websocket"]["close"]["reason"], EVIL);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Removes `ESC [ … m` sequences (colour), which osiscope itself writes.
+fn strip_sgr(s: &str) -> String {
+    let mut out = String::new();
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '\u{1b}' && it.peek() == Some(&'[') {
+            for d in it.by_ref() {
+                if d == 'm' {
+                    break;
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
