@@ -136,6 +136,7 @@ fn a_syn_flood_evicts_instead_of_growing() {
         evicted
     )));
     std::fs::remove_file(&path).ok();
+    std::fs::remove_dir(path.parent().expect("dir")).ok();
 }
 
 #[test]
@@ -182,4 +183,5 @@ fn a_stream_full_of_holes_declares_gaps_within_the_buffer_limit() {
     assert!(f["history"].as_str().unwrap().contains('G'));
     assert_eq!(f["state"], "closed");
     std::fs::remove_file(&path).ok();
+    std::fs::remove_dir(path.parent().expect("dir")).ok();
 }
