@@ -220,6 +220,9 @@ fn capture_without_privileges_says_what_is_missing() {
         err.contains("sudo setcap cap_net_raw+ep $(which osiscope)"),
         "{err}"
     );
+    if is_root() {
+        std::fs::remove_dir_all(bin.parent().expect("dir")).ok();
+    }
 }
 
 #[test]
