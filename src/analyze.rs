@@ -48,6 +48,8 @@ pub struct Limits {
     pub assume_websocket: Vec<u16>,
     /// Live capture: report each connection as soon as it closes.
     pub live: bool,
+    /// Keep the per-frame and per-message lists of each connection (walk).
+    pub detail: bool,
 }
 
 /// Which packets and connections a view is shown. Tracking always sees every
@@ -166,8 +168,12 @@ pub struct Apps {
     scratch: Vec<AppEvent>,
     /// Ports whose connections are taken to be WebSocket without a handshake.
     pub assume_websocket: Vec<u16>,
+    /// Keep per-frame detail lists (only walk prints them).
+    pub detail: bool,
     /// Which connections get an assumption check when they open.
     ports: HashMap<u64, (u16, u16)>,
+    /// Application summaries of connections that closed and wait to be reported.
+    done: HashMap<u64, AppSummary>,
 }
 
 impl Apps {
@@ -176,8 +182,10 @@ impl Apps {
             .ports
             .get(&stream)
             .is_some_and(|(a, b)| self.assume_websocket.iter().any(|p| p == a || p == b));
+        let detail = self.detail;
         self.conns.entry(stream).or_insert_with(|| {
             let mut a = ConnApp::new();
+            a.keep_detail(detail);
             if assume {
                 a.assume_websocket();
             }
@@ -188,12 +196,26 @@ impl Apps {
     /// The application summary of a finished connection.
     pub fn finish(&mut self, s: &ConnSummary) -> Option<AppSummary> {
         self.ports.remove(&s.id);
+        if let Some(a) = self.done.remove(&s.id) {
+            return Some(a);
+        }
         self.conns.remove(&s.id).map(|a| a.finish(s.last_frame))
+    }
+
+    /// A connection closed: its decoders' state is given up now (memory stays
+    /// flat while the connection lingers), keeping only the summary.
+    pub fn closed(&mut self, stream: u64, frame: u64) {
+        if let Some(a) = self.conns.remove(&stream) {
+            self.done.insert(stream, a.finish(frame));
+        }
     }
 }
 
 impl StreamSink for Apps {
     fn data(&mut self, stream: u64, dir: Dir, frame: u64, bytes: &[u8]) {
+        if self.done.contains_key(&stream) {
+            return;
+        }
         let mut evs = std::mem::take(&mut self.scratch);
         self.app(stream).data(dir, frame, bytes, &mut evs);
         self.events.extend(evs.drain(..).map(|e| (stream, e)));
@@ -244,6 +266,7 @@ pub fn run_reader(
     };
     let mut apps = Apps {
         assume_websocket: limits.assume_websocket.clone(),
+        detail: limits.detail,
         ..Apps::default()
     };
     let res = read_all(reader, view, &limits, &mut flows, &mut apps);
@@ -307,6 +330,10 @@ fn read_all(
             }
             Some(flows.observe(&seg, apps))
         });
+        for id in flows.take_closed() {
+            apps.closed(id, frame.number);
+        }
+        flows.sweep(frame.ts, apps);
         for s in flows.take_finished() {
             let app = apps.finish(&s);
             if limits.filter.matches_connection(&s) {

@@ -72,6 +72,7 @@ fn live(a: osiscope::cli::LiveArgs, out: impl Write) -> ExitCode {
     let color = use_color(a.color);
     let l = Limits {
         live: true,
+        detail: a.view == LiveView::Walk,
         ..limits(a.filter)
     };
     let json = a.format == LiveFormat::Json;
@@ -159,7 +160,11 @@ fn main() -> ExitCode {
         Command::Walk(a) => {
             let path = a.input.path();
             let mut view = WalkView::new(out, a.format, use_color(a.color), a.brief);
-            let res = analyze::run(&path, &mut view, limits(a.filter));
+            let l = Limits {
+                detail: true,
+                ..limits(a.filter)
+            };
+            let res = analyze::run(&path, &mut view, l);
             (path, res)
         }
         Command::Flows(a) => {

@@ -21,10 +21,12 @@ pub(crate) struct Conn {
     /// Base sequence numbers per direction (Wireshark's rules).
     base: [Option<u32>; 2],
     pub last_tick: u64,
+    /// Queued for finishing once closed (see `FlowTable::sweep`).
+    pub queued: bool,
     first_frame: u64,
     last_frame: u64,
     first_ts: Timestamp,
-    last_ts: Timestamp,
+    pub last_ts: Timestamp,
     frames: u64,
     packets: [u64; 2],
     wire: [u64; 2],
@@ -74,6 +76,7 @@ impl Conn {
             guessed,
             base: [None, None],
             last_tick: 0,
+            queued: false,
             first_frame: seg.frame,
             last_frame: seg.frame,
             first_ts: seg.ts,
@@ -456,6 +459,18 @@ impl Conn {
             };
             self.history.record(dir, b'G');
         }
+    }
+
+    /// The connection closed: delivers what is buffered and gives up both
+    /// reassemblers (a late segment starts a small one again).
+    pub fn release_streams(&mut self, sink: &mut dyn StreamSink) {
+        self.end_of_capture(sink);
+        self.reasm = [None, None];
+    }
+
+    /// Base sequence numbers by direction, for late segments after the end.
+    pub fn bases(&self) -> [Option<u32>; 2] {
+        self.base
     }
 
     /// Over: reset, or both sides' FINs sent and acknowledged.

@@ -30,6 +30,22 @@ pub use summary::ConnSummary;
 /// Connections tracked at once.
 pub const MAX_CONNECTIONS: usize = 65_536;
 
+/// Capture time a closed connection waits for late segments before it is
+/// finished and reported (its state is then given up, so memory stays flat).
+pub const LINGER_NS: i128 = 5_000_000_000;
+
+/// Finished connections remembered so late segments keep tshark's numbering.
+pub const MAX_TOMBS: usize = 262_144;
+
+/// What is left of a finished connection: enough to number a late segment
+/// (stream and relative sequence numbers) as tshark would.
+struct Tomb {
+    stream: u64,
+    client: Endpoint,
+    base: [Option<u32>; 2],
+    tick: u64,
+}
+
 /// One side of a 4-tuple.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Endpoint {
@@ -209,6 +225,13 @@ pub struct FlowTable {
     finished: Vec<ConnSummary>,
     /// Connections evicted because the table was full.
     pub evicted: u64,
+    tombs: HashMap<Key, Tomb>,
+    /// Closed connections waiting out [`LINGER_NS`]: (time of last segment, key, stream).
+    closing: std::collections::VecDeque<(Timestamp, Key, u64)>,
+    /// Segments that arrived after their connection was finished.
+    pub late_segments: u64,
+    /// Connections that closed during the last segment (see [`Self::take_closed`]).
+    just_closed: Vec<u64>,
 }
 
 impl Default for FlowTable {
@@ -226,6 +249,10 @@ impl FlowTable {
             max: max.max(1),
             finished: Vec::new(),
             evicted: 0,
+            tombs: HashMap::new(),
+            closing: std::collections::VecDeque::new(),
+            late_segments: 0,
+            just_closed: Vec::new(),
         }
     }
 
@@ -241,11 +268,46 @@ impl FlowTable {
     pub fn observe(&mut self, seg: &Segment<'_>, sink: &mut dyn StreamSink) -> SegmentContext {
         self.tick += 1;
         let k = key(seg.src, seg.dst);
+        let mut replaced = false;
+        if !self.conns.contains_key(&k)
+            && let Some(t) = self.tombs.get(&k)
+        {
+            let d = usize::from(seg.src != t.client);
+            let reopens = seg.has(flags::SYN)
+                && !seg.has(flags::ACK)
+                && t.base[d].is_some_and(|b| b != seg.seq);
+            if !reopens {
+                // A late segment of a finished connection: numbered, not analysed.
+                self.late_segments += 1;
+                let b = t.base[d].unwrap_or(seg.seq.wrapping_sub(1));
+                let rel_ack = seg.has(flags::ACK).then(|| {
+                    seg.ack
+                        .wrapping_sub(t.base[1 - d].unwrap_or(seg.ack.wrapping_sub(1)))
+                });
+                return SegmentContext {
+                    stream: t.stream,
+                    dir: if d == 0 {
+                        Dir::ClientToServer
+                    } else {
+                        Dir::ServerToClient
+                    },
+                    rel_seq: seg.seq.wrapping_sub(b),
+                    rel_ack,
+                    role: Role::Other,
+                    analysis: Analysis::default(),
+                    conn_rel_ts: 0.0,
+                    opens: false,
+                    established_rtt: None,
+                    window_size: u32::from(seg.window),
+                };
+            }
+            self.tombs.remove(&k);
+            replaced = true;
+        }
         let reuse = match self.conns.get(&k) {
             Some(c) => !seg.malformed && c.is_new_connection(seg),
             None => true,
         };
-        let mut replaced = false;
         if reuse {
             if let Some(mut old) = self.conns.remove(&k) {
                 old.end_of_capture(sink);
@@ -260,7 +322,16 @@ impl FlowTable {
         }
         let tick = self.tick;
         match self.conns.get_mut(&k) {
-            Some(c) => c.update(seg, tick, reuse, replaced, sink),
+            Some(c) => {
+                let ctx = c.update(seg, tick, reuse, replaced, sink);
+                if c.is_closed() && !c.queued {
+                    c.queued = true;
+                    c.release_streams(sink);
+                    self.closing.push_back((seg.ts, k, c.id));
+                    self.just_closed.push(c.id);
+                }
+                ctx
+            }
             // Unreachable: inserted above when missing.
             None => SegmentContext {
                 stream: 0,
@@ -316,6 +387,57 @@ impl FlowTable {
         }
         out.sort_by_key(|s| s.id);
         out
+    }
+
+    /// Finishes the connections that closed at least [`LINGER_NS`] of capture
+    /// time before `now` and saw nothing since; their summaries join
+    /// [`Self::take_finished`]. This keeps memory flat on long captures.
+    pub fn sweep(&mut self, now: Timestamp, sink: &mut dyn StreamSink) {
+        while let Some(&(ts, k, id)) = self.closing.front() {
+            if now.since(ts) < LINGER_NS {
+                break;
+            }
+            self.closing.pop_front();
+            let last = match self.conns.get(&k) {
+                Some(c) if c.id == id => c.last_ts,
+                _ => continue,
+            };
+            if now.since(last) < LINGER_NS {
+                self.closing.push_back((last, k, id));
+                continue;
+            }
+            if let Some(mut c) = self.conns.remove(&k) {
+                c.end_of_capture(sink);
+                self.finished.push(c.summary(false));
+                if self.tombs.len() >= MAX_TOMBS {
+                    let mut ticks: Vec<(u64, Key)> =
+                        self.tombs.iter().map(|(k, t)| (t.tick, *k)).collect();
+                    let n = (ticks.len() / 8).max(1);
+                    if n < ticks.len() {
+                        ticks.select_nth_unstable(n);
+                    }
+                    for (_, k) in ticks.into_iter().take(n) {
+                        self.tombs.remove(&k);
+                    }
+                }
+                self.tombs.insert(
+                    k,
+                    Tomb {
+                        stream: c.id,
+                        client: c.client,
+                        base: c.bases(),
+                        tick: self.tick,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Connections that have just closed (RST, or FIN each way and
+    /// acknowledged): their streams will carry nothing more, so what was
+    /// built on them can be finished now, before the connection lingers.
+    pub fn take_closed(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.just_closed)
     }
 
     /// Summaries of connections finished since the last call (port reuse, eviction).

@@ -313,6 +313,8 @@ pub struct ConnApp {
     delivered: u64,
     /// Polling body bytes moved from "HTTP body" to Engine.IO/payload.
     eio_body_bytes: u64,
+    /// Keep the per-frame, per-message and per-packet lists (only `walk` prints them).
+    detail: bool,
 }
 
 impl Default for ConnApp {
@@ -340,7 +342,13 @@ impl ConnApp {
             sum: AppSummary::default(),
             delivered: 0,
             eio_body_bytes: 0,
+            detail: true,
         }
+    }
+
+    /// Lists every frame, message and packet (for `walk`); without, only counts.
+    pub fn keep_detail(&mut self, on: bool) {
+        self.detail = on;
     }
 
     /// A connection seen only after its handshake, assumed to carry WebSocket
@@ -697,7 +705,7 @@ impl ConnApp {
                             }
                         }
                     }
-                    if self.sum.frames.len() < MAX_LISTED {
+                    if self.detail && self.sum.frames.len() < MAX_LISTED {
                         let text = (f.opcode == 1 && f.fin && !f.rsv1)
                             .then(|| String::from_utf8_lossy(&f.payload).into_owned())
                             .map(|t| clip(&t));
@@ -741,7 +749,7 @@ impl ConnApp {
                     let env = if m.compressed { 0 } else { envelope.min(wire) };
                     self.sum.bytes.engineio_socketio += env;
                     self.sum.bytes.payload += wire - env;
-                    if self.sum.messages.len() < MAX_LISTED {
+                    if self.detail && self.sum.messages.len() < MAX_LISTED {
                         self.sum.messages.push(MessageRow {
                             first_frame: m.first_frame,
                             last_frame: m.last_frame,
@@ -761,7 +769,7 @@ impl ConnApp {
                     if let Some(ws) = &mut self.sum.websocket {
                         ws.violations += 1;
                     }
-                    if self.sum.violations.len() < MAX_LISTED {
+                    if self.detail && self.sum.violations.len() < MAX_LISTED {
                         self.sum.violations.push((frame, kind));
                     }
                     out.push(AppEvent::WsViolation { dir, frame, kind });
@@ -839,7 +847,10 @@ impl ConnApp {
         if let EioPacket::Open(o) = &p {
             so.sid.get_or_insert_with(|| o.sid.clone());
         }
-        if !matches!(p, EioPacket::Message(_)) && self.sum.sio_packets.len() < MAX_LISTED {
+        if self.detail
+            && !matches!(p, EioPacket::Message(_))
+            && self.sum.sio_packets.len() < MAX_LISTED
+        {
             self.sum.sio_packets.push(SioRow {
                 frame,
                 from: dir,
@@ -892,7 +903,7 @@ impl ConnApp {
         if let Some(e) = &p.event {
             *so.events.entry(clip(e)).or_insert(0) += 1;
         }
-        if self.sum.sio_packets.len() < MAX_LISTED {
+        if self.detail && self.sum.sio_packets.len() < MAX_LISTED {
             self.sum.sio_packets.push(SioRow {
                 frame,
                 from: dir,

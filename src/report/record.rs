@@ -60,7 +60,15 @@ impl Overhead {
                 o.websocket_control = b.websocket_control;
                 o.engineio_socketio = b.engineio_socketio;
                 o.payload = b.payload;
-                o.other = b.other;
+                // Everything delivered that no decoder claimed, including bytes
+                // that arrived after the connection had closed.
+                let claimed = b.http_head
+                    + b.http_body
+                    + b.websocket_framing
+                    + b.websocket_control
+                    + b.engineio_socketio
+                    + b.payload;
+                o.other = delivered.saturating_sub(claimed);
             }
             None => o.other = delivered,
         }
