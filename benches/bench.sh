@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# Benchmarks osiscope against cat, tcpdump and tshark on SYNTHETIC captures
+# written by examples/gen_bench.rs (made-up traffic: nothing is captured or sent).
+#
+# Usage: benches/bench.sh [--quick] [--tshark-1g | --no-tshark-1g] [--runs N] [--seed N]
+#
+#   --quick          only the 100 MiB file
+#   --tshark-1g      also run the two tshark commands on the 1 GiB file
+#                    (they take minutes and several GB of RAM each run)
+#   --no-tshark-1g   do not run tshark on the 1 GiB file (the default)
+#   --runs N         runs per command; the table shows the median (default 3)
+#   --seed N         generator seed (default 1)
+#
+# The captures are written to /tmp/osiscope-bench-100M.pcap and
+# /tmp/osiscope-bench-1G.pcap, next to a .stamp file recording the generator
+# arguments, a hash of the generator source and the file size. A capture is
+# reused when the stamp matches and the file still has the recorded size.
+# Delete them when done: rm -rf /tmp/osiscope-bench-*
+set -euo pipefail
+
+QUICK=0
+TSHARK_1G=0
+RUNS=3
+SEED=1
+
+usage() {
+    sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
+}
+
+while (($#)); do
+    case $1 in
+    --quick) QUICK=1 ;;
+    --tshark-1g) TSHARK_1G=1 ;;
+    --no-tshark-1g) TSHARK_1G=0 ;;
+    --runs)
+        RUNS=${2:?--runs needs a number}
+        shift
+        ;;
+    --seed)
+        SEED=${2:?--seed needs a number}
+        shift
+        ;;
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    *)
+        echo "bench.sh: unknown option $1" >&2
+        usage >&2
+        exit 2
+        ;;
+    esac
+    shift
+done
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+# The binaries are copied here after the build, so that a rebuild of target/
+# during the run cannot change what is being measured.
+BIN=/tmp/osiscope-bench-bin
+OSISCOPE=$BIN/osiscope
+GEN=$BIN/gen_bench
+LOG=/tmp/osiscope-bench.log
+: >"$LOG"
+
+# --- tools -----------------------------------------------------------------
+missing=()
+[[ -x /usr/bin/time ]] || missing+=(time)
+command -v tcpdump >/dev/null 2>&1 || missing+=(tcpdump)
+command -v tshark >/dev/null 2>&1 || missing+=(tshark)
+if ((${#missing[@]})); then
+    echo "installing: ${missing[*]}"
+    SUDO=()
+    if [[ $(id -u) -ne 0 ]]; then SUDO=(sudo); fi
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+# --- build -------------------------------------------------------------------
+echo "building osiscope and gen_bench (release)"
+cargo build --release --quiet --bin osiscope --example gen_bench
+mkdir -p "$BIN"
+cp "$TARGET/release/osiscope" "$OSISCOPE"
+cp "$TARGET/release/examples/gen_bench" "$GEN"
+echo "osiscope $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src Cargo.toml 2>/dev/null || echo ' (modified)'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# --- captures ----------------------------------------------------------------
+GEN_HASH=$(sha256sum examples/gen_bench.rs | cut -c1-16)
+
+# generate LABEL: writes /tmp/osiscope-bench-LABEL.pcap unless an identical one is there.
+generate() {
+    local label=$1
+    local f=/tmp/osiscope-bench-$label.pcap
+    local stamp=/tmp/osiscope-bench-$label.stamp
+    local want="size=$label seed=$SEED gen=$GEN_HASH"
+    if [[ -f $f && -f $stamp && $(sed -n 1p "$stamp") == "$want" &&
+        $(sed -n 2p "$stamp") == "$(stat -c %s "$f")" ]]; then
+        echo "reusing $f ($(stat -c %s "$f") bytes)"
+        return
+    fi
+    echo "generating $f"
+    rm -f "$stamp"
+    local stats
+    stats=$("$GEN" --out "$f" --size "$label" --seed "$SEED")
+    printf '%s\n%s\n%s\n' "$want" "$(stat -c %s "$f")" "$stats" >"$stamp"
+}
+
+FILES=(100M)
+((QUICK)) || FILES+=(1G)
+for label in "${FILES[@]}"; do generate "$label"; done
+
+# --- measurement ---------------------------------------------------------------
+# Commands, fields separated by '|'; @F@ is replaced by the capture.
+COMMANDS=(
+    "cat|@F@"
+    "tcpdump|-n|-r|@F@|tcp[tcpflags] & tcp-syn != 0"
+    "tcpdump|-n|-r|@F@"
+    "tshark|-n|-r|@F@|-q|-z|conv,tcp"
+    "tshark|-n|-r|@F@|-Y|websocket|-T|fields|-e|frame.number|-e|websocket.opcode|-e|websocket.payload_length"
+    "$OSISCOPE|flows|@F@|--format|json"
+    "$OSISCOPE|packets|@F@|--format|json"
+    "$OSISCOPE|walk|@F@|--format|json"
+)
+
+# label CMD: how the command is shown in the table.
+label_of() {
+    local -a argv
+    IFS='|' read -ra argv <<<"$1"
+    local out="" a
+    for a in "${argv[@]}"; do
+        [[ $a == "$OSISCOPE" ]] && a=osiscope
+        [[ $a == @F@ ]] && a=F
+        [[ $a == *" "* ]] && a="'$a'"
+        out+="${out:+ }$a"
+    done
+    printf '%s > /dev/null' "$out"
+}
+
+median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+maximum() { sort -n | tail -n1; }
+
+# measure CMD FILE: prints "wall_median rss_max_kb", or "FAILED FAILED".
+measure() {
+    local cmd=${1//@F@/$2}
+    local -a argv
+    IFS='|' read -ra argv <<<"$cmd"
+    local tf walls="" rsses="" i line
+    tf=$(mktemp /tmp/osiscope-bench-time.XXXXXX)
+    for ((i = 0; i < RUNS; i++)); do
+        if ! /usr/bin/time -f '%e %M' -o "$tf" "${argv[@]}" >/dev/null 2>>"$LOG"; then
+            echo "FAILED: ${argv[*]} (see $LOG)" >&2
+            rm -f "$tf"
+            echo "FAILED FAILED"
+            return
+        fi
+        line=$(tail -n1 "$tf")
+        walls+="${line% *}"$'\n'
+        rsses+="${line#* }"$'\n'
+    done
+    rm -f "$tf"
+    echo "$(printf '%s' "$walls" | median) $(printf '%s' "$rsses" | maximum)"
+}
+
+fmt_rss() { awk -v k="$1" 'BEGIN { if (k >= 1048576) printf "%.2f GiB", k/1048576; else printf "%.0f MiB", k/1024 }'; }
+
+REPORT=/tmp/osiscope-bench-results.md
+: >"$REPORT"
+
+for label in "${FILES[@]}"; do
+    f=/tmp/osiscope-bench-$label.pcap
+    bytes=$(stat -c %s "$f")
+    stamp=/tmp/osiscope-bench-$label.stamp
+    echo
+    echo "== $f: $bytes bytes =="
+    sed -n '4,$p' "$stamp" | sed 's/^/   /'
+    cat "$f" >/dev/null # warm the page cache: every command reads from memory
+    echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    declare -a names=() walls=() rsses=()
+    for cmd in "${COMMANDS[@]}"; do
+        name=$(label_of "$cmd")
+        if [[ $label == 1G && $cmd == tshark* && $TSHARK_1G -eq 0 ]]; then
+            names+=("$name")
+            walls+=(skipped)
+            rsses+=(skipped)
+            continue
+        fi
+        printf '   %-60.60s ' "$name" >&2
+        read -r wall rss < <(measure "$cmd" "$f")
+        printf '%s s, %s KiB\n' "$wall" "$rss" >&2
+        names+=("$name")
+        walls+=("$wall")
+        rsses+=("$rss")
+    done
+    # Reference: osiscope flows.
+    ref=""
+    for i in "${!names[@]}"; do
+        [[ ${names[$i]} == "osiscope flows "* ]] && ref=${walls[$i]}
+    done
+    width=7
+    for n in "${names[@]}"; do ((${#n} + 2 > width)) && width=$((${#n} + 2)); done
+    dashes=$(printf '%*s' "$width" '' | tr ' ' -)
+    {
+        echo
+        echo "### $label: $f ($bytes bytes, median of $RUNS runs)"
+        echo
+        printf '| %-*s | %8s | %6s | %9s | %17s |\n' "$width" command "wall (s)" "MB/s" "peak RSS" "vs osiscope flows"
+        printf '|-%s-|---------:|-------:|----------:|------------------:|\n' "$dashes"
+        for i in "${!names[@]}"; do
+            w=${walls[$i]}
+            r=${rsses[$i]}
+            if [[ $w == skipped || $w == FAILED ]]; then
+                printf '| %-*s | %8s | %6s | %9s | %17s |\n' "$width" "\`${names[$i]}\`" "$w" "" "" ""
+                continue
+            fi
+            mbs=$(awk -v b="$bytes" -v w="$w" 'BEGIN { if (w < 0.01) w = 0.01; printf "%.0f", b/1e6/w }')
+            ratio=""
+            if [[ -n $ref && $ref != FAILED ]]; then
+                ratio=$(awk -v w="$w" -v r="$ref" 'BEGIN { if (r < 0.01) r = 0.01; if (w < 0.01) w = 0.01; printf "%.2f×", w/r }')
+            fi
+            printf '| %-*s | %8s | %6s | %9s | %17s |\n' "$width" "\`${names[$i]}\`" "$w" "$mbs" "$(fmt_rss "$r")" "$ratio"
+        done
+    } | tee -a "$REPORT"
+    unset names walls rsses
+done
+
+echo
+echo "MB = 10^6 bytes. Wall time is the median of $RUNS runs, peak RSS the largest of them."
+echo "Tables also written to $REPORT; tool output and errors to $LOG."
+echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "The captures stay in /tmp for later runs; remove them with: rm -rf /tmp/osiscope-bench-*"
