@@ -6,7 +6,7 @@
 #
 #   --quick          only the 100 MiB file
 #   --tshark-1g      also run the two tshark commands on the 1 GiB file
-#                    (they take minutes and several GB of RAM each run)
+#                    (about a minute and 2.3 GB of RAM per run)
 #   --no-tshark-1g   do not run tshark on the 1 GiB file (the default)
 #   --runs N         runs per command; the table shows the median (default 3)
 #   --seed N         generator seed (default 1)
