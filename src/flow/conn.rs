@@ -381,31 +381,18 @@ impl Conn {
             } else {
                 seg.seq
             };
-            let r =
-                self.reasm[d].get_or_insert_with(|| Reassembler::new_midstream(DEFAULT_OOO_LIMIT));
-            let (mut delivered, mut gaps) = (0u64, 0u64);
-            let (id, frame) = (self.id, seg.frame);
-            let out = r.push(start, seg.payload, &mut |c: Chunk<'_>| match c {
-                Chunk::Data { bytes, .. } => {
-                    delivered += bytes.len() as u64;
-                    sink.data(id, dir, frame, bytes);
-                }
-                Chunk::Gap { len, .. } => {
-                    gaps += len;
-                    sink.gap(id, dir);
-                }
+            let r = self.reasm[d].get_or_insert_with(|| {
+                Reassembler::new_midstream(DEFAULT_OOO_LIMIT).with_history(COMPARE_HISTORY)
             });
-            self.stream_bytes[d] += delivered;
-            self.gap_bytes[d] += gaps;
+            let mut fwd = Forward::new(self.id, dir, seg.frame, sink);
+            let out = r.push(start, seg.payload, &mut |c| fwd.chunk(c));
+            let counts = (fwd.delivered, fwd.gaps);
+            self.account(d, seg.frame, counts);
             if out.conflicting_overlap {
                 self.anomaly(seg.frame, "overlap_conflict");
             }
             if out.dropped_bytes > 0 {
                 self.anomaly(seg.frame, "reassembly_overflow");
-            }
-            if gaps > 0 {
-                self.anomaly(seg.frame, "gap");
-                self.history.record(dir, b'G');
             }
         }
         if fin || rst {
@@ -431,33 +418,19 @@ impl Conn {
         let Some(r) = self.reasm[d].as_mut() else {
             return;
         };
-        let (mut delivered, mut gaps) = (0u64, 0u64);
-        let id = self.id;
-        let dir = if d == 0 {
-            Dir::ClientToServer
-        } else {
-            Dir::ServerToClient
-        };
-        r.finish(&mut |c: Chunk<'_>| match c {
-            Chunk::Data { bytes, .. } => {
-                delivered += bytes.len() as u64;
-                sink.data(id, dir, frame, bytes);
-            }
-            Chunk::Gap { len, .. } => {
-                gaps += len;
-                sink.gap(id, dir);
-            }
-        });
+        let mut fwd = Forward::new(self.id, Dir::from_index(d), frame, sink);
+        r.finish(&mut |c| fwd.chunk(c));
+        let counts = (fwd.delivered, fwd.gaps);
+        self.account(d, frame, counts);
+    }
+
+    /// Counts what a reassembler delivered; a gap is an anomaly and a `G`.
+    fn account(&mut self, d: usize, frame: u64, (delivered, gaps): (u64, u64)) {
         self.stream_bytes[d] += delivered;
         self.gap_bytes[d] += gaps;
         if gaps > 0 {
             self.anomaly(frame, "gap");
-            let dir = if d == 0 {
-                Dir::ClientToServer
-            } else {
-                Dir::ServerToClient
-            };
-            self.history.record(dir, b'G');
+            self.history.record(Dir::from_index(d), b'G');
         }
     }
 
@@ -590,6 +563,42 @@ impl Conn {
                 not_captured: self.layer_bytes[4],
             },
             anomaly_list: self.anomaly_list.clone(),
+        }
+    }
+}
+
+/// Hands a reassembler's chunks to the sink, counting them.
+struct Forward<'s> {
+    id: u64,
+    dir: Dir,
+    frame: u64,
+    sink: &'s mut dyn StreamSink,
+    delivered: u64,
+    gaps: u64,
+}
+
+impl<'s> Forward<'s> {
+    fn new(id: u64, dir: Dir, frame: u64, sink: &'s mut dyn StreamSink) -> Self {
+        Forward {
+            id,
+            dir,
+            frame,
+            sink,
+            delivered: 0,
+            gaps: 0,
+        }
+    }
+
+    fn chunk(&mut self, c: Chunk<'_>) {
+        match c {
+            Chunk::Data { bytes, .. } => {
+                self.delivered += bytes.len() as u64;
+                self.sink.data(self.id, self.dir, self.frame, bytes);
+            }
+            Chunk::Gap { len, .. } => {
+                self.gaps += len;
+                self.sink.gap(self.id, self.dir);
+            }
         }
     }
 }

@@ -73,6 +73,15 @@ pub enum Dir {
 }
 
 impl Dir {
+    /// The direction stored at index `d` (0 client→server, else server→client).
+    pub fn from_index(d: usize) -> Dir {
+        if d == 0 {
+            Dir::ClientToServer
+        } else {
+            Dir::ServerToClient
+        }
+    }
+
     pub fn other(self) -> Dir {
         match self {
             Dir::ClientToServer => Dir::ServerToClient,
@@ -286,11 +295,7 @@ impl FlowTable {
                 });
                 return SegmentContext {
                     stream: t.stream,
-                    dir: if d == 0 {
-                        Dir::ClientToServer
-                    } else {
-                        Dir::ServerToClient
-                    },
+                    dir: Dir::from_index(d),
                     rel_seq: seg.seq.wrapping_sub(b),
                     rel_ack,
                     role: Role::Other,
