@@ -38,6 +38,25 @@ pub struct Overhead {
     pub total: u64,
 }
 
+impl std::ops::AddAssign for Overhead {
+    /// Sums part by part (a Socket.IO session over several connections).
+    fn add_assign(&mut self, o: Overhead) {
+        self.link += o.link;
+        self.ip += o.ip;
+        self.tcp += o.tcp;
+        self.tcp_repeated += o.tcp_repeated;
+        self.http_head += o.http_head;
+        self.http_body += o.http_body;
+        self.websocket_framing += o.websocket_framing;
+        self.websocket_control += o.websocket_control;
+        self.engineio_socketio += o.engineio_socketio;
+        self.payload += o.payload;
+        self.other += o.other;
+        self.not_captured += o.not_captured;
+        self.total += o.total;
+    }
+}
+
 impl Overhead {
     pub fn of(s: &ConnSummary, app: Option<&AppSummary>) -> Overhead {
         let lb = s.layer_bytes;

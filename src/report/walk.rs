@@ -75,8 +75,9 @@ struct Story {
     omitted: u64,
     /// The current run of plain data/ACK steps.
     head: Vec<Step>,
-    middle: Vec<Step>,
-    tail: Vec<Step>,
+    /// Steps that may be folded, with the payload bytes each carried.
+    middle: Vec<(Step, u64)>,
+    tail: Vec<(Step, u64)>,
     fold: Option<Fold>,
     client_opts: Option<Offered>,
     server_opts: Option<Offered>,
@@ -113,7 +114,7 @@ impl Story {
             self.head.push(s);
             return;
         }
-        self.tail.push(s);
+        self.tail.push((s, len));
         if self.tail.len() > FOLD_TAIL {
             let out = self.tail.remove(0);
             if self.fold.is_none() && self.middle.len() < 2 {
@@ -124,7 +125,7 @@ impl Story {
                 first: u64::MAX,
                 ..Fold::default()
             });
-            for m in self.middle.drain(..).chain(std::iter::once(out)) {
+            for (m, bytes) in self.middle.drain(..).chain(std::iter::once(out)) {
                 if f.first == u64::MAX {
                     f.first = m.frame;
                     f.rel_ts = m.rel_ts;
@@ -133,11 +134,10 @@ impl Story {
                 f.count += 1;
                 if let Some(d) = m.from {
                     f.segs[d as usize] += 1;
-                    f.bytes[d as usize] += m.label_len();
+                    f.bytes[d as usize] += bytes;
                 }
             }
         }
-        let _ = len;
     }
 
     /// Ends the current run: its steps, with the middle folded.
@@ -146,7 +146,7 @@ impl Story {
         for s in head {
             self.push(s);
         }
-        for s in std::mem::take(&mut self.middle) {
+        for (s, _) in std::mem::take(&mut self.middle) {
             self.push(s);
         }
         if let Some(f) = self.fold.take() {
@@ -178,21 +178,19 @@ impl Story {
                 text,
             });
         }
-        for s in std::mem::take(&mut self.tail) {
+        for (s, _) in std::mem::take(&mut self.tail) {
             self.push(s);
         }
     }
 }
 
 impl Step {
-    /// Payload bytes a plain step carried (kept in its label for folding).
-    fn label_len(&self) -> u64 {
-        self.label
-            .split_whitespace()
-            .next()
-            .and_then(|w| w.parse().ok())
-            .filter(|_| self.kind == "data")
-            .unwrap_or(0)
+    /// The frame, or the range of a folded run, as the timeline shows it.
+    fn frames(&self) -> String {
+        match self.last_frame {
+            Some(l) => format!("#{}–{}", self.frame, l),
+            None => format!("#{}", self.frame),
+        }
     }
 }
 
@@ -275,10 +273,7 @@ impl<W: Write> WalkView<W> {
     /// One timeline line: time, frame(s), layer, direction, text.
     fn step_line(&self, st: &Step) -> String {
         let c = self.color;
-        let frames = match st.last_frame {
-            Some(l) => format!("#{}–{}", st.frame, l),
-            None => format!("#{}", st.frame),
-        };
+        let frames = st.frames();
         let arrow = match st.from {
             Some(Dir::ClientToServer) => "client → server",
             Some(Dir::ServerToClient) => "server → client",
@@ -688,32 +683,8 @@ impl<W: Write> WalkView<W> {
         }
         writeln!(self.out)?;
         for st in &story.steps {
-            let frames = match st.last_frame {
-                Some(l) => format!("#{}–{}", st.frame, l),
-                None => format!("#{}", st.frame),
-            };
-            let arrow = match st.from {
-                Some(Dir::ClientToServer) => "client → server",
-                Some(Dir::ServerToClient) => "server → client",
-                None => "               ",
-            };
-            let tag = format!("L{} {:<12}", st.osi, osi_name(st.osi));
-            let body = if self.brief { &st.label } else { &st.text };
-            let body = escape(body);
-            let body = if body.contains('⚠') {
-                paint(c, warn_style(), &body)
-            } else {
-                body.into_owned()
-            };
-            writeln!(
-                self.out,
-                "  {:>10.6}  {:>9}  {}  {}  {}",
-                st.rel_ts,
-                frames,
-                paint(c, layer_style(st.osi), &tag),
-                arrow,
-                body
-            )?;
+            let line = self.step_line(st);
+            writeln!(self.out, "  {line}")?;
         }
         if story.omitted > 0 {
             writeln!(
@@ -767,19 +738,7 @@ impl<W: Write> WalkView<W> {
             )?;
             let mut total = Overhead::default();
             for (_, _, _, o) in &conns {
-                total.link += o.link;
-                total.ip += o.ip;
-                total.tcp += o.tcp;
-                total.tcp_repeated += o.tcp_repeated;
-                total.http_head += o.http_head;
-                total.http_body += o.http_body;
-                total.websocket_framing += o.websocket_framing;
-                total.websocket_control += o.websocket_control;
-                total.engineio_socketio += o.engineio_socketio;
-                total.payload += o.payload;
-                total.other += o.other;
-                total.not_captured += o.not_captured;
-                total.total += o.total;
+                total += *o;
             }
             self.overhead(&total)?;
         }
@@ -826,10 +785,7 @@ impl<W: Write> WalkView<W> {
         writeln!(self.out, "  Ladder")?;
         writeln!(self.out, "{:21}{left}{:gap$}{right}", "", "")?;
         for st in &story.steps {
-            let frames = match st.last_frame {
-                Some(l) => format!("#{}–{}", st.frame, l),
-                None => format!("#{}", st.frame),
-            };
+            let frames = st.frames();
             let tag = paint(c, layer_style(st.osi), &format!("L{}", st.osi));
             let label: String = escape(&st.label).chars().take(LADDER - 8).collect();
             let n = label.chars().count();
