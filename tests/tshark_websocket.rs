@@ -74,12 +74,7 @@ fn walk(path: &str) -> Vec<Value> {
             args.extend(["--assume-websocket", port]);
         }
     }
-    let out = common::osiscope(&args);
-    assert_eq!(out.status.code(), Some(0), "{path}");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect()
+    common::json_lines(&args)
 }
 
 /// tshark writes CR, LF and TAB in text cells as \\r, \\n, \\t.

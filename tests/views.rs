@@ -11,16 +11,7 @@ use serde_json::Value;
 
 const WS: &str = "captures/ws-echo.pcap";
 
-fn stdout(args: &[&str]) -> String {
-    let out = common::osiscope(args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
+use common::stdout;
 
 fn tshark(path: &str) -> Vec<std::collections::HashMap<String, String>> {
     common::tshark_rows(path, ".tsv").expect("recorded tshark rows")

@@ -6,23 +6,7 @@ mod common;
 
 use serde_json::Value;
 
-fn stdout(args: &[&str]) -> String {
-    let out = common::osiscope(args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
-fn json_lines(args: &[&str]) -> Vec<Value> {
-    stdout(args)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect()
-}
+use common::{json_lines, stdout};
 
 fn tcp_rows(path: &str) -> Vec<std::collections::HashMap<String, String>> {
     common::tshark_rows(path, ".tcp.tsv").expect("tshark tcp rows")

@@ -8,12 +8,7 @@ mod common;
 use serde_json::Value;
 
 fn walk(path: &str) -> Vec<Value> {
-    let out = common::osiscope(&["walk", "--format", "json", path]);
-    assert_eq!(out.status.code(), Some(0), "{path}");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect()
+    common::json_lines(&["walk", "--format", "json", path])
 }
 
 fn has(list: &Value, item: &str) -> bool {

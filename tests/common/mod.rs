@@ -37,6 +37,26 @@ pub fn packets_json(path: &str) -> (i32, Vec<serde_json::Value>, String) {
     )
 }
 
+/// Runs osiscope, which must succeed; returns its standard output.
+pub fn stdout(args: &[&str]) -> String {
+    let out = osiscope(args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// Runs osiscope, which must succeed; parses each output line as JSON.
+pub fn json_lines(args: &[&str]) -> Vec<serde_json::Value> {
+    stdout(args)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect()
+}
+
 /// One row of tests/expected/tshark/SUMMARY.tsv.
 pub struct Summary {
     pub path: String,
