@@ -280,6 +280,28 @@ fn clip(s: &str) -> String {
     format!("{}…", &s[..end])
 }
 
+/// A text message as listed: clipped like any text, and marked when the parser kept
+/// only its head (a cut character at the end is dropped, not replaced).
+fn clip_message(m: &MessageInfo) -> String {
+    clip_kept(&m.data, m.length.unwrap_or(m.wire_len))
+}
+
+/// `kept`, the first bytes of a text of `total` bytes, as listed.
+fn clip_kept(kept: &[u8], total: u64) -> String {
+    if (kept.len() as u64) >= total {
+        return clip(&String::from_utf8_lossy(kept));
+    }
+    let whole = match simdutf8::compat::from_utf8(kept) {
+        Err(e) if e.error_len().is_none() => &kept[..e.valid_up_to()],
+        _ => kept,
+    };
+    let mut t = clip(&String::from_utf8_lossy(whole));
+    if !t.ends_with('…') {
+        t.push('…');
+    }
+    t
+}
+
 fn is_eio_head(h: &Head) -> bool {
     h.uri
         .as_deref()
@@ -315,6 +337,10 @@ pub struct ConnApp {
     eio_body_bytes: u64,
     /// Keep the per-frame, per-message and per-packet lists (only `walk` prints them).
     detail: bool,
+    /// WebSocket frames and messages by direction and opcode, named in the summary at
+    /// the end (counting by name per frame would format a string each time).
+    ws_frames: [[u64; 16]; 2],
+    ws_messages: [[u64; 16]; 2],
 }
 
 impl Default for ConnApp {
@@ -343,6 +369,8 @@ impl ConnApp {
             delivered: 0,
             eio_body_bytes: 0,
             detail: true,
+            ws_frames: [[0; 16]; 2],
+            ws_messages: [[0; 16]; 2],
         }
     }
 
@@ -358,6 +386,9 @@ impl ConnApp {
             Some(WsParser::new(Side::Client, None)),
             Some(WsParser::new(Side::Server, None)),
         ];
+        for p in self.ws.iter_mut().flatten() {
+            p.keep_messages(MAX_TEXT);
+        }
         self.sum.websocket = Some(WebSocketSummary {
             problems: vec!["inferred"],
             established: true,
@@ -641,6 +672,12 @@ impl ConnApp {
                 Some(WsParser::new(Side::Client, deflate.clone())),
                 Some(WsParser::new(Side::Server, deflate)),
             ];
+            if !self.eio_ws {
+                // Plain WebSocket messages are only previewed: no need to copy them whole.
+                for p in self.ws.iter_mut().flatten() {
+                    p.keep_messages(MAX_TEXT);
+                }
+            }
             self.req.switch();
             self.sum.protocol = Some(if self.eio_ws {
                 "socket.io"
@@ -688,9 +725,7 @@ impl ConnApp {
                         self.sum.bytes.websocket_control += f.payload_len;
                     }
                     if let Some(ws) = &mut self.sum.websocket {
-                        *ws.frames
-                            .entry(format!("{}:{}", dir.sender(), opcode_name(f.opcode)))
-                            .or_insert(0) += 1;
+                        self.ws_frames[d][usize::from(f.opcode & 0x0f)] += 1;
                         if f.opcode == 8 {
                             let c = ws.close.get_or_insert_with(CloseInfo::default);
                             if c.frames.is_empty() {
@@ -707,8 +742,7 @@ impl ConnApp {
                     }
                     if self.detail && self.sum.frames.len() < MAX_LISTED {
                         let text = (f.opcode == 1 && f.fin && !f.rsv1)
-                            .then(|| String::from_utf8_lossy(&f.payload).into_owned())
-                            .map(|t| clip(&t));
+                            .then(|| clip_kept(&f.payload, f.payload_len));
                         let data_hex = (f.opcode != 1 && !f.payload.is_empty()).then(|| {
                             f.payload
                                 .iter()
@@ -731,13 +765,9 @@ impl ConnApp {
                     out.push(AppEvent::WsFrame { dir, frame: f });
                 }
                 WsEvent::Message(m) => {
-                    if let Some(ws) = &mut self.sum.websocket {
-                        *ws.messages
-                            .entry(format!("{}:{}", dir.sender(), opcode_name(m.opcode)))
-                            .or_insert(0) += 1;
+                    if self.sum.websocket.is_some() {
+                        self.ws_messages[d][usize::from(m.opcode & 0x0f)] += 1;
                     }
-                    let text =
-                        (m.opcode == 1).then(|| String::from_utf8_lossy(&m.data).into_owned());
                     // The message first, then the Engine.IO/Socket.IO packet it carries.
                     let mut envelope = 0u64;
                     let mut carried = Vec::new();
@@ -758,7 +788,7 @@ impl ConnApp {
                             length: m.length,
                             wire_len: m.wire_len,
                             compressed: m.compressed,
-                            text: text.map(|t| clip(&t)),
+                            text: (m.opcode == 1).then(|| clip_message(&m)),
                             error: m.error.clone(),
                         });
                     }
@@ -798,7 +828,10 @@ impl ConnApp {
             self.eio_event(dir, frame, "websocket", p, out);
             return 0;
         }
-        let text = String::from_utf8_lossy(&m.data).into_owned();
+        let text = match simdutf8::basic::from_utf8(&m.data) {
+            Ok(t) => std::borrow::Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(&m.data),
+        };
         let p = engineio::parse_text(&text);
         let env = match &p {
             EioPacket::Message(EioData::Text(t)) => {
@@ -978,6 +1011,21 @@ impl ConnApp {
                     "polling"
                 };
                 self.sio(dir, last_frame, transport, p, &mut sink);
+            }
+        }
+        if let Some(ws) = &mut self.sum.websocket {
+            for dir in [Dir::ClientToServer, Dir::ServerToClient] {
+                let d = dir as usize;
+                for (counts, map) in [
+                    (&self.ws_frames[d], &mut ws.frames),
+                    (&self.ws_messages[d], &mut ws.messages),
+                ] {
+                    for (op, &n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+                        // op < 16: the opcode is a nibble.
+                        let name = opcode_name(op as u8);
+                        *map.entry(format!("{}:{name}", dir.sender())).or_insert(0) += n;
+                    }
+                }
             }
         }
         let b = &mut self.sum.bytes;

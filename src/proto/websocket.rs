@@ -18,7 +18,8 @@
 //!   error);
 //! - close: nothing may follow this side's close frame; a 1-byte payload is too short; the
 //!   status code must be one allowed on the wire (RFC 6455 §7.4); the reason must be UTF-8;
-//! - text messages must be UTF-8 (judged on the bytes kept, see [`MessageInfo::utf8_valid`]);
+//! - text messages must be UTF-8: every byte of the message is checked as it streams
+//!   through, kept or not (see [`MessageInfo::utf8_valid`]);
 //! - compressed messages must inflate, to at most [`MAX_INFLATE`] bytes.
 //!
 //! Not validated: minimal encoding of the payload length, the 101 handshake itself (the
@@ -39,15 +40,17 @@
 //!
 //! Memory per parser is bounded whatever the input claims: a frame's payload is streamed
 //! through, [`MAX_FRAME_KEEP`] bytes of it kept; a message keeps [`MAX_MESSAGE_KEEP`] bytes
-//! and compressed bytes go to the inflater as they arrive; plus one inflater (its window,
+//! (or fewer, [`WsParser::keep_messages`]: a caller that only shows a preview asks for
+//! less, and then pays no copy for the rest) and compressed bytes go to the inflater as they arrive; plus one inflater (its window,
 //! at most 32 KiB, and its state) and scratch buffers of [`UNMASK_CHUNK`] and
 //! [`INFLATE_CHUNK`] bytes.
 
 use flate2::{Decompress, FlushDecompress, Status};
 
-/// Bytes of each frame's (unmasked) payload kept for display.
-pub const MAX_FRAME_KEEP: usize = 64 * 1024;
-/// Bytes of each message kept (after defragmentation and inflate) for display.
+/// Bytes of each frame's (unmasked) payload kept for display (and a close frame's reason).
+pub const MAX_FRAME_KEEP: usize = 4 * 1024;
+/// Bytes of each message kept (after defragmentation and inflate) by default: enough for
+/// an Engine.IO/Socket.IO decoder to read whole packets.
 pub const MAX_MESSAGE_KEEP: usize = 1024 * 1024;
 /// Inflated bytes allowed per message; beyond it the message is a deflate bomb: flagged, not expanded further.
 pub const MAX_INFLATE: usize = 16 * 1024 * 1024;
@@ -213,10 +216,11 @@ pub struct MessageInfo {
     pub compressed: bool,
     /// The message (unmasked, defragmented, inflated), first MAX_MESSAGE_KEEP bytes.
     pub data: Vec<u8>,
-    /// Text messages: data is valid UTF-8 (a message cut by MAX_MESSAGE_KEEP is judged on its kept bytes, allowing a cut mid-character).
+    /// Text messages: every byte of the message is valid UTF-8, whether kept in `data` or
+    /// not; an incomplete message (error set) may end mid-character.
     ///
-    /// Computed for binary messages too (whether their bytes happen to be UTF-8); an
-    /// incomplete message (error set) may likewise end mid-character.
+    /// Binary messages: whether the kept bytes happen to be UTF-8 (a cut, or an
+    /// incomplete message, may end mid-character).
     pub utf8_valid: bool,
     /// Why the message could not be fully decoded, if so (e.g. "inflate: invalid distance too far back", "deflate bomb: more than 16777216 bytes").
     pub error: Option<String>,
@@ -271,6 +275,66 @@ fn extend_capped(v: &mut Vec<u8>, src: &[u8], cap: usize) {
     v.extend_from_slice(src);
 }
 
+/// UTF-8 validation of a byte stream cut anywhere, without keeping the text: only the
+/// (at most 3) bytes of a character split across pieces are carried over.
+#[derive(Debug, Default)]
+struct Utf8Stream {
+    carry: [u8; 4],
+    carry_len: usize,
+    bad: bool,
+}
+
+impl Utf8Stream {
+    fn feed(&mut self, mut b: &[u8]) {
+        if self.bad || b.is_empty() {
+            return;
+        }
+        if self.carry_len > 0 {
+            // The carry is a valid prefix, so its first byte is a lead byte.
+            let width: usize = match self.carry[0] {
+                0xc0..=0xdf => 2,
+                0xe0..=0xef => 3,
+                _ => 4,
+            };
+            let have = self.carry_len.min(3);
+            let take = width.saturating_sub(have).min(b.len());
+            let mut buf = [0u8; 4];
+            buf[..have].copy_from_slice(&self.carry[..have]);
+            buf[have..have + take].copy_from_slice(&b[..take]);
+            match simdutf8::compat::from_utf8(&buf[..have + take]) {
+                Ok(_) => self.carry_len = 0,
+                Err(e) if e.error_len().is_none() => {
+                    // Still short of a whole character: all of `b` was taken.
+                    self.carry = buf;
+                    self.carry_len = have + take;
+                    return;
+                }
+                Err(_) => {
+                    self.bad = true;
+                    return;
+                }
+            }
+            b = &b[take..];
+        }
+        if let Err(e) = simdutf8::compat::from_utf8(b) {
+            match e.error_len() {
+                Some(_) => self.bad = true,
+                None => {
+                    let tail = b.get(e.valid_up_to()..).unwrap_or_default();
+                    let n = tail.len().min(3);
+                    self.carry[..n].copy_from_slice(&tail[..n]);
+                    self.carry_len = n;
+                }
+            }
+        }
+    }
+
+    /// Valid, allowing the stream to stop mid-character when `partial`.
+    fn valid(&self, partial: bool) -> bool {
+        !self.bad && (self.carry_len == 0 || partial)
+    }
+}
+
 /// What a frame's payload feeds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role {
@@ -318,6 +382,10 @@ struct OpenMessage {
     inflate_failed: bool,
     /// The deflate stream ended (a block with BFINAL): the rest of the message is ignored.
     stream_end: bool,
+    /// A text message's bytes (inflated if compressed), all of them, as they arrive.
+    utf8: Utf8Stream,
+    /// Bytes of the message kept in `data`.
+    keep: usize,
 }
 
 /// This direction's inflater, kept across messages for context takeover.
@@ -359,7 +427,10 @@ fn inflate(
         input = input.get(consumed..).unwrap_or_default();
         let produced = inf.out.len();
         m.length = m.length.saturating_add(produced as u64);
-        extend_capped(&mut m.data, &inf.out, MAX_MESSAGE_KEEP);
+        extend_capped(&mut m.data, &inf.out, m.keep);
+        if m.opcode == OP_TEXT {
+            m.utf8.feed(&inf.out);
+        }
         if m.length > MAX_INFLATE as u64 {
             fail_inflate(m, format!("deflate bomb: more than {MAX_INFLATE} bytes"));
             out.push(WsEvent::Violation {
@@ -423,6 +494,8 @@ pub struct WsParser {
     inflater: Option<Inflater>,
     /// Unmasked payload, UNMASK_CHUNK bytes, reused.
     scratch: Vec<u8>,
+    /// Bytes kept of each message.
+    keep: usize,
     /// This side sent a close frame.
     closed: bool,
     stop: Option<&'static str>,
@@ -455,6 +528,7 @@ impl WsParser {
             msg: None,
             inflater: None,
             scratch: Vec::new(),
+            keep: MAX_MESSAGE_KEEP,
             closed: false,
             stop: None,
             frames: 0,
@@ -480,6 +554,13 @@ impl WsParser {
                 None => bytes = self.header(bytes, frame, out),
             }
         }
+    }
+
+    /// Keeps only the first `n` bytes (at most [`MAX_MESSAGE_KEEP`]) of each message's
+    /// data: for a caller that shows a preview and never parses the whole message. Text
+    /// is still validated in full.
+    pub fn keep_messages(&mut self, n: usize) {
+        self.keep = n.min(MAX_MESSAGE_KEEP);
     }
 
     /// The stream lost bytes (a capture gap): framing cannot be trusted any more; the parser stops and reports nothing further.
@@ -660,6 +741,8 @@ impl WsParser {
             inflating: compressed,
             inflate_failed: false,
             stream_end: false,
+            utf8: Utf8Stream::default(),
+            keep: self.keep,
         };
         if compressed {
             let (bits, reset_each) = (self.window_bits, self.reset_each);
@@ -690,7 +773,7 @@ impl WsParser {
                 if m.compressed {
                     m.inflating
                 } else {
-                    m.data.len() < MAX_MESSAGE_KEEP
+                    m.data.len() < m.keep || m.opcode == OP_TEXT
                 }
             });
             if want_frame || want_msg {
@@ -711,7 +794,10 @@ impl WsParser {
                             inflate(inf, m, data, FlushDecompress::None, frame, out);
                         }
                     } else {
-                        extend_capped(&mut m.data, data, MAX_MESSAGE_KEEP);
+                        extend_capped(&mut m.data, data, m.keep);
+                        if m.opcode == OP_TEXT {
+                            m.utf8.feed(data);
+                        }
                     }
                 }
             }
@@ -781,10 +867,14 @@ impl WsParser {
         if interrupted {
             m.error.get_or_insert_with(|| INTERRUPTED.to_owned());
         }
-        let partial = m.error.is_some() || (m.data.len() as u64) < m.length;
-        let utf8_valid = match std::str::from_utf8(&m.data) {
-            Ok(_) => true,
-            Err(e) => partial && e.error_len().is_none(),
+        let utf8_valid = if m.opcode == OP_TEXT {
+            m.utf8.valid(m.error.is_some())
+        } else {
+            let partial = m.error.is_some() || (m.data.len() as u64) < m.length;
+            match simdutf8::compat::from_utf8(&m.data) {
+                Ok(_) => true,
+                Err(e) => partial && e.error_len().is_none(),
+            }
         };
         if m.opcode == OP_TEXT && !utf8_valid && !m.inflate_failed {
             out.push(WsEvent::Violation {
@@ -1059,7 +1149,7 @@ mod tests {
         let ev = run(Side::Server, None, &[&s]);
         let f = frames(&ev)[0];
         assert_eq!((f.payload_len, f.header_len), (65536, 10));
-        assert_eq!(f.payload, body);
+        assert_eq!(f.payload, body[..MAX_FRAME_KEEP]);
         let m = messages(&ev)[0];
         assert_eq!(m.data, body);
         assert_eq!((m.opcode, m.length), (2, Some(65536)));
@@ -1328,6 +1418,54 @@ mod tests {
         let ev = run(Side::Server, None, &[&v]);
         assert_eq!(violations(&ev), ["data_after_close", "data_after_close"]);
         assert_eq!(frames(&ev).len(), 3);
+    }
+
+    /// Every split of every sample into two and three pieces agrees with `str::from_utf8`
+    /// on the whole (incomplete endings count as such).
+    #[test]
+    fn utf8_stream_agrees_with_whole_validation() {
+        let samples: [&[u8]; 8] = [
+            "aé€😀z".as_bytes(),
+            b"\xe2\x82",         // incomplete at the end
+            b"\xe2\x28\xa1",     // bad continuation
+            b"ab\xc0\xafcd",     // overlong
+            b"\xed\xa0\x80",     // surrogate
+            b"\xf4\x90\x80\x80", // above U+10FFFF
+            "😀😀".as_bytes(),
+            b"\xff",
+        ];
+        for s in samples {
+            let whole = std::str::from_utf8(s);
+            let want_bad = whole.as_ref().is_err_and(|e| e.error_len().is_some());
+            let want_cut = whole.as_ref().is_err_and(|e| e.error_len().is_none());
+            for i in 0..=s.len() {
+                for j in i..=s.len() {
+                    let mut u = Utf8Stream::default();
+                    u.feed(&s[..i]);
+                    u.feed(&s[i..j]);
+                    u.feed(&s[j..]);
+                    assert_eq!(u.bad, want_bad, "{s:?} split at {i},{j}");
+                    assert_eq!(
+                        u.carry_len > 0 && !u.bad,
+                        want_cut,
+                        "{s:?} split at {i},{j}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A caller keeping a preview still gets the whole text judged.
+    #[test]
+    fn short_keep_still_validates_every_byte() {
+        let mut text = "x".repeat(5000).into_bytes();
+        text.push(0xff);
+        let mut p = WsParser::new(Side::Server, None);
+        p.keep_messages(100);
+        let mut ev = Vec::new();
+        p.push(&encode(true, false, 1, &text, None), 1, &mut ev);
+        assert_eq!(messages(&ev)[0].data.len(), 100);
+        assert_eq!(violations(&ev), ["invalid_utf8"]);
     }
 
     #[test]
