@@ -10,7 +10,7 @@ use crate::capture::{CaptureError, CaptureReader, FrameSource, Timestamp};
 use crate::decode::Packet;
 use crate::decode::detail::segment_len;
 use crate::decode::tcp_options::{self, TcpOption};
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::flow::{
     ConnSummary, Dir, Endpoint, FlowTable, Offered, Role, Segment, SegmentContext, StreamSink,
@@ -297,12 +297,12 @@ fn read_all(
                 return None;
             };
             let syn = t.has(flags::SYN);
-            let opts = tcp_options::parse(t.options(), !t.complete());
-            let wscale = opts.iter().find_map(|o| match o {
-                TcpOption::WindowScale(s) => Some(*s),
+            let cut = !t.complete();
+            let wscale = tcp_options::iter(t.options(), cut).find_map(|o| match o {
+                TcpOption::WindowScale(s) => Some(s),
                 _ => None,
             });
-            let offered = syn.then(|| Offered::from_options(&opts));
+            let offered = syn.then(|| Offered::from_options(&tcp_options::parse(t.options(), cut)));
             let seg = Segment {
                 frame: frame.number,
                 ts: frame.ts,

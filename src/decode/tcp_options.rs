@@ -39,23 +39,44 @@ pub enum TcpOption {
 /// Walks an option list; at most 40 bytes, so the result is small.
 /// `cut` says the capture ended inside the header, so an option running past
 /// the end is cut short rather than malformed.
-pub fn parse(mut opts: &[u8], cut: bool) -> Vec<TcpOption> {
-    let mut out = Vec::new();
-    while let Some(&kind) = opts.first() {
+pub fn parse(opts: &[u8], cut: bool) -> Vec<TcpOption> {
+    iter(opts, cut).collect()
+}
+
+/// The options one by one, as [`parse`] lists them, without collecting them: the
+/// per-packet path looks for one option and allocates nothing (only SACK blocks and
+/// Fast Open cookies own their bytes).
+pub fn iter(opts: &[u8], cut: bool) -> Options<'_> {
+    Options { opts, cut }
+}
+
+/// Iterator returned by [`iter`].
+pub struct Options<'a> {
+    opts: &'a [u8],
+    cut: bool,
+}
+
+impl Iterator for Options<'_> {
+    type Item = TcpOption;
+
+    fn next(&mut self) -> Option<TcpOption> {
+        let opts = self.opts;
+        let &kind = opts.first()?;
         match kind {
             0 => {
-                out.push(TcpOption::Eol);
-                break;
+                self.opts = &[];
+                return Some(TcpOption::Eol);
             }
             1 => {
-                out.push(TcpOption::Nop);
-                opts = &opts[1..];
-                continue;
+                self.opts = &opts[1..];
+                return Some(TcpOption::Nop);
             }
             _ => {}
         }
+        // Every other outcome below either ends the walk or moves past the option.
+        self.opts = &[];
         let Some(&len) = opts.get(1) else {
-            out.push(if cut {
+            return Some(if self.cut {
                 TcpOption::Cut { kind }
             } else {
                 TcpOption::Malformed {
@@ -63,19 +84,16 @@ pub fn parse(mut opts: &[u8], cut: bool) -> Vec<TcpOption> {
                     reason: "length byte missing",
                 }
             });
-            break;
         };
         let len = usize::from(len);
-        if cut && len > opts.len() {
-            out.push(TcpOption::Cut { kind });
-            break;
+        if self.cut && len > opts.len() {
+            return Some(TcpOption::Cut { kind });
         }
         if len < 2 || len > opts.len() {
-            out.push(TcpOption::Malformed {
+            return Some(TcpOption::Malformed {
                 kind,
                 reason: "length runs past the header",
             });
-            break;
         }
         let v = &opts[2..len];
         let be32 = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
@@ -96,16 +114,16 @@ pub fn parse(mut opts: &[u8], cut: bool) -> Vec<TcpOption> {
             // Fast Open before kind 34 was assigned: experimental kind 254 with
             // ExID 0xF989 (RFC 7413 §4.1.1).
             (254, n) if n >= 2 && v[..2] == [0xf9, 0x89] => TcpOption::FastOpen(v[2..].to_vec()),
+            // The length is sound, so the walk goes on past this option.
             (2..=5 | 8, _) => TcpOption::Malformed {
                 kind,
                 reason: "wrong length for this option",
             },
             _ => TcpOption::Other { kind, len },
         };
-        out.push(opt);
-        opts = &opts[len..];
+        self.opts = &opts[len..];
+        Some(opt)
     }
-    out
 }
 
 /// Option kind names, in Wireshark's spelling.

@@ -17,7 +17,7 @@ pub mod history;
 pub mod reassembly;
 pub mod summary;
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::net::IpAddr;
 
 use serde::Serialize;

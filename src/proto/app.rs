@@ -341,6 +341,8 @@ pub struct ConnApp {
     /// the end (counting by name per frame would format a string each time).
     ws_frames: [[u64; 16]; 2],
     ws_messages: [[u64; 16]; 2],
+    /// Reused for each push to a WebSocket parser.
+    ws_events: Vec<WsEvent>,
 }
 
 impl Default for ConnApp {
@@ -371,6 +373,7 @@ impl ConnApp {
             detail: true,
             ws_frames: [[0; 16]; 2],
             ws_messages: [[0; 16]; 2],
+            ws_events: Vec::new(),
         }
     }
 
@@ -715,9 +718,9 @@ impl ConnApp {
     fn ws_push(&mut self, dir: Dir, frame: u64, bytes: &[u8], out: &mut Vec<AppEvent>) {
         let d = dir as usize;
         let Some(w) = self.ws[d].as_mut() else { return };
-        let mut evs = Vec::new();
+        let mut evs = std::mem::take(&mut self.ws_events);
         w.push(bytes, frame, &mut evs);
-        for e in evs {
+        for e in evs.drain(..) {
             match e {
                 WsEvent::Frame(f) => {
                     self.sum.bytes.websocket_framing += f.header_len as u64;
@@ -806,6 +809,7 @@ impl ConnApp {
                 }
             }
         }
+        self.ws_events = evs;
     }
 
     /// An Engine.IO packet carried by one WebSocket message; returns the
@@ -836,11 +840,7 @@ impl ConnApp {
         let env = match &p {
             EioPacket::Message(EioData::Text(t)) => {
                 let sio = socketio::parse(t);
-                let data_len = sio
-                    .as_ref()
-                    .ok()
-                    .and_then(|s| s.data.as_ref())
-                    .map_or(0, |d| json_len(t, d));
+                let data_len = sio.as_ref().ok().map_or(0, |s| s.data_len);
                 if let Ok(sp) = sio
                     && let Some(joined) = self.joiner[d].packet(sp)
                 {
@@ -969,7 +969,7 @@ impl ConnApp {
             match &p {
                 EioPacket::Message(EioData::Text(t)) => {
                     if let Ok(sp) = socketio::parse(t) {
-                        data += sp.data.as_ref().map_or(0, |v| json_len(t, v)) as u64;
+                        data += sp.data_len as u64;
                         if let Some(j) = self.joiner[d].packet(sp) {
                             self.sio(dir, frame, "polling", j, out);
                         }
@@ -1046,16 +1046,4 @@ impl ConnApp {
         }
         self.sum
     }
-}
-
-/// Length of the JSON text of `v` as it appears in `src` (its tail), for the
-/// envelope/payload split; falls back to the re-serialised length.
-fn json_len(src: &str, v: &Value) -> usize {
-    let s = v.to_string();
-    if src.ends_with(&s) {
-        return s.len();
-    }
-    // The data is the tail of the packet from its first '[' or '{'.
-    src.find(['[', '{', '"'])
-        .map_or(s.len().min(src.len()), |i| src.len() - i)
 }

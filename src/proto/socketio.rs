@@ -75,6 +75,8 @@ pub struct SioPacket {
     pub attachments: u32,
     /// The JSON payload, with attachments filled in once joined.
     pub data: Option<Value>,
+    /// Bytes of the JSON payload in the packet text (0 without one).
+    pub data_len: usize,
     /// EVENT/BINARY_EVENT: the event name (first array element when a string)
     pub event: Option<String>,
     /// EVENT: the remaining arguments; ACK: all elements
@@ -166,6 +168,7 @@ pub fn parse(s: &str) -> Result<SioPacket, String> {
         ack_id,
         attachments,
         data,
+        data_len: payload.len(),
         event,
         args,
         warning,
@@ -545,6 +548,7 @@ mod tests {
             ack_id: None,
             attachments: 0,
             data: None,
+            data_len: 0,
             event: None,
             args: vec![],
             warning: None,
