@@ -171,7 +171,7 @@ impl<W: Write> View for FlowsView<W> {
             self.flush_rows()?;
             return self.out.flush();
         }
-        for (s, a) in self.order.push(s.id, (s.clone(), app.cloned())) {
+        for (s, a) in self.order.push(s.id, (s.clone(), app.cloned()), 0) {
             self.emit(&s, a.as_ref())?;
         }
         Ok(())

@@ -1,14 +1,21 @@
 //! Hands finished connections to a view in connection-number order, although
-//! they finish in another order, holding at most [`MAX_PENDING`] of them.
+//! they finish in another order. A connection that stays open for the whole
+//! capture would hold back every later one, so what is held is bounded: at
+//! most [`MAX_PENDING`] items and [`MAX_PENDING_BYTES`] bytes (as the caller
+//! weighs them). Past either bound the lowest-numbered items go out early,
+//! and order is given up only for them.
 
 use std::collections::BTreeMap;
 
 /// Finished connections held back while a lower-numbered one is still open.
 pub const MAX_PENDING: usize = 4096;
+/// Bytes of finished connections (rendered output, for `walk`) held back.
+pub const MAX_PENDING_BYTES: usize = 32 * 1024 * 1024;
 
 pub struct InOrder<T> {
     next: u64,
-    pending: BTreeMap<u64, T>,
+    pending: BTreeMap<u64, (T, usize)>,
+    bytes: usize,
 }
 
 impl<T> Default for InOrder<T> {
@@ -16,21 +23,30 @@ impl<T> Default for InOrder<T> {
         InOrder {
             next: 0,
             pending: BTreeMap::new(),
+            bytes: 0,
         }
     }
 }
 
 impl<T> InOrder<T> {
-    /// Adds item `id`; returns the items that can go out now, in order.
-    pub fn push(&mut self, id: u64, item: T) -> Vec<T> {
-        self.pending.insert(id, item);
+    /// Adds item `id`, weighing `bytes`; returns the items that can go out now, in order.
+    pub fn push(&mut self, id: u64, item: T, bytes: usize) -> Vec<T> {
+        self.bytes += bytes;
+        if let Some((_, old)) = self.pending.insert(id, (item, bytes)) {
+            self.bytes -= old;
+        }
         let mut out = Vec::new();
         loop {
             let first = self.pending.first_key_value().map(|(k, _)| *k);
             match first {
-                Some(k) if k <= self.next || self.pending.len() > MAX_PENDING => {
-                    if let Some((k, v)) = self.pending.pop_first() {
+                Some(k)
+                    if k <= self.next
+                        || self.pending.len() > MAX_PENDING
+                        || self.bytes > MAX_PENDING_BYTES =>
+                {
+                    if let Some((k, (v, b))) = self.pending.pop_first() {
                         self.next = k + 1;
+                        self.bytes -= b;
                         out.push(v);
                     }
                 }
@@ -42,7 +58,11 @@ impl<T> InOrder<T> {
 
     /// Everything still held, in order.
     pub fn drain(&mut self) -> Vec<T> {
-        std::mem::take(&mut self.pending).into_values().collect()
+        self.bytes = 0;
+        std::mem::take(&mut self.pending)
+            .into_values()
+            .map(|(v, _)| v)
+            .collect()
     }
 }
 
@@ -53,11 +73,25 @@ mod tests {
     #[test]
     fn releases_in_id_order() {
         let mut o = InOrder::default();
-        assert!(o.push(2, "c").is_empty());
-        assert!(o.push(1, "b").is_empty());
-        assert_eq!(o.push(0, "a"), vec!["a", "b", "c"]);
-        assert_eq!(o.push(3, "d"), vec!["d"]);
-        assert!(o.push(5, "f").is_empty());
+        assert!(o.push(2, "c", 1).is_empty());
+        assert!(o.push(1, "b", 1).is_empty());
+        assert_eq!(o.push(0, "a", 1), vec!["a", "b", "c"]);
+        assert_eq!(o.push(3, "d", 1), vec!["d"]);
+        assert!(o.push(5, "f", 1).is_empty());
         assert_eq!(o.drain(), vec!["f"]);
+    }
+
+    #[test]
+    fn byte_budget_lets_the_lowest_go_first() {
+        let mut o = InOrder::default();
+        // 0 stays open; 1 and 3 wait until their bytes pass the budget.
+        assert!(o.push(1, "b", MAX_PENDING_BYTES / 2).is_empty());
+        assert!(o.push(3, "d", MAX_PENDING_BYTES / 2).is_empty());
+        // Over budget: 1 goes without 0; 2 is then next in line and takes 3 along.
+        assert_eq!(o.push(2, "c", 10), vec!["b", "c", "d"]);
+        assert_eq!(o.bytes, 0);
+        // 0 arrives late: it goes out as soon as it is added.
+        assert_eq!(o.push(0, "a", 1), vec!["a"]);
+        assert!(o.drain().is_empty());
     }
 }

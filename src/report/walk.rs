@@ -4,8 +4,10 @@
 //! segments are folded into one line so long transfers stay readable.
 //!
 //! Memory: a connection keeps at most [`MAX_STEPS`] steps (a folded run is
-//! one), and finished connections wait at most [`super::order::MAX_PENDING`]
-//! deep for a lower-numbered one, so the view stays bounded.
+//! one). A finished connection is rendered at once and only its text waits
+//! for the lower-numbered ones, at most [`super::order::MAX_PENDING`] of them
+//! and [`super::order::MAX_PENDING_BYTES`] bytes; past that, connections are
+//! printed as they finish.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -194,13 +196,44 @@ impl Step {
     }
 }
 
+/// The view's output: the destination, or (while a finished connection is
+/// rendered to wait for its turn) a buffer.
+struct Out<W> {
+    inner: W,
+    capture: Option<Vec<u8>>,
+}
+
+impl<W: Write> Write for Out<W> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        match &mut self.capture {
+            Some(v) => v.write(b),
+            None => self.inner.write(b),
+        }
+    }
+    fn write_all(&mut self, b: &[u8]) -> io::Result<()> {
+        match &mut self.capture {
+            Some(v) => v.write_all(b),
+            None => self.inner.write_all(b),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self.capture {
+            Some(_) => Ok(()),
+            None => self.inner.flush(),
+        }
+    }
+}
+
 pub struct WalkView<W: Write> {
-    out: W,
+    out: Out<W>,
     format: WalkFormat,
     color: bool,
     brief: bool,
     stories: HashMap<u64, Story>,
-    order: InOrder<(ConnSummary, Option<AppSummary>, Story)>,
+    /// Finished connections, rendered, waiting for the lower-numbered ones.
+    order: InOrder<Vec<u8>>,
+    /// Connections printed so far.
+    released: u64,
     shown: u64,
     evicted: u64,
     /// Socket.IO sessions by sid: the connections that carried them.
@@ -236,12 +269,16 @@ fn offered_text(o: &Offered) -> String {
 impl<W: Write> WalkView<W> {
     pub fn new(out: W, format: WalkFormat, color: bool, brief: bool) -> Self {
         WalkView {
-            out,
+            out: Out {
+                inner: out,
+                capture: None,
+            },
             format,
             color,
             brief,
             stories: HashMap::new(),
             order: InOrder::default(),
+            released: 0,
             shown: 0,
             evicted: 0,
             sessions: std::collections::BTreeMap::new(),
@@ -668,9 +705,6 @@ impl<W: Write> WalkView<W> {
         story: &Story,
     ) -> io::Result<()> {
         let c = self.color;
-        if self.shown > 1 {
-            writeln!(self.out)?;
-        }
         let mut head = self.header(s);
         head.extend(app_header(app));
         writeln!(
@@ -902,6 +936,15 @@ impl<W: Write> WalkView<W> {
         self.out.write_all(b"\n")
     }
 
+    /// Prints a rendered connection; text stories are separated by a blank line.
+    fn release(&mut self, text: &[u8]) -> io::Result<()> {
+        if self.format == WalkFormat::Text && self.released > 0 {
+            writeln!(self.out)?;
+        }
+        self.released += 1;
+        self.out.write_all(text)
+    }
+
     fn emit(&mut self, s: &ConnSummary, app: Option<&AppSummary>, story: &Story) -> io::Result<()> {
         self.shown += 1;
         match self.format {
@@ -994,15 +1037,22 @@ impl<W: Write> View for WalkView<W> {
             }
             return self.out.flush();
         }
-        for (s, a, st) in self.order.push(s.id, (s.clone(), app.cloned(), story)) {
-            self.emit(&s, a.as_ref(), &st)?;
+        // Rendered now, so only its text waits (a story and its summaries are
+        // several times larger than what is printed of them).
+        self.out.capture = Some(Vec::new());
+        let res = self.emit(s, app, &story);
+        let text = self.out.capture.take().unwrap_or_default();
+        res?;
+        let weight = text.len();
+        for t in self.order.push(s.id, text, weight) {
+            self.release(&t)?;
         }
         Ok(())
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        for (s, a, st) in self.order.drain() {
-            self.emit(&s, a.as_ref(), &st)?;
+        for t in self.order.drain() {
+            self.release(&t)?;
         }
         if self.format == WalkFormat::Text {
             if self.shown == 0 {
