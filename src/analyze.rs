@@ -6,7 +6,7 @@ use std::path::Path;
 
 use etherparse::{LaxNetSlice, TransportSlice};
 
-use crate::capture::{CaptureError, CaptureReader, FrameSource, Timestamp};
+use crate::capture::{CaptureError, CaptureReader, Frame, FrameSource, Timestamp};
 use crate::decode::Packet;
 use crate::decode::detail::segment_len;
 use crate::decode::tcp_options::{self, TcpOption};
@@ -16,7 +16,11 @@ use crate::flow::{
     ConnSummary, Dir, Endpoint, FlowTable, Offered, Role, Segment, SegmentContext, StreamSink,
     flags,
 };
-use crate::proto::app::{AppEvent, AppSummary, ConnApp};
+use crate::proto::app::{AppEvent, AppSummary, ConnApp, MAX_TEXT};
+use crate::proto::websocket::MAX_FRAME_KEEP;
+
+/// Bytes of a message kept for a one-line preview (60 characters, up to 4 bytes each).
+const LINE_PREVIEW: usize = 256;
 use crate::report::{FrameEvent, View};
 
 /// Why a run stopped early.
@@ -170,8 +174,10 @@ pub struct Apps {
     pub assume_websocket: Vec<u16>,
     /// Keep per-frame detail lists (only walk prints them).
     pub detail: bool,
+    /// Bytes of plain WebSocket messages and data frames kept to be shown.
+    pub previews: (usize, usize),
     /// Which connections get an assumption check when they open.
-    ports: HashMap<u64, (u16, u16)>,
+    pub(crate) ports: HashMap<u64, (u16, u16)>,
     /// Application summaries of connections that closed and wait to be reported.
     done: HashMap<u64, AppSummary>,
 }
@@ -183,9 +189,11 @@ impl Apps {
             .get(&stream)
             .is_some_and(|(a, b)| self.assume_websocket.iter().any(|p| p == a || p == b));
         let detail = self.detail;
+        let (messages, frames) = self.previews;
         self.conns.entry(stream).or_insert_with(|| {
             let mut a = ConnApp::new();
             a.keep_detail(detail);
+            a.keep_previews(messages, frames);
             if assume {
                 a.assume_websocket();
             }
@@ -244,122 +252,256 @@ fn layer_bytes(pkt: &Packet<'_>) -> [u32; 4] {
     [link as u32, ip as u32, tcp as u32, payload as u32]
 }
 
-/// Runs a capture file through a view.
-pub fn run(path: &Path, view: &mut dyn View, limits: Limits) -> Result<(), RunError> {
+/// Runs a capture file through a view, on `threads` threads (1 or 2; see
+/// [`crate::pipeline`]). The output does not depend on the number of threads.
+pub fn run(
+    path: &Path,
+    view: &mut dyn View,
+    limits: Limits,
+    threads: usize,
+) -> Result<(), RunError> {
     let mut reader = CaptureReader::open(path).map_err(RunError::Capture)?;
-    let res = run_reader(&mut reader, view, limits);
+    let res = if threads > 1 {
+        crate::pipeline::run(&mut reader, view, limits)
+    } else {
+        run_reader(&mut reader, view, limits)
+    };
     view.finish()?;
     res
 }
 
-/// Runs an open capture through a view; connection summaries are handed over
-/// as connections finish and, for the rest, when the capture ends (also when
-/// it ends in an error).
+/// Runs an open capture through a view on this thread; connection summaries
+/// are handed over as connections finish and, for the rest, when the capture
+/// ends (also when it ends in an error).
 pub fn run_reader(
     reader: &mut dyn FrameSource,
     view: &mut dyn View,
     limits: Limits,
 ) -> Result<(), RunError> {
+    let mut direct = Direct::new(view, &limits);
+    produce(reader, &limits, direct.view.wants_frames(), &mut direct)
+}
+
+/// What the reading side hands on, in capture order: stream bytes (as a
+/// [`StreamSink`]), connection events and frames.
+pub(crate) trait Downstream: StreamSink {
+    /// Ports of a connection that may be taken for WebSocket (`--assume-websocket`).
+    fn ports(&mut self, stream: u64, ports: (u16, u16));
+    /// Connection `stream` closed at `frame`.
+    fn closed(&mut self, stream: u64, frame: u64);
+    /// Connection finished: its summary goes to the view.
+    fn finished(&mut self, s: ConnSummary) -> Result<(), RunError>;
+    /// The frame is done; `shown` when it passed the filter (and the view wants frames).
+    fn frame(
+        &mut self,
+        frame: &Frame<'_>,
+        packet: &Packet<'_>,
+        tcp: Option<SegmentContext>,
+        first_ts: Timestamp,
+        shown: bool,
+    ) -> Result<(), RunError>;
+    /// Application events produced since the last frame are not shown.
+    fn discard_events(&mut self);
+}
+
+/// The consuming side: application decoders and the view, driven directly.
+pub(crate) struct Direct<'v> {
+    pub apps: Apps,
+    pub view: &'v mut dyn View,
+    filter: Filter,
+}
+
+impl Apps {
+    /// The application decoders a view needs.
+    pub(crate) fn for_view(limits: &Limits, wants_frames: bool) -> Apps {
+        // What the view prints of a message or a frame: walk lists them with
+        // their text; packets and layers show a line of it; flows nothing.
+        let previews = if limits.detail {
+            (MAX_TEXT, MAX_FRAME_KEEP)
+        } else if wants_frames {
+            (LINE_PREVIEW, 0)
+        } else {
+            (0, 0)
+        };
+        Apps {
+            assume_websocket: limits.assume_websocket.clone(),
+            detail: limits.detail,
+            previews,
+            ..Apps::default()
+        }
+    }
+}
+
+impl<'v> Direct<'v> {
+    pub fn new(view: &'v mut dyn View, limits: &Limits) -> Self {
+        Direct {
+            apps: Apps::for_view(limits, view.wants_frames()),
+            view,
+            filter: limits.filter.clone(),
+        }
+    }
+
+    /// A connection finished whose application layer was decoded elsewhere.
+    pub(crate) fn finished_with(
+        &mut self,
+        s: ConnSummary,
+        app: Option<AppSummary>,
+    ) -> Result<(), RunError> {
+        if self.filter.matches_connection(&s) {
+            self.view.connection(&s, app.as_ref())?;
+        }
+        Ok(())
+    }
+}
+
+impl StreamSink for Direct<'_> {
+    fn data(&mut self, stream: u64, dir: Dir, frame: u64, bytes: &[u8]) {
+        self.apps.data(stream, dir, frame, bytes);
+    }
+    fn gap(&mut self, stream: u64, dir: Dir) {
+        self.apps.gap(stream, dir);
+    }
+}
+
+impl Downstream for Direct<'_> {
+    fn ports(&mut self, stream: u64, ports: (u16, u16)) {
+        self.apps.ports.entry(stream).or_insert(ports);
+    }
+    fn closed(&mut self, stream: u64, frame: u64) {
+        self.apps.closed(stream, frame);
+    }
+    fn finished(&mut self, s: ConnSummary) -> Result<(), RunError> {
+        let app = self.apps.finish(&s);
+        self.finished_with(s, app)
+    }
+    fn frame(
+        &mut self,
+        frame: &Frame<'_>,
+        packet: &Packet<'_>,
+        tcp: Option<SegmentContext>,
+        first_ts: Timestamp,
+        shown: bool,
+    ) -> Result<(), RunError> {
+        let res = if shown {
+            self.view.frame(&FrameEvent {
+                frame,
+                packet,
+                tcp,
+                first_ts,
+                app: &self.apps.events,
+            })
+        } else {
+            Ok(())
+        };
+        self.apps.events.clear();
+        Ok(res?)
+    }
+    fn discard_events(&mut self) {
+        self.apps.events.clear();
+    }
+}
+
+/// The TCP segment a decoded packet carries, as the flow table reads it.
+fn segment<'p>(
+    frame: &Frame<'_>,
+    packet: &'p Packet<'_>,
+    offered: &'p mut Option<Offered>,
+) -> Option<Segment<'p>> {
+    let t = packet.tcp()?;
+    let (Some(src), Some(dst)) = endpoints(packet) else {
+        return None;
+    };
+    let cut = !t.complete();
+    let wscale = tcp_options::iter(t.options(), cut).find_map(|o| match o {
+        TcpOption::WindowScale(s) => Some(s),
+        _ => None,
+    });
+    if t.has(flags::SYN) {
+        *offered = Some(Offered::from_options(&tcp_options::parse(t.options(), cut)));
+    }
+    Some(Segment {
+        frame: frame.number,
+        ts: frame.ts,
+        wire_len: frame.orig_len,
+        src,
+        dst,
+        seq: t.seq(),
+        ack: t.ack_number(),
+        flags: t.flags(),
+        window: t.window(),
+        len: segment_len(packet, t.header_len()).unwrap_or(t.payload().len()) as u32,
+        payload: t.payload(),
+        offered: offered.as_ref(),
+        wscale,
+        // A header shorter than it says in a frame captured whole:
+        // placed in its connection, but it moves no numbers (as tshark).
+        malformed: !t.complete() && !packet.cut,
+        bogus_offset: t.header_len() < 20,
+        layer_bytes: layer_bytes(packet),
+    })
+}
+
+/// The reading side: capture → decode → flow table, handing everything on to
+/// `down` in capture order. At the end (also after an error) the connections
+/// still open are finished and handed on too.
+pub(crate) fn produce(
+    reader: &mut dyn FrameSource,
+    limits: &Limits,
+    wants_frames: bool,
+    down: &mut dyn Downstream,
+) -> Result<(), RunError> {
     let mut flows = match limits.max_connections {
         Some(n) => FlowTable::with_capacity(n),
         None => FlowTable::default(),
     };
-    let mut apps = Apps {
-        assume_websocket: limits.assume_websocket.clone(),
-        detail: limits.detail,
-        ..Apps::default()
-    };
-    let res = read_all(reader, view, &limits, &mut flows, &mut apps);
-    for s in flows.finish(&mut apps) {
-        let app = apps.finish(&s);
-        if limits.filter.matches_connection(&s) {
-            view.connection(&s, app.as_ref())?;
+    let res = read_all(reader, limits, wants_frames, &mut flows, down);
+    let mut fin = Ok(());
+    for s in flows.finish(down) {
+        if let Err(e) = down.finished(s) {
+            fin = Err(e);
+            break;
         }
     }
-    res
+    res.and(fin)
 }
 
 fn read_all(
     reader: &mut dyn FrameSource,
-    view: &mut dyn View,
     limits: &Limits,
+    wants_frames: bool,
     flows: &mut FlowTable,
-    apps: &mut Apps,
+    down: &mut dyn Downstream,
 ) -> Result<(), RunError> {
     let mut first_ts: Option<Timestamp> = None;
     let mut seen = 0u64;
+    let assume = !limits.assume_websocket.is_empty();
     while let Some(next) = reader.next_frame() {
         let frame = next.map_err(RunError::Capture)?;
         let first = *first_ts.get_or_insert(frame.ts);
         let packet = Packet::decode(&frame);
-        let tcp = packet.tcp().and_then(|t| {
-            let (Some(src), Some(dst)) = endpoints(&packet) else {
-                return None;
-            };
-            let syn = t.has(flags::SYN);
-            let cut = !t.complete();
-            let wscale = tcp_options::iter(t.options(), cut).find_map(|o| match o {
-                TcpOption::WindowScale(s) => Some(s),
-                _ => None,
-            });
-            let offered = syn.then(|| Offered::from_options(&tcp_options::parse(t.options(), cut)));
-            let seg = Segment {
-                frame: frame.number,
-                ts: frame.ts,
-                wire_len: frame.orig_len,
-                src,
-                dst,
-                seq: t.seq(),
-                ack: t.ack_number(),
-                flags: t.flags(),
-                window: t.window(),
-                len: segment_len(&packet, t.header_len()).unwrap_or(t.payload().len()) as u32,
-                payload: t.payload(),
-                offered: offered.as_ref(),
-                wscale,
-                // A header shorter than it says in a frame captured whole:
-                // placed in its connection, but it moves no numbers (as tshark).
-                malformed: !t.complete() && !packet.cut,
-                bogus_offset: t.header_len() < 20,
-                layer_bytes: layer_bytes(&packet),
-            };
-            if !apps.assume_websocket.is_empty() {
-                apps.ports
-                    .entry(flows.peek_stream(&seg))
-                    .or_insert((src.port, dst.port));
+        let mut offered = None;
+        let tcp = segment(&frame, &packet, &mut offered).map(|seg| {
+            if assume {
+                down.ports(flows.peek_stream(&seg), (seg.src.port, seg.dst.port));
             }
-            Some(flows.observe(&seg, apps))
+            flows.observe(&seg, down)
         });
         for id in flows.take_closed() {
-            apps.closed(id, frame.number);
+            down.closed(id, frame.number);
         }
-        flows.sweep(frame.ts, apps);
+        flows.sweep(frame.ts, down);
         for s in flows.take_finished() {
-            let app = apps.finish(&s);
-            if limits.filter.matches_connection(&s) {
-                view.connection(&s, app.as_ref())?;
-            }
+            down.finished(s)?;
         }
-        if limits.filter.matches_packet(&packet, tcp.as_ref()) {
-            view.frame(&FrameEvent {
-                frame: &frame,
-                packet: &packet,
-                tcp,
-                first_ts: first,
-                app: &apps.events,
-            })?;
-        }
-        apps.events.clear();
+        let shown = wants_frames && limits.filter.matches_packet(&packet, tcp.as_ref());
+        down.frame(&frame, &packet, tcp, first, shown)?;
         // Live: a connection is reported as soon as it has closed (after the
         // view has seen the segment that closed it).
         if limits.live && tcp.is_some_and(|c| matches!(c.role, Role::Fin | Role::Rst | Role::Ack)) {
-            for s in flows.finish_closed(apps) {
-                let app = apps.finish(&s);
-                if limits.filter.matches_connection(&s) {
-                    view.connection(&s, app.as_ref())?;
-                }
+            for s in flows.finish_closed(down) {
+                down.finished(s)?;
             }
-            apps.events.clear();
+            down.discard_events();
         }
         seen += 1;
         if limits.count.is_some_and(|c| seen >= c)

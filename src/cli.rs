@@ -113,9 +113,20 @@ pub struct InputArgs {
         conflicts_with = "file"
     )]
     pub read: Option<PathBuf>,
+
+    /// Threads: 2 reads, decodes and follows TCP on one and decodes HTTP/WebSocket/Socket.IO and prints on the other; 1 does all on one. The output is the same [default: 2 when the machine has 2 or more CPUs]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub threads: Option<u8>,
 }
 
 impl InputArgs {
+    /// Threads to use: as asked, else 2 when there are 2 CPUs to run them.
+    pub fn threads(&self) -> usize {
+        self.threads
+            .map(usize::from)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(2)))
+    }
+
     pub fn path(&self) -> PathBuf {
         self.read
             .clone()

@@ -11,5 +11,6 @@ pub mod capture;
 pub mod cli;
 pub mod decode;
 pub mod flow;
+pub mod pipeline;
 pub mod proto;
 pub mod report;

@@ -11,7 +11,7 @@ use std::io::{self, Read};
 const INITIAL_CAPACITY: usize = 512 * 1024;
 
 pub struct StreamBuf {
-    src: Box<dyn Read>,
+    src: Box<dyn Read + Send>,
     buf: Vec<u8>,
     start: usize,
     end: usize,
@@ -21,7 +21,7 @@ pub struct StreamBuf {
 }
 
 impl StreamBuf {
-    pub fn new(src: Box<dyn Read>) -> Self {
+    pub fn new(src: Box<dyn Read + Send>) -> Self {
         StreamBuf {
             src,
             buf: vec![0; INITIAL_CAPACITY],

@@ -210,7 +210,7 @@ pub struct CaptureReader {
 impl CaptureReader {
     /// Opens a file, or standard input for `-`.
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
-        let src: Box<dyn Read> = if path.as_os_str() == "-" {
+        let src: Box<dyn Read + Send> = if path.as_os_str() == "-" {
             Box::new(io::stdin())
         } else {
             match File::open(path) {
@@ -228,7 +228,7 @@ impl CaptureReader {
     }
 
     /// Reads the file header from any byte stream and detects the format.
-    pub fn from_reader(src: Box<dyn Read>) -> Result<Self, CaptureError> {
+    pub fn from_reader(src: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
         let mut input = StreamBuf::new(src);
         let header_err = |message: String| CaptureError {
             message,

@@ -550,7 +550,6 @@ impl Conn {
             state,
             conn_state,
             history: self.history.as_str().to_owned(),
-            app_protocol: None,
             anomalies: self.anomalies.clone(),
             evicted,
             stream_bytes: PerDir::from_array(self.stream_bytes),

@@ -96,8 +96,6 @@ pub struct ConnSummary {
     /// RSTR, RSTOS0, RSTRH, SH, SHR, OTH).
     pub conn_state: &'static str,
     pub history: String,
-    /// Filled by application decoding; null when unknown.
-    pub app_protocol: Option<String>,
     /// Counts by kind.
     pub anomalies: BTreeMap<&'static str, u64>,
     /// Finished early because the connection table was full.

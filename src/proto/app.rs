@@ -20,7 +20,9 @@ use serde_json::Value;
 use super::engineio::{self, EioData, EioPacket};
 use super::http::{Head, HttpItem, HttpParser, websocket_accept};
 use super::socketio::{self, BinaryJoiner, SioPacket};
-use super::websocket::{DeflateParams, FrameInfo, MessageInfo, Side, WsEvent, WsParser};
+use super::websocket::{
+    DeflateParams, FrameInfo, MAX_FRAME_KEEP, MessageInfo, Side, WsEvent, WsParser,
+};
 use crate::flow::Dir;
 
 /// Items listed per connection in each detail list.
@@ -343,6 +345,9 @@ pub struct ConnApp {
     ws_messages: [[u64; 16]; 2],
     /// Reused for each push to a WebSocket parser.
     ws_events: Vec<WsEvent>,
+    /// Bytes of each plain WebSocket message and data frame kept to be shown.
+    keep_messages: usize,
+    keep_frames: usize,
 }
 
 impl Default for ConnApp {
@@ -374,12 +379,22 @@ impl ConnApp {
             ws_frames: [[0; 16]; 2],
             ws_messages: [[0; 16]; 2],
             ws_events: Vec::new(),
+            keep_messages: MAX_TEXT,
+            keep_frames: MAX_FRAME_KEEP,
         }
     }
 
     /// Lists every frame, message and packet (for `walk`); without, only counts.
     pub fn keep_detail(&mut self, on: bool) {
         self.detail = on;
+    }
+
+    /// How much of each plain WebSocket message and data frame to keep for display
+    /// (Socket.IO messages are always kept whole, to be decoded). A view that shows
+    /// no message text asks for none and spares copying it.
+    pub fn keep_previews(&mut self, messages: usize, frames: usize) {
+        self.keep_messages = messages.min(MAX_TEXT);
+        self.keep_frames = frames;
     }
 
     /// A connection seen only after its handshake, assumed to carry WebSocket
@@ -390,7 +405,8 @@ impl ConnApp {
             Some(WsParser::new(Side::Server, None)),
         ];
         for p in self.ws.iter_mut().flatten() {
-            p.keep_messages(MAX_TEXT);
+            p.keep_messages(self.keep_messages);
+            p.keep_frames(self.keep_frames);
         }
         self.sum.websocket = Some(WebSocketSummary {
             problems: vec!["inferred"],
@@ -675,10 +691,11 @@ impl ConnApp {
                 Some(WsParser::new(Side::Client, deflate.clone())),
                 Some(WsParser::new(Side::Server, deflate)),
             ];
-            if !self.eio_ws {
-                // Plain WebSocket messages are only previewed: no need to copy them whole.
-                for p in self.ws.iter_mut().flatten() {
-                    p.keep_messages(MAX_TEXT);
+            for p in self.ws.iter_mut().flatten() {
+                p.keep_frames(self.keep_frames);
+                if !self.eio_ws {
+                    // Plain WebSocket messages are only previewed: no need to copy them whole.
+                    p.keep_messages(self.keep_messages);
                 }
             }
             self.req.switch();

@@ -496,6 +496,8 @@ pub struct WsParser {
     scratch: Vec<u8>,
     /// Bytes kept of each message.
     keep: usize,
+    /// Bytes kept of each data frame's payload (control frames keep [`MAX_FRAME_KEEP`]).
+    frame_keep: usize,
     /// This side sent a close frame.
     closed: bool,
     stop: Option<&'static str>,
@@ -529,6 +531,7 @@ impl WsParser {
             inflater: None,
             scratch: Vec::new(),
             keep: MAX_MESSAGE_KEEP,
+            frame_keep: MAX_FRAME_KEEP,
             closed: false,
             stop: None,
             frames: 0,
@@ -561,6 +564,12 @@ impl WsParser {
     /// is still validated in full.
     pub fn keep_messages(&mut self, n: usize) {
         self.keep = n.min(MAX_MESSAGE_KEEP);
+    }
+
+    /// Keeps only the first `n` bytes (at most [`MAX_FRAME_KEEP`]) of each data frame's
+    /// payload; control frames (a close frame's reason) are kept whole.
+    pub fn keep_frames(&mut self, n: usize) {
+        self.frame_keep = n.min(MAX_FRAME_KEEP);
     }
 
     /// The stream lost bytes (a capture gap): framing cannot be trusted any more; the parser stops and reports nothing further.
@@ -767,8 +776,12 @@ impl WsParser {
             Role::Message => self.msg.as_mut(),
             _ => None,
         };
+        let frame_keep = match f.role {
+            Role::Control => MAX_FRAME_KEEP,
+            _ => self.frame_keep,
+        };
         for piece in chunk.chunks(UNMASK_CHUNK) {
-            let want_frame = f.keep.len() < MAX_FRAME_KEEP;
+            let want_frame = f.keep.len() < frame_keep;
             let want_msg = msg.as_ref().is_some_and(|m| {
                 if m.compressed {
                     m.inflating
@@ -786,7 +799,7 @@ impl WsParser {
                     piece
                 };
                 if want_frame {
-                    extend_capped(&mut f.keep, data, MAX_FRAME_KEEP);
+                    extend_capped(&mut f.keep, data, frame_keep);
                 }
                 if let Some(m) = msg.as_mut().filter(|_| want_msg) {
                     if m.compressed {

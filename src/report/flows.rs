@@ -17,10 +17,16 @@ use crate::proto::app::AppSummary;
 /// Rows rendered per table chunk.
 const CHUNK_ROWS: usize = 256;
 
+/// One connection as printed.
+enum Rendered {
+    Json(Vec<u8>),
+    Row(Vec<String>),
+}
+
 pub struct FlowsView<W: Write> {
     out: W,
     format: Format,
-    order: InOrder<(ConnSummary, Option<AppSummary>)>,
+    order: InOrder<Rendered>,
     rows: Vec<Vec<String>>,
     header_done: bool,
     width: Option<u16>,
@@ -62,14 +68,17 @@ impl<W: Write> FlowsView<W> {
         self
     }
 
-    fn emit(&mut self, s: &ConnSummary, app: Option<&AppSummary>) -> io::Result<()> {
-        self.shown += 1;
+    /// A connection's JSON line or table row, made when it finishes so that
+    /// only this waits for its turn, not the summaries.
+    fn render(&self, s: &ConnSummary, app: Option<&AppSummary>) -> io::Result<Rendered> {
         if self.format == Format::Json {
-            serde_json::to_writer(&mut self.out, &record::connection(s, app))?;
-            return self.out.write_all(b"\n");
+            let mut line = Vec::with_capacity(4096);
+            serde_json::to_writer(&mut line, &record::record(s, app))?;
+            line.push(b'\n');
+            return Ok(Rendered::Json(line));
         }
         let anomalies: u64 = s.anomalies.values().sum();
-        self.rows.push(vec![
+        Ok(Rendered::Row(vec![
             s.id.to_string(),
             s.client.clone(),
             s.server.clone() + if s.roles_guessed { " (guess)" } else { "" },
@@ -99,11 +108,21 @@ impl<W: Write> FlowsView<W> {
             } else {
                 anomalies.to_string()
             },
-        ]);
-        if self.rows.len() >= CHUNK_ROWS {
-            self.flush_rows()?;
+        ]))
+    }
+
+    fn emit(&mut self, r: Rendered) -> io::Result<()> {
+        self.shown += 1;
+        match r {
+            Rendered::Json(line) => self.out.write_all(&line),
+            Rendered::Row(row) => {
+                self.rows.push(row);
+                if self.rows.len() >= CHUNK_ROWS {
+                    self.flush_rows()?;
+                }
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     fn flush_rows(&mut self) -> io::Result<()> {
@@ -164,22 +183,31 @@ impl<W: Write> View for FlowsView<W> {
         Ok(())
     }
 
+    fn wants_frames(&self) -> bool {
+        false
+    }
+
     fn connection(&mut self, s: &ConnSummary, app: Option<&AppSummary>) -> io::Result<()> {
         self.evicted += u64::from(s.evicted);
+        let r = self.render(s, app)?;
         if self.live {
-            self.emit(s, app)?;
+            self.emit(r)?;
             self.flush_rows()?;
             return self.out.flush();
         }
-        for (s, a) in self.order.push(s.id, (s.clone(), app.cloned()), 0) {
-            self.emit(&s, a.as_ref())?;
+        let weight = match &r {
+            Rendered::Json(line) => line.len(),
+            Rendered::Row(row) => row.iter().map(String::len).sum(),
+        };
+        for r in self.order.push(s.id, r, weight) {
+            self.emit(r)?;
         }
         Ok(())
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        for (s, a) in self.order.drain() {
-            self.emit(&s, a.as_ref())?;
+        for r in self.order.drain() {
+            self.emit(r)?;
         }
         if self.format == Format::Table {
             self.flush_rows()?;

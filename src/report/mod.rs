@@ -32,6 +32,11 @@ pub struct FrameEvent<'e, 'a> {
 
 pub trait View {
     fn frame(&mut self, ev: &FrameEvent<'_, '_>) -> io::Result<()>;
+    /// False for a view that only reports connections: frames are then not
+    /// handed over at all (which spares copying them between threads).
+    fn wants_frames(&self) -> bool {
+        true
+    }
     /// A connection is finished (or the capture ended): its summary, and what
     /// the application layer found on it.
     fn connection(&mut self, _summary: &ConnSummary, _app: Option<&AppSummary>) -> io::Result<()> {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::flow::ConnSummary;
-use crate::proto::app::AppSummary;
+use crate::proto::app::{AppSummary, HttpTx, SocketIoSummary, WebSocketSummary};
 
 /// Bytes of one connection by layer. The parts add up to `total`, the bytes
 /// the connection's frames had on the wire.
@@ -115,31 +115,29 @@ impl Overhead {
 
 /// The connection record as JSON: `flows` prints it as is; `walk` adds detail.
 pub fn connection(s: &ConnSummary, app: Option<&AppSummary>) -> Value {
-    let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
-    if let Value::Object(m) = &mut v {
-        if let Some(a) = app {
-            m.insert("app_protocol".into(), a.protocol.into());
-            m.insert(
-                "http".into(),
-                serde_json::to_value(&a.http).unwrap_or(Value::Null),
-            );
-            m.insert(
-                "websocket".into(),
-                serde_json::to_value(&a.websocket).unwrap_or(Value::Null),
-            );
-            m.insert(
-                "socketio".into(),
-                serde_json::to_value(&a.socketio).unwrap_or(Value::Null),
-            );
-        } else {
-            m.insert("http".into(), Value::Array(Vec::new()));
-            m.insert("websocket".into(), Value::Null);
-            m.insert("socketio".into(), Value::Null);
-        }
-        m.insert(
-            "overhead".into(),
-            serde_json::to_value(Overhead::of(s, app)).unwrap_or(Value::Null),
-        );
+    serde_json::to_value(record(s, app)).unwrap_or(Value::Null)
+}
+
+/// The connection record, serialised straight to the output (no JSON tree).
+#[derive(Serialize)]
+pub struct ConnRecord<'a> {
+    #[serde(flatten)]
+    pub conn: &'a ConnSummary,
+    /// "http", "websocket", "socket.io", or null.
+    pub app_protocol: Option<&'static str>,
+    pub http: &'a [HttpTx],
+    pub websocket: Option<&'a WebSocketSummary>,
+    pub socketio: Option<&'a SocketIoSummary>,
+    pub overhead: Overhead,
+}
+
+pub fn record<'a>(s: &'a ConnSummary, app: Option<&'a AppSummary>) -> ConnRecord<'a> {
+    ConnRecord {
+        conn: s,
+        app_protocol: app.and_then(|a| a.protocol),
+        http: app.map_or(&[], |a| a.http.as_slice()),
+        websocket: app.and_then(|a| a.websocket.as_ref()),
+        socketio: app.and_then(|a| a.socketio.as_ref()),
+        overhead: Overhead::of(s, app),
     }
-    v
 }

@@ -1,0 +1,334 @@
+//! The driver on two threads, for capture files. One thread reads the
+//! capture, decodes each packet and follows TCP (reassembly included); the
+//! other runs the view. The reading thread records, in capture order, every
+//! call the one-thread driver would have made next; the other replays them,
+//! so the output is the same byte for byte.
+//!
+//! The application decoders (HTTP, WebSocket with inflate, Engine.IO and
+//! Socket.IO) run where there is room: a view that prints every frame is the
+//! heavier side, so the reading thread decodes every connection's application
+//! layer and sends the events; for `flows`, which prints only connections, it
+//! decodes one connection in [`FLOWS_SHARE`] and the other thread the rest. A
+//! connection is decoded on one thread from its first byte to its end.
+//!
+//! Memory: the recorded calls travel in batches that own copies of the
+//! stream bytes and of the frames the view shows. A batch is sent once it
+//! holds [`BATCH_BYTES`] bytes or [`BATCH_OPS`] calls (at a frame boundary,
+//! so a frame never straddles two), and at most [`QUEUE`] batches wait, so a
+//! slow view holds the reader back instead of letting memory grow. Spent
+//! batches go back to the reader and are reused.
+
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use crate::analyze::{Apps, Direct, Downstream, Limits, RunError, produce};
+use crate::capture::{CaptureReader, Frame, FrameKind, Timestamp};
+use crate::decode::Packet;
+use crate::flow::{ConnSummary, Dir, SegmentContext, StreamSink};
+use crate::proto::app::{AppEvent, AppSummary};
+use crate::report::View;
+
+/// Bytes (stream data and shown frames) after which a batch is sent.
+pub const BATCH_BYTES: usize = 256 * 1024;
+/// Recorded calls after which a batch is sent.
+pub const BATCH_OPS: usize = 4096;
+/// Batches in flight between the threads.
+pub const QUEUE: usize = 4;
+/// With a view that prints only connections, the reading thread decodes the
+/// application layer of connections whose number is a multiple of this (it
+/// already reads, decodes and reassembles: about half the work, measured on the
+/// benchmark captures).
+pub const FLOWS_SHARE: u64 = 3;
+
+/// One recorded call; byte ranges point into the batch's arena.
+enum Op {
+    Data {
+        stream: u64,
+        dir: Dir,
+        frame: u64,
+        start: usize,
+        end: usize,
+    },
+    Gap {
+        stream: u64,
+        dir: Dir,
+    },
+    Ports {
+        stream: u64,
+        ports: (u16, u16),
+    },
+    Closed {
+        stream: u64,
+        frame: u64,
+    },
+    Finished(Box<ConnSummary>),
+    /// A finished connection whose application layer this side decoded.
+    FinishedWith(Box<(ConnSummary, Option<AppSummary>)>),
+    /// Application events this side found, in the order they were found.
+    Events(Vec<(u64, AppEvent)>),
+    /// A frame the view shows, its bytes in the arena.
+    Shown(Box<ShownFrame>),
+    /// A frame the view does not show: its application events are dropped.
+    Hidden,
+}
+
+struct ShownFrame {
+    number: u64,
+    kind: FrameKind,
+    ts: Timestamp,
+    linktype: u32,
+    interface: u32,
+    orig_len: u32,
+    offset: u64,
+    start: usize,
+    end: usize,
+    tcp: Option<SegmentContext>,
+    first_ts: Timestamp,
+}
+
+#[derive(Default)]
+struct Batch {
+    ops: Vec<Op>,
+    arena: Vec<u8>,
+}
+
+/// The reading side's [`Downstream`]: records calls into batches.
+struct Recorder {
+    /// Application decoders of the connections this side owns.
+    apps: Apps,
+    /// This side owns connections whose number is a multiple of this (1: all).
+    share: u64,
+    batch: Batch,
+    tx: SyncSender<Batch>,
+    spent: Receiver<Batch>,
+    /// The consumer has stopped (an output error): reading stops too.
+    gone: bool,
+}
+
+impl Recorder {
+    fn owns(&self, stream: u64) -> bool {
+        stream.is_multiple_of(self.share)
+    }
+
+    /// Moves the events the last call produced into the batch, in place.
+    fn take_events(&mut self) {
+        if !self.apps.events.is_empty() {
+            let evs = std::mem::take(&mut self.apps.events);
+            self.batch.ops.push(Op::Events(evs));
+        }
+    }
+
+    fn push_bytes(&mut self, bytes: &[u8]) -> (usize, usize) {
+        let start = self.batch.arena.len();
+        self.batch.arena.extend_from_slice(bytes);
+        (start, self.batch.arena.len())
+    }
+
+    /// Sends the batch if it is full enough (or `force`).
+    fn flush(&mut self, force: bool) -> Result<(), RunError> {
+        let full = self.batch.arena.len() >= BATCH_BYTES || self.batch.ops.len() >= BATCH_OPS;
+        if self.gone || !(full || force) || self.batch.ops.is_empty() {
+            return self.check();
+        }
+        let mut next = self.spent.try_recv().unwrap_or_default();
+        next.ops.clear();
+        next.arena.clear();
+        // A batch that once took a large delivery does not keep its size.
+        next.arena.shrink_to(2 * BATCH_BYTES);
+        next.ops.shrink_to(2 * BATCH_OPS);
+        let batch = std::mem::replace(&mut self.batch, next);
+        if self.tx.send(batch).is_err() {
+            self.gone = true;
+        }
+        self.check()
+    }
+
+    fn check(&self) -> Result<(), RunError> {
+        if self.gone {
+            // The consumer's own error is the one reported.
+            Err(RunError::Output(std::io::Error::other("output stopped")))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl StreamSink for Recorder {
+    fn data(&mut self, stream: u64, dir: Dir, frame: u64, bytes: &[u8]) {
+        if self.owns(stream) {
+            self.apps.data(stream, dir, frame, bytes);
+            self.take_events();
+            return;
+        }
+        let (start, end) = self.push_bytes(bytes);
+        self.batch.ops.push(Op::Data {
+            stream,
+            dir,
+            frame,
+            start,
+            end,
+        });
+    }
+    fn gap(&mut self, stream: u64, dir: Dir) {
+        if self.owns(stream) {
+            self.apps.gap(stream, dir);
+            self.take_events();
+        } else {
+            self.batch.ops.push(Op::Gap { stream, dir });
+        }
+    }
+}
+
+impl Downstream for Recorder {
+    fn ports(&mut self, stream: u64, ports: (u16, u16)) {
+        if self.owns(stream) {
+            self.apps.ports.entry(stream).or_insert(ports);
+        } else {
+            self.batch.ops.push(Op::Ports { stream, ports });
+        }
+    }
+    fn closed(&mut self, stream: u64, frame: u64) {
+        if self.owns(stream) {
+            self.apps.closed(stream, frame);
+            self.take_events();
+        } else {
+            self.batch.ops.push(Op::Closed { stream, frame });
+        }
+    }
+    fn finished(&mut self, s: ConnSummary) -> Result<(), RunError> {
+        if self.owns(s.id) {
+            let app = self.apps.finish(&s);
+            self.take_events();
+            self.batch.ops.push(Op::FinishedWith(Box::new((s, app))));
+        } else {
+            self.batch.ops.push(Op::Finished(Box::new(s)));
+        }
+        self.check()
+    }
+    fn frame(
+        &mut self,
+        frame: &Frame<'_>,
+        _packet: &Packet<'_>,
+        tcp: Option<SegmentContext>,
+        first_ts: Timestamp,
+        shown: bool,
+    ) -> Result<(), RunError> {
+        if shown {
+            let (start, end) = self.push_bytes(frame.data);
+            self.batch.ops.push(Op::Shown(Box::new(ShownFrame {
+                number: frame.number,
+                kind: frame.kind,
+                ts: frame.ts,
+                linktype: frame.linktype,
+                interface: frame.interface,
+                orig_len: frame.orig_len,
+                offset: frame.offset,
+                start,
+                end,
+                tcp,
+                first_ts,
+            })));
+        } else {
+            self.batch.ops.push(Op::Hidden);
+        }
+        self.flush(false)
+    }
+    fn discard_events(&mut self) {
+        self.apps.events.clear();
+        self.batch.ops.push(Op::Hidden);
+    }
+}
+
+/// Replays one batch into the application decoders and the view.
+fn replay(batch: &mut Batch, direct: &mut Direct<'_>) -> Result<(), RunError> {
+    let arena = &batch.arena;
+    for op in batch.ops.drain(..) {
+        match op {
+            Op::Data {
+                stream,
+                dir,
+                frame,
+                start,
+                end,
+            } => direct.data(
+                stream,
+                dir,
+                frame,
+                arena.get(start..end).unwrap_or_default(),
+            ),
+            Op::Gap { stream, dir } => direct.gap(stream, dir),
+            Op::Ports { stream, ports } => direct.ports(stream, ports),
+            Op::Closed { stream, frame } => direct.closed(stream, frame),
+            Op::Finished(s) => direct.finished(*s)?,
+            Op::FinishedWith(b) => {
+                let (s, app) = *b;
+                direct.finished_with(s, app)?;
+            }
+            Op::Events(mut evs) => direct.apps.events.append(&mut evs),
+            Op::Shown(f) => {
+                let frame = Frame {
+                    number: f.number,
+                    kind: f.kind,
+                    ts: f.ts,
+                    linktype: f.linktype,
+                    interface: f.interface,
+                    orig_len: f.orig_len,
+                    data: arena.get(f.start..f.end).unwrap_or_default(),
+                    offset: f.offset,
+                };
+                // Decoding again is cheaper than sending the decoded layers.
+                let packet = Packet::decode(&frame);
+                direct.frame(&frame, &packet, f.tcp, f.first_ts, true)?;
+            }
+            Op::Hidden => direct.discard_events(),
+        }
+    }
+    Ok(())
+}
+
+/// Runs `reader` through `view` on two threads: this one keeps the view.
+pub fn run(
+    reader: &mut CaptureReader,
+    view: &mut dyn View,
+    limits: Limits,
+) -> Result<(), RunError> {
+    let wants_frames = view.wants_frames();
+    let (tx, rx) = sync_channel::<Batch>(QUEUE);
+    let (spent_tx, spent_rx) = sync_channel::<Batch>(QUEUE + 2);
+    let mut direct = Direct::new(view, &limits);
+    std::thread::scope(|scope| {
+        let reading = scope.spawn(|| {
+            let mut rec = Recorder {
+                apps: Apps::for_view(&limits, wants_frames),
+                share: if wants_frames { 1 } else { FLOWS_SHARE },
+                batch: Batch::default(),
+                tx,
+                spent: spent_rx,
+                gone: false,
+            };
+            let res = produce(reader, &limits, wants_frames, &mut rec);
+            let last = rec.flush(true);
+            res.and(last)
+        });
+        let mut out = Ok(());
+        for mut batch in rx.iter() {
+            if out.is_ok() {
+                out = replay(&mut batch, &mut direct);
+                if out.is_err() {
+                    // Dropping the receiver stops the reader at its next send.
+                    break;
+                }
+            }
+            let _ = spent_tx.try_send(batch);
+        }
+        drop(rx);
+        let read = reading
+            .join()
+            .unwrap_or_else(|_| Err(RunError::Output(std::io::Error::other("reader panicked"))));
+        // An output error wins (the reader only stopped because of it); else
+        // the reader's outcome (a capture error, or Ok).
+        match out {
+            Err(e) => Err(e),
+            Ok(()) => read,
+        }
+    })
+}

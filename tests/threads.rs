@@ -1,0 +1,107 @@
+//! `--threads 2` splits the work between a reading thread and a printing
+//! thread (and, for `flows`, shares the application decoding between them).
+//! Whatever the split, every view must print exactly what one thread prints:
+//! same bytes on stdout and stderr, same exit code, on every capture we have,
+//! on a capture cut short, and with filters.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{osiscope, repo};
+
+/// Every capture in the repository: the bundled samples, the public corpus and
+/// the synthetic mix (12 interleaved WebSocket and Socket.IO connections).
+fn captures() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![
+        repo().join("captures"),
+        repo().join("tests/corpus"),
+        repo().join("tests/synthetic"),
+    ];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p
+                .extension()
+                .is_some_and(|x| matches!(x.to_str(), Some("pcap" | "pcapng" | "cap")))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn same_both_ways(args: &[&str]) {
+    let mut one: Vec<&str> = args.to_vec();
+    one.extend(["--threads", "1"]);
+    let mut two: Vec<&str> = args.to_vec();
+    two.extend(["--threads", "2"]);
+    let a = osiscope(&one);
+    let b = osiscope(&two);
+    assert_eq!(a.status.code(), b.status.code(), "{args:?}: exit code");
+    assert!(a.stdout == b.stdout, "{args:?}: stdout differs");
+    assert_eq!(
+        String::from_utf8_lossy(&a.stderr),
+        String::from_utf8_lossy(&b.stderr),
+        "{args:?}: stderr"
+    );
+}
+
+const VIEWS: [&[&str]; 6] = [
+    &["walk"],
+    &["walk", "--format", "json"],
+    &["flows"],
+    &["flows", "--format", "json"],
+    &["packets", "--format", "json"],
+    &["layers", "--format", "json"],
+];
+
+#[test]
+fn every_view_prints_the_same_on_one_or_two_threads() {
+    let files = captures();
+    assert!(files.len() > 190, "{} captures", files.len());
+    for f in &files {
+        let f = f.to_str().expect("utf-8 path");
+        for v in VIEWS {
+            let mut args = v.to_vec();
+            args.push(f);
+            same_both_ways(&args);
+        }
+    }
+}
+
+#[test]
+fn filters_and_a_cut_capture_print_the_same() {
+    let mix = "tests/synthetic/ws-mix-1m.pcap";
+    for extra in [
+        &["--connection", "4"][..],
+        &["--connection", "3"],
+        &["--port", "80", "--host", "10.0.0.2"],
+    ] {
+        for v in VIEWS {
+            let mut args = v.to_vec();
+            args.extend(extra);
+            args.push(mix);
+            same_both_ways(&args);
+        }
+    }
+    // Cut inside a record: exit code 1, the same lines before the error line.
+    let bytes = std::fs::read(repo().join(mix)).expect("read");
+    let dir = std::env::temp_dir().join(format!("osiscope-threads-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let cut = dir.join("cut.pcap");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3 + 7]).expect("write");
+    let cut = cut.to_str().expect("utf-8");
+    for v in VIEWS {
+        let mut args = v.to_vec();
+        args.push(cut);
+        same_both_ways(&args);
+        assert_eq!(osiscope(&args).status.code(), Some(1), "{args:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
