@@ -21,6 +21,7 @@ use crate::proto::websocket::MAX_FRAME_KEEP;
 
 /// Bytes of a message kept for a one-line preview (60 characters, up to 4 bytes each).
 const LINE_PREVIEW: usize = 256;
+use crate::progress::Progress;
 use crate::report::{FrameEvent, View};
 
 /// Why a run stopped early.
@@ -54,6 +55,8 @@ pub struct Limits {
     pub live: bool,
     /// Keep the per-frame and per-message lists of each connection (walk).
     pub detail: bool,
+    /// Show a progress bar while reading a file (when a person watches).
+    pub progress: bool,
 }
 
 /// Which packets and connections a view is shown. Tracking always sees every
@@ -261,11 +264,15 @@ pub fn run(
     threads: usize,
 ) -> Result<(), RunError> {
     let mut reader = CaptureReader::open(path).map_err(RunError::Capture)?;
+    let progress = Progress::for_file(path, limits.progress);
     let res = if threads > 1 {
-        crate::pipeline::run(&mut reader, view, limits)
+        crate::pipeline::run(&mut reader, view, limits, &progress)
     } else {
-        run_reader(&mut reader, view, limits)
+        let mut direct = Direct::new(view, &limits);
+        let wants = direct.view.wants_frames();
+        produce(&mut reader, &limits, wants, &mut direct, &progress)
     };
+    progress.finish();
     view.finish()?;
     res
 }
@@ -279,7 +286,8 @@ pub fn run_reader(
     limits: Limits,
 ) -> Result<(), RunError> {
     let mut direct = Direct::new(view, &limits);
-    produce(reader, &limits, direct.view.wants_frames(), &mut direct)
+    let wants = direct.view.wants_frames();
+    produce(reader, &limits, wants, &mut direct, &Progress::none())
 }
 
 /// What the reading side hands on, in capture order: stream bytes (as a
@@ -449,12 +457,14 @@ pub(crate) fn produce(
     limits: &Limits,
     wants_frames: bool,
     down: &mut dyn Downstream,
+    progress: &Progress,
 ) -> Result<(), RunError> {
     let mut flows = match limits.max_connections {
         Some(n) => FlowTable::with_capacity(n),
         None => FlowTable::default(),
     };
-    let res = read_all(reader, limits, wants_frames, &mut flows, down);
+    let res = read_all(reader, limits, wants_frames, &mut flows, down, progress);
+    progress.finish();
     let mut fin = Ok(());
     for s in flows.finish(down) {
         if let Err(e) = down.finished(s) {
@@ -471,7 +481,9 @@ fn read_all(
     wants_frames: bool,
     flows: &mut FlowTable,
     down: &mut dyn Downstream,
+    progress: &Progress,
 ) -> Result<(), RunError> {
+    let started = std::time::Instant::now();
     let mut first_ts: Option<Timestamp> = None;
     let mut seen = 0u64;
     let assume = !limits.assume_websocket.is_empty();
@@ -504,6 +516,12 @@ fn read_all(
             down.discard_events();
         }
         seen += 1;
+        progress.update(
+            frame.number,
+            frame.offset + frame.data.len() as u64,
+            started.elapsed(),
+            flows.open(),
+        );
         if limits.count.is_some_and(|c| seen >= c)
             || limits.last_frame.is_some_and(|l| frame.number >= l)
         {

@@ -117,6 +117,10 @@ pub struct InputArgs {
     /// Threads: 2 reads, decodes and follows TCP on one and decodes HTTP/WebSocket/Socket.IO and prints on the other; 1 does all on one. The output is the same [default: 2 when the machine has 2 or more CPUs]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=2))]
     pub threads: Option<u8>,
+
+    /// No progress bar (it is shown only on a terminal, while the output goes to a file or pipe, for files of 16 MiB or more)
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 impl InputArgs {

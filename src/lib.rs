@@ -12,5 +12,6 @@ pub mod cli;
 pub mod decode;
 pub mod flow;
 pub mod pipeline;
+pub mod progress;
 pub mod proto;
 pub mod report;

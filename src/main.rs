@@ -151,6 +151,14 @@ fn limits(f: FilterArgs) -> Limits {
     }
 }
 
+/// Limits for reading a file: as [`limits`], with the progress bar as asked.
+fn file_limits(f: FilterArgs, input: &osiscope::cli::InputArgs) -> Limits {
+    Limits {
+        progress: !input.no_progress,
+        ..limits(f)
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let stdout = io::stdout();
@@ -163,7 +171,7 @@ fn main() -> ExitCode {
             let mut view = WalkView::new(out, a.format, use_color(a.color), a.brief);
             let l = Limits {
                 detail: true,
-                ..limits(a.filter)
+                ..file_limits(a.filter, &a.input)
             };
             let res = analyze::run(&path, &mut view, l, threads);
             (path, res)
@@ -172,7 +180,7 @@ fn main() -> ExitCode {
             let path = a.input.path();
             let threads = a.input.threads();
             let mut view = FlowsView::new(out, a.output.format);
-            let res = analyze::run(&path, &mut view, limits(a.filter), threads);
+            let res = analyze::run(&path, &mut view, file_limits(a.filter, &a.input), threads);
             (path, res)
         }
         Command::Packets(a) => {
@@ -181,7 +189,7 @@ fn main() -> ExitCode {
             let mut view = PacketsView::new(out, a.output.format, use_color(a.output.color));
             let l = Limits {
                 count: a.count,
-                ..limits(a.filter)
+                ..file_limits(a.filter, &a.input)
             };
             let res = analyze::run(&path, &mut view, l, threads);
             (path, res)
@@ -193,7 +201,7 @@ fn main() -> ExitCode {
                 LayersView::new(out, a.output.format, use_color(a.output.color), a.frames);
             let l = Limits {
                 last_frame: view.last_wanted(),
-                ..limits(a.filter)
+                ..file_limits(a.filter, &a.input)
             };
             let res = analyze::run(&path, &mut view, l, threads);
             (path, res)

@@ -24,6 +24,7 @@ use crate::analyze::{Apps, Direct, Downstream, Limits, RunError, produce};
 use crate::capture::{CaptureReader, Frame, FrameKind, Timestamp};
 use crate::decode::Packet;
 use crate::flow::{ConnSummary, Dir, SegmentContext, StreamSink};
+use crate::progress::Progress;
 use crate::proto::app::{AppEvent, AppSummary};
 use crate::report::View;
 
@@ -290,6 +291,7 @@ pub fn run(
     reader: &mut CaptureReader,
     view: &mut dyn View,
     limits: Limits,
+    progress: &Progress,
 ) -> Result<(), RunError> {
     let wants_frames = view.wants_frames();
     let (tx, rx) = sync_channel::<Batch>(QUEUE);
@@ -305,7 +307,7 @@ pub fn run(
                 spent: spent_rx,
                 gone: false,
             };
-            let res = produce(reader, &limits, wants_frames, &mut rec);
+            let res = produce(reader, &limits, wants_frames, &mut rec, progress);
             let last = rec.flush(true);
             res.and(last)
         });

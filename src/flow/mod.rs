@@ -266,6 +266,11 @@ impl FlowTable {
     }
 
     /// The stream number the segment will get (without changing anything).
+    /// Connections being tracked now.
+    pub fn open(&self) -> usize {
+        self.conns.len()
+    }
+
     pub fn peek_stream(&self, seg: &Segment<'_>) -> u64 {
         match self.conns.get(&key(seg.src, seg.dst)) {
             Some(c) if !c.is_new_connection(seg) => c.id,
