@@ -16,7 +16,7 @@ use crate::flow::{
     ConnSummary, Dir, Endpoint, FlowTable, Offered, Role, Segment, SegmentContext, StreamSink,
     flags,
 };
-use crate::proto::app::{AppEvent, AppSummary, ConnApp, MAX_TEXT};
+use crate::proto::app::{AppEvent, AppSummary, ConnApp, ListBudget, MAX_TEXT};
 use crate::proto::websocket::MAX_FRAME_KEEP;
 
 /// Bytes of a message kept for a one-line preview (60 characters, up to 4 bytes each).
@@ -179,6 +179,8 @@ pub struct Apps {
     pub detail: bool,
     /// Bytes of plain WebSocket messages and data frames kept to be shown.
     pub previews: (usize, usize),
+    /// Shared by the connections' detail lists.
+    budget: ListBudget,
     /// Which connections get an assumption check when they open.
     pub(crate) ports: HashMap<u64, (u16, u16)>,
     /// Application summaries of connections that closed and wait to be reported.
@@ -193,10 +195,12 @@ impl Apps {
             .is_some_and(|(a, b)| self.assume_websocket.iter().any(|p| p == a || p == b));
         let detail = self.detail;
         let (messages, frames) = self.previews;
+        let budget = &self.budget;
         self.conns.entry(stream).or_insert_with(|| {
             let mut a = ConnApp::new();
             a.keep_detail(detail);
             a.keep_previews(messages, frames);
+            a.share_budget(budget.clone());
             if assume {
                 a.assume_websocket();
             }

@@ -229,5 +229,6 @@ fn report(path: &Path, res: Result<(), RunError>) -> ExitCode {
 /// glibc's allocator slows down as a long run fragments its heap (measured on
 /// the 1 GiB benchmark capture); mimalloc keeps the cost of the many small,
 /// short-lived buffers flat.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -33,6 +33,13 @@ pub const MAX_HOLD: usize = 64 * 1024;
 const MAX_PENDING: usize = 256;
 /// Text kept per listed message or packet argument string in the detail lists.
 pub const MAX_TEXT: usize = 4096;
+/// Bytes the detail lists (rows and their text) take across all connections
+/// being decoded; past it, rows are counted in `rows_not_listed`, not listed,
+/// until finished connections free room.
+pub const MAX_LISTED_BYTES: usize = 32 * 1024 * 1024;
+
+/// The detail-list budget, shared by the connections of one run.
+pub type ListBudget = std::sync::Arc<std::sync::atomic::AtomicUsize>;
 
 /// Something the application layer found.
 #[derive(Clone, Debug)]
@@ -231,6 +238,34 @@ pub struct AppSummary {
     pub violations: Vec<(u64, &'static str)>,
     #[serde(skip)]
     pub sio_packets: Vec<SioRow>,
+    /// Rows not listed because [`MAX_LISTED_BYTES`] was reached.
+    #[serde(skip)]
+    pub rows_not_listed: u64,
+    /// The rows' share of the budget, given back when the summary is dropped.
+    #[serde(skip)]
+    held: Held,
+}
+
+/// Bytes taken from a [`ListBudget`], given back on drop.
+#[derive(Debug, Default)]
+struct Held {
+    budget: Option<ListBudget>,
+    bytes: usize,
+}
+
+impl Clone for Held {
+    /// A copy holds nothing: the budget is given back once, by the original.
+    fn clone(&self) -> Self {
+        Held::default()
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(b) = &self.budget {
+            b.fetch_sub(self.bytes, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 pub fn opcode_name(op: u8) -> &'static str {
@@ -348,6 +383,7 @@ pub struct ConnApp {
     /// Bytes of each plain WebSocket message and data frame kept to be shown.
     keep_messages: usize,
     keep_frames: usize,
+    budget: ListBudget,
 }
 
 impl Default for ConnApp {
@@ -381,12 +417,35 @@ impl ConnApp {
             ws_events: Vec::new(),
             keep_messages: MAX_TEXT,
             keep_frames: MAX_FRAME_KEEP,
+            budget: ListBudget::default(),
         }
     }
 
     /// Lists every frame, message and packet (for `walk`); without, only counts.
     pub fn keep_detail(&mut self, on: bool) {
         self.detail = on;
+    }
+
+    /// Takes rows' bytes from `budget`, shared with the other connections.
+    pub fn share_budget(&mut self, budget: ListBudget) {
+        self.sum.held = Held {
+            budget: Some(budget.clone()),
+            bytes: 0,
+        };
+        self.budget = budget;
+    }
+
+    /// Room for a row of about `bytes` bytes in the detail lists; counts it either way.
+    fn list_room(&mut self, bytes: usize) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        let bytes = bytes + 64;
+        if self.budget.load(Relaxed) + bytes > MAX_LISTED_BYTES {
+            self.sum.rows_not_listed += 1;
+            return false;
+        }
+        self.budget.fetch_add(bytes, Relaxed);
+        self.sum.held.bytes += bytes;
+        true
     }
 
     /// How much of each plain WebSocket message and data frame to keep for display
@@ -760,7 +819,10 @@ impl ConnApp {
                             }
                         }
                     }
-                    if self.detail && self.sum.frames.len() < MAX_LISTED {
+                    if self.detail
+                        && self.sum.frames.len() < MAX_LISTED
+                        && self.list_room(f.payload.len().min(MAX_TEXT))
+                    {
                         let text = (f.opcode == 1 && f.fin && !f.rsv1)
                             .then(|| clip_kept(&f.payload, f.payload_len));
                         let data_hex = (f.opcode != 1 && !f.payload.is_empty()).then(|| {
@@ -799,7 +861,10 @@ impl ConnApp {
                     let env = if m.compressed { 0 } else { envelope.min(wire) };
                     self.sum.bytes.engineio_socketio += env;
                     self.sum.bytes.payload += wire - env;
-                    if self.detail && self.sum.messages.len() < MAX_LISTED {
+                    if self.detail
+                        && self.sum.messages.len() < MAX_LISTED
+                        && self.list_room(m.data.len().min(MAX_TEXT))
+                    {
                         self.sum.messages.push(MessageRow {
                             first_frame: m.first_frame,
                             last_frame: m.last_frame,
@@ -953,7 +1018,7 @@ impl ConnApp {
         if let Some(e) = &p.event {
             *so.events.entry(clip(e)).or_insert(0) += 1;
         }
-        if self.detail && self.sum.sio_packets.len() < MAX_LISTED {
+        if self.detail && self.sum.sio_packets.len() < MAX_LISTED && self.list_room(p.data_len) {
             self.sum.sio_packets.push(SioRow {
                 frame,
                 from: dir,

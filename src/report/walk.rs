@@ -32,6 +32,9 @@ use crate::proto::socketio;
 
 /// Steps kept per connection; later ones are counted, not kept.
 pub const MAX_STEPS: usize = 2000;
+/// Bytes of steps kept across all open connections. Past it, steps of every
+/// open connection are counted, not kept, until finished connections free room.
+pub const MAX_STEP_BYTES: usize = 32 * 1024 * 1024;
 /// Plain steps shown before and after a folded run.
 const FOLD_HEAD: usize = 3;
 const FOLD_TAIL: usize = 2;
@@ -75,6 +78,12 @@ struct Fold {
 struct Story {
     steps: Vec<Step>,
     omitted: u64,
+    /// Bytes the kept steps take (estimated: the struct and its text).
+    bytes: usize,
+    /// Steps past the all-connections budget were omitted.
+    over_budget: bool,
+    /// Set by the view before each frame: the budget has room.
+    room: bool,
     /// The current run of plain data/ACK steps.
     head: Vec<Step>,
     /// Steps that may be folded, with the payload bytes each carried.
@@ -99,9 +108,11 @@ struct Story {
 
 impl Story {
     fn push(&mut self, s: Step) {
-        if self.steps.len() < MAX_STEPS {
+        if self.steps.len() < MAX_STEPS && self.room {
+            self.bytes += std::mem::size_of::<Step>() + s.text.len() + s.label.len();
             self.steps.push(s);
         } else {
+            self.over_budget |= !self.room;
             self.omitted += 1;
         }
     }
@@ -234,6 +245,8 @@ pub struct WalkView<W: Write> {
     order: InOrder<Vec<u8>>,
     /// Connections printed so far.
     released: u64,
+    /// Bytes of the steps of open connections (see [`MAX_STEP_BYTES`]).
+    step_bytes: usize,
     shown: u64,
     evicted: u64,
     /// Socket.IO sessions by sid: the connections that carried them.
@@ -279,6 +292,7 @@ impl<W: Write> WalkView<W> {
             stories: HashMap::new(),
             order: InOrder::default(),
             released: 0,
+            step_bytes: 0,
             shown: 0,
             evicted: 0,
             sessions: std::collections::BTreeMap::new(),
@@ -721,9 +735,17 @@ impl<W: Write> WalkView<W> {
             writeln!(self.out, "  {line}")?;
         }
         if story.omitted > 0 {
+            let why = if story.over_budget {
+                format!(
+                    "{} MiB of steps held for all open connections",
+                    MAX_STEP_BYTES >> 20
+                )
+            } else {
+                format!("{MAX_STEPS} per connection")
+            };
             writeln!(
                 self.out,
-                "  … {} more steps not kept (limit {MAX_STEPS} per connection)",
+                "  … {} more steps not kept (limit {why})",
                 story.omitted
             )?;
         }
@@ -931,6 +953,10 @@ impl<W: Write> WalkView<W> {
                 serde_json::to_value(&story.steps).map_err(io::Error::other)?,
             );
             m.insert("steps_omitted".into(), story.omitted.into());
+            m.insert(
+                "rows_not_listed".into(),
+                app.map_or(0, |a| a.rows_not_listed).into(),
+            );
         }
         serde_json::to_writer(&mut self.out, &v)?;
         self.out.write_all(b"\n")
@@ -980,6 +1006,8 @@ impl<W: Write> View for WalkView<W> {
         let live = self.live;
         let story = self.stories.entry(c.stream).or_default();
         story.no_fold = live;
+        story.room = self.step_bytes < MAX_STEP_BYTES;
+        let before = story.bytes;
         if live && c.opens && self.format == WalkFormat::Text {
             writeln!(
                 self.out,
@@ -997,6 +1025,7 @@ impl<W: Write> View for WalkView<W> {
         for e in app {
             app_steps(e, c.conn_rel_ts, story);
         }
+        self.step_bytes += story.bytes - before;
         if live && self.format == WalkFormat::Text {
             self.print_new(c.stream)?;
         }
@@ -1019,6 +1048,9 @@ impl<W: Write> View for WalkView<W> {
             }
         }
         let mut story = self.stories.remove(&s.id).unwrap_or_default();
+        self.step_bytes = self.step_bytes.saturating_sub(story.bytes);
+        // The folded run's last steps are kept whatever the budget: they are few.
+        story.room = true;
         story.end_run();
         if self.live {
             self.shown += 1;
@@ -1075,6 +1107,13 @@ impl<W: Write> View for WalkView<W> {
 fn app_header(app: Option<&AppSummary>) -> Vec<String> {
     let mut out = Vec::new();
     let Some(a) = app else { return out };
+    if a.rows_not_listed > 0 {
+        out.push(format!(
+            "  note: {} frames, messages or packets not listed (limit {} MiB of lists held for all open connections)",
+            a.rows_not_listed,
+            crate::proto::app::MAX_LISTED_BYTES >> 20
+        ));
+    }
     if let Some(w) = &a.websocket {
         let mut l = format!(
             "  websocket: {} {}",
