@@ -18,6 +18,8 @@
 //! slow view holds the reader back instead of letting memory grow. Spent
 //! batches go back to the reader and are reused.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use crate::analyze::{Apps, Direct, Downstream, Limits, RunError, produce};
@@ -26,7 +28,7 @@ use crate::decode::Packet;
 use crate::flow::{ConnSummary, Dir, SegmentContext, StreamSink};
 use crate::progress::Progress;
 use crate::proto::app::{AppEvent, AppSummary};
-use crate::report::View;
+use crate::report::{FrameEvent, FrameRenderer, View};
 
 /// Bytes (stream data and shown frames) after which a batch is sent.
 pub const BATCH_BYTES: usize = 256 * 1024;
@@ -39,6 +41,9 @@ pub const QUEUE: usize = 4;
 /// already reads, decodes and reassembles: about half the work, measured on the
 /// benchmark captures).
 pub const FLOWS_SHARE: u64 = 3;
+/// Batches waiting at the printing thread from which the reading thread
+/// renders frames itself (when the view allows it).
+pub const BEHIND: usize = 2;
 
 /// One recorded call; byte ranges point into the batch's arena.
 enum Op {
@@ -70,6 +75,11 @@ enum Op {
     Shown(Box<ShownFrame>),
     /// A frame the view does not show: its application events are dropped.
     Hidden,
+    /// A frame rendered by the reading thread: its bytes in the arena.
+    Rendered {
+        start: usize,
+        end: usize,
+    },
 }
 
 struct ShownFrame {
@@ -103,6 +113,10 @@ struct Recorder {
     spent: Receiver<Batch>,
     /// The consumer has stopped (an output error): reading stops too.
     gone: bool,
+    /// Batches sent and not yet taken up by the printing thread.
+    waiting: Arc<AtomicUsize>,
+    renderer: Option<FrameRenderer>,
+    behind: usize,
 }
 
 impl Recorder {
@@ -110,9 +124,11 @@ impl Recorder {
         stream.is_multiple_of(self.share)
     }
 
-    /// Moves the events the last call produced into the batch, in place.
+    /// Moves the events the last call produced into the batch, in place. When
+    /// this side decodes every connection, they wait for the frame instead (a
+    /// frame rendered here needs them).
     fn take_events(&mut self) {
-        if !self.apps.events.is_empty() {
+        if self.share != 1 && !self.apps.events.is_empty() {
             let evs = std::mem::take(&mut self.apps.events);
             self.batch.ops.push(Op::Events(evs));
         }
@@ -137,6 +153,7 @@ impl Recorder {
         next.arena.shrink_to(2 * BATCH_BYTES);
         next.ops.shrink_to(2 * BATCH_OPS);
         let batch = std::mem::replace(&mut self.batch, next);
+        self.waiting.fetch_add(1, Ordering::Relaxed);
         if self.tx.send(batch).is_err() {
             self.gone = true;
         }
@@ -208,11 +225,34 @@ impl Downstream for Recorder {
     fn frame(
         &mut self,
         frame: &Frame<'_>,
-        _packet: &Packet<'_>,
+        packet: &Packet<'_>,
         tcp: Option<SegmentContext>,
         first_ts: Timestamp,
         shown: bool,
     ) -> Result<(), RunError> {
+        let behind = self.waiting.load(Ordering::Relaxed) >= self.behind;
+        if let Some(render) = self.renderer.filter(|_| shown && behind) {
+            let start = self.batch.arena.len();
+            let res = render(
+                &FrameEvent {
+                    frame,
+                    packet,
+                    tcp,
+                    first_ts,
+                    app: &self.apps.events,
+                },
+                &mut self.batch.arena,
+            );
+            self.apps.events.clear();
+            res?;
+            let end = self.batch.arena.len();
+            self.batch.ops.push(Op::Rendered { start, end });
+            return self.flush(false);
+        }
+        if !self.apps.events.is_empty() {
+            let evs = std::mem::take(&mut self.apps.events);
+            self.batch.ops.push(Op::Events(evs));
+        }
         if shown {
             let (start, end) = self.push_bytes(frame.data);
             self.batch.ops.push(Op::Shown(Box::new(ShownFrame {
@@ -281,6 +321,12 @@ fn replay(batch: &mut Batch, direct: &mut Direct<'_>) -> Result<(), RunError> {
                 direct.frame(&frame, &packet, f.tcp, f.first_ts, true)?;
             }
             Op::Hidden => direct.discard_events(),
+            Op::Rendered { start, end } => {
+                direct
+                    .view
+                    .rendered(arena.get(start..end).unwrap_or_default())?;
+                direct.discard_events();
+            }
         }
     }
     Ok(())
@@ -293,7 +339,20 @@ pub fn run(
     limits: Limits,
     progress: &Progress,
 ) -> Result<(), RunError> {
+    run_tuned(reader, view, limits, progress, BEHIND)
+}
+
+/// [`run`], rendering on the reading thread from `behind` waiting batches.
+fn run_tuned(
+    reader: &mut CaptureReader,
+    view: &mut dyn View,
+    limits: Limits,
+    progress: &Progress,
+    behind: usize,
+) -> Result<(), RunError> {
     let wants_frames = view.wants_frames();
+    let renderer = view.frame_renderer();
+    let waiting = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = sync_channel::<Batch>(QUEUE);
     let (spent_tx, spent_rx) = sync_channel::<Batch>(QUEUE + 2);
     let mut direct = Direct::new(view, &limits);
@@ -306,6 +365,9 @@ pub fn run(
                 tx,
                 spent: spent_rx,
                 gone: false,
+                waiting: waiting.clone(),
+                renderer,
+                behind,
             };
             let res = produce(reader, &limits, wants_frames, &mut rec, progress);
             let last = rec.flush(true);
@@ -313,6 +375,7 @@ pub fn run(
         });
         let mut out = Ok(());
         for mut batch in rx.iter() {
+            waiting.fetch_sub(1, Ordering::Relaxed);
             if out.is_ok() {
                 out = replay(&mut batch, &mut direct);
                 if out.is_err() {
@@ -333,4 +396,54 @@ pub fn run(
             Ok(()) => read,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::run_reader;
+    use crate::cli::Format;
+    use crate::report::packets::PacketsView;
+
+    fn packets_json(threads: usize, behind: usize) -> Vec<u8> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/synthetic/ws-mix-1m.pcap"
+        );
+        let mut reader = CaptureReader::open(std::path::Path::new(path)).expect("open");
+        let mut out = Vec::new();
+        let mut view = PacketsView::new(&mut out, Format::Json, false);
+        let res = if threads == 1 {
+            run_reader(&mut reader, &mut view, Limits::default())
+        } else {
+            run_tuned(
+                &mut reader,
+                &mut view,
+                Limits::default(),
+                &Progress::none(),
+                behind,
+            )
+        };
+        assert!(res.is_ok());
+        View::finish(&mut view).expect("finish");
+        drop(view);
+        out
+    }
+
+    /// Frames rendered on the reading thread (all of them, or as it falls
+    /// behind) print exactly as on one thread.
+    #[test]
+    fn frames_rendered_while_reading_print_the_same() {
+        let one = packets_json(1, 0);
+        assert_eq!(one.iter().filter(|&&b| b == b'\n').count(), 1249);
+        assert!(
+            one == packets_json(2, 0),
+            "every frame rendered while reading"
+        );
+        assert!(one == packets_json(2, 1), "rendered while one batch waits");
+        assert!(
+            one == packets_json(2, usize::MAX),
+            "none rendered while reading"
+        );
+    }
 }

@@ -30,8 +30,21 @@ pub struct FrameEvent<'e, 'a> {
     pub app: &'e [(u64, AppEvent)],
 }
 
+/// Renders one frame's record by itself, as the view would print it.
+pub type FrameRenderer = fn(&FrameEvent<'_, '_>, &mut Vec<u8>) -> io::Result<()>;
+
 pub trait View {
     fn frame(&mut self, ev: &FrameEvent<'_, '_>) -> io::Result<()>;
+    /// For a view whose record of a frame depends on that frame alone: how to
+    /// render it elsewhere. The reading thread then renders frames itself
+    /// while the printing thread is behind, and hands over the bytes.
+    fn frame_renderer(&self) -> Option<FrameRenderer> {
+        None
+    }
+    /// Prints a frame rendered by [`Self::frame_renderer`], in its place.
+    fn rendered(&mut self, _bytes: &[u8]) -> io::Result<()> {
+        Ok(())
+    }
     /// False for a view that only reports connections: frames are then not
     /// handed over at all (which spares copying them between threads).
     fn wants_frames(&self) -> bool {

@@ -10,7 +10,7 @@ use comfy_table::{ContentLineStyle, LineStyle, TableStyle};
 
 use super::escape::escape;
 use super::json::PacketRecord;
-use super::{FrameEvent, View, rel_seconds};
+use super::{FrameEvent, FrameRenderer, View, rel_seconds};
 use crate::capture::linktype;
 use crate::cli::Format;
 use crate::decode::detail;
@@ -169,12 +169,28 @@ fn color_of(osi: u8) -> comfy_table::Color {
     }
 }
 
+/// One packet as a JSON line.
+fn json_line(ev: &FrameEvent<'_, '_>, out: &mut impl Write) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, &PacketRecord::new(ev))?;
+    out.write_all(b"\n")
+}
+
+fn render_json(ev: &FrameEvent<'_, '_>, out: &mut Vec<u8>) -> io::Result<()> {
+    json_line(ev, out)
+}
+
 impl<W: Write> View for PacketsView<W> {
+    fn frame_renderer(&self) -> Option<FrameRenderer> {
+        (self.format == Format::Json && !self.live).then_some(render_json as FrameRenderer)
+    }
+
+    fn rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)
+    }
+
     fn frame(&mut self, ev: &FrameEvent<'_, '_>) -> io::Result<()> {
         if self.format == Format::Json {
-            let rec = PacketRecord::new(ev);
-            serde_json::to_writer(&mut self.out, &rec)?;
-            self.out.write_all(b"\n")?;
+            json_line(ev, &mut self.out)?;
             if self.live {
                 self.out.flush()?;
             }
