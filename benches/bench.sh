@@ -121,6 +121,9 @@ COMMANDS=(
     "$OSISCOPE|flows|@F@|--format|json"
     "$OSISCOPE|packets|@F@|--format|json"
     "$OSISCOPE|walk|@F@|--format|json"
+    "$OSISCOPE|flows|@F@|--format|json|--threads|1"
+    "$OSISCOPE|packets|@F@|--format|json|--threads|1"
+    "$OSISCOPE|walk|@F@|--format|json|--threads|1"
 )
 
 # label CMD: how the command is shown in the table.
@@ -166,6 +169,8 @@ fmt_rss() { awk -v k="$1" 'BEGIN { if (k >= 1048576) printf "%.2f GiB", k/104857
 
 REPORT=/tmp/osiscope-bench-results.md
 : >"$REPORT"
+# Results by "label|command name": wall seconds and peak RSS in KiB.
+declare -A WALL=() RSS=() SIZE=()
 
 for label in "${FILES[@]}"; do
     f=/tmp/osiscope-bench-$label.pcap
@@ -191,11 +196,14 @@ for label in "${FILES[@]}"; do
         names+=("$name")
         walls+=("$wall")
         rsses+=("$rss")
+        WALL["$label|$name"]=$wall
+        RSS["$label|$name"]=$rss
     done
+    SIZE[$label]=$bytes
     # Reference: osiscope flows.
     ref=""
     for i in "${!names[@]}"; do
-        [[ ${names[$i]} == "osiscope flows "* ]] && ref=${walls[$i]}
+        [[ ${names[$i]} == "osiscope flows F --format json > /dev/null" ]] && ref=${walls[$i]}
     done
     width=7
     for n in "${names[@]}"; do ((${#n} + 2 > width)) && width=$((${#n} + 2)); done
@@ -223,6 +231,69 @@ for label in "${FILES[@]}"; do
     } | tee -a "$REPORT"
     unset names walls rsses
 done
+
+# --- the targets ---------------------------------------------------------------
+# ratio LABEL A B: wall(A) / wall(B), or "–" when either is missing.
+ratio() {
+    local a=${WALL["$1|$2"]:-} b=${WALL["$1|$3"]:-}
+    if [[ -z $a || -z $b || $a == skipped || $b == skipped || $a == FAILED || $b == FAILED ]]; then
+        echo "–"
+        return
+    fi
+    awk -v a="$a" -v b="$b" 'BEGIN { if (a < 0.01) a = 0.01; if (b < 0.01) b = 0.01; printf "%.2f", a/b }'
+}
+# verdict VALUE OP LIMIT: "yes"/"no" (or "–" without a value).
+verdict() {
+    [[ $1 == "–" ]] && { echo "–"; return; }
+    awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN { ok = (op == ">=") ? v >= l : v <= l; print ok ? "yes" : "no" }'
+}
+FLOWS="osiscope flows F --format json > /dev/null"
+FLOWS1="osiscope flows F --format json --threads 1 > /dev/null"
+PACKETS="osiscope packets F --format json > /dev/null"
+PACKETS1="osiscope packets F --format json --threads 1 > /dev/null"
+WALK="osiscope walk F --format json > /dev/null"
+TSWS="tshark -n -r F -Y websocket -T fields -e frame.number -e websocket.opcode -e websocket.payload_length > /dev/null"
+TSCONV="tshark -n -r F -q -z conv,tcp > /dev/null"
+TCPDUMP="tcpdump -n -r F > /dev/null"
+CAT="cat F > /dev/null"
+{
+    echo
+    echo "### Targets (issue: speed and memory)"
+    echo
+    echo "| file | target | measured | met |"
+    echo "|---|---|---:|:---:|"
+    for label in "${FILES[@]}"; do
+        r=$(ratio "$label" "$TSWS" "$FLOWS")
+        echo "| $label | flows ≥ 120× faster than tshark -Y websocket | ${r}× | $(verdict "$r" ">=" 120) |"
+        r=$(ratio "$label" "$TSCONV" "$FLOWS")
+        echo "| $label | flows ≥ 40× faster than tshark -z conv,tcp | ${r}× | $(verdict "$r" ">=" 40) |"
+        r=$(ratio "$label" "$FLOWS" "$CAT")
+        echo "| $label | flows within 4× of cat | ${r}× | $(verdict "$r" "<=" 4) |"
+        rss=${RSS["$label|$FLOWS"]:-0}
+        m=$(awk -v k="$rss" 'BEGIN { printf "%.0f", k/1024 }')
+        echo "| $label | flows peak RSS ≤ 64 MiB | $m MiB | $(verdict "$m" "<=" 64) |"
+        r=$(ratio "$label" "$TCPDUMP" "$PACKETS")
+        echo "| $label | packets ≥ 4× faster than tcpdump -n -r | ${r}× | $(verdict "$r" ">=" 4) |"
+        r=$(ratio "$label" "$WALK" "$FLOWS")
+        echo "| $label | walk within 3× of flows | ${r}× | $(verdict "$r" "<=" 3) |"
+        r=$(ratio "$label" "$FLOWS1" "$FLOWS")
+        echo "| $label | flows: one thread / two threads (information) | ${r}× | |"
+        r=$(ratio "$label" "$PACKETS1" "$PACKETS")
+        echo "| $label | packets: one thread / two threads (information) | ${r}× | |"
+    done
+    if [[ -n ${SIZE[1G]:-} && -n ${SIZE[100M]:-} ]]; then
+        for cmd in "$FLOWS" "$PACKETS" "$WALK"; do
+            a=${WALL["100M|$cmd"]:-} b=${WALL["1G|$cmd"]:-}
+            [[ -z $a || -z $b ]] && continue
+            t=$(awk -v a="$a" -v b="$b" -v sa="${SIZE[100M]}" -v sb="${SIZE[1G]}" 'BEGIN { printf "%.2f", (b/a) / (sb/sa) }')
+            ok=$(awk -v t="$t" 'BEGIN { print (t >= 0.85 && t <= 1.15) ? "yes" : "no" }')
+            echo "| 100M→1G | \`${cmd% > /dev/null}\`: time grows with the bytes (1.00 = linear, ±15 %) | $t | $ok |"
+            ra=${RSS["100M|$cmd"]:-0} rb=${RSS["1G|$cmd"]:-0}
+            d=$(awk -v a="$ra" -v b="$rb" 'BEGIN { printf "%+.0f", (b-a)/1024 }')
+            echo "| 100M→1G | \`${cmd% > /dev/null}\`: peak RSS change | $d MiB | |"
+        done
+    fi
+} | tee -a "$REPORT"
 
 echo
 echo "MB = 10^6 bytes. Wall time is the median of $RUNS runs, peak RSS the largest of them."
