@@ -1129,3 +1129,71 @@ impl ConnApp {
         self.sum
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering::Relaxed;
+
+    const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+    /// A WebSocket session: the upgrade, then `n` unmasked server text frames.
+    fn session(app: &mut ConnApp, n: usize) {
+        let mut out = Vec::new();
+        let req = format!(
+            "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        app.data(Dir::ClientToServer, 1, req.as_bytes(), &mut out);
+        let resp = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {}\r\n\r\n",
+            websocket_accept(KEY)
+        );
+        app.data(Dir::ServerToClient, 2, resp.as_bytes(), &mut out);
+        for i in 0..n {
+            let frame = [&[0x81, 5][..], b"hello"].concat();
+            app.data(Dir::ServerToClient, 3 + i as u64, &frame, &mut out);
+        }
+    }
+
+    /// Rows past the shared budget are counted, not listed; the rows' share
+    /// comes back when their summary is dropped, not before.
+    #[test]
+    fn detail_lists_share_one_budget() {
+        let budget = ListBudget::default();
+        // Room for about three rows (64 bytes of overhead + 5 of text each).
+        let start = MAX_LISTED_BYTES - 3 * 69 - 10;
+        budget.store(start, Relaxed);
+        let mut app = ConnApp::new();
+        app.share_budget(budget.clone());
+        session(&mut app, 4);
+        let sum = app.finish(10);
+        let ws = sum.websocket.as_ref().expect("websocket");
+        assert_eq!(ws.messages.get("server:text"), Some(&4));
+        // 4 frames and 4 messages: 3 rows fit, 5 do not.
+        assert_eq!(sum.frames.len() + sum.messages.len(), 3);
+        assert_eq!(sum.rows_not_listed, 5);
+        assert_eq!(budget.load(Relaxed), start + 3 * 69);
+        // A copy holds nothing; the original gives the rows' share back once.
+        let copy = sum.clone();
+        drop(sum);
+        assert_eq!(budget.load(Relaxed), start);
+        drop(copy);
+        assert_eq!(budget.load(Relaxed), start);
+    }
+
+    /// Without detail nothing is listed and nothing is taken.
+    #[test]
+    fn counting_only_takes_no_budget() {
+        let budget = ListBudget::default();
+        let mut app = ConnApp::new();
+        app.keep_detail(false);
+        app.share_budget(budget.clone());
+        session(&mut app, 50);
+        let sum = app.finish(100);
+        assert!(sum.frames.is_empty() && sum.messages.is_empty());
+        assert_eq!(sum.rows_not_listed, 0);
+        assert_eq!(budget.load(Relaxed), 0);
+    }
+}

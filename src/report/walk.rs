@@ -245,8 +245,10 @@ pub struct WalkView<W: Write> {
     order: InOrder<Vec<u8>>,
     /// Connections printed so far.
     released: u64,
-    /// Bytes of the steps of open connections (see [`MAX_STEP_BYTES`]).
+    /// Bytes of the steps of open connections, and the most they may take
+    /// ([`MAX_STEP_BYTES`]).
     step_bytes: usize,
+    step_budget: usize,
     shown: u64,
     evicted: u64,
     /// Socket.IO sessions by sid: the connections that carried them.
@@ -293,6 +295,7 @@ impl<W: Write> WalkView<W> {
             order: InOrder::default(),
             released: 0,
             step_bytes: 0,
+            step_budget: MAX_STEP_BYTES,
             shown: 0,
             evicted: 0,
             sessions: std::collections::BTreeMap::new(),
@@ -737,8 +740,8 @@ impl<W: Write> WalkView<W> {
         if story.omitted > 0 {
             let why = if story.over_budget {
                 format!(
-                    "{} MiB of steps held for all open connections",
-                    MAX_STEP_BYTES >> 20
+                    "{} KiB of steps held for all open connections",
+                    self.step_budget >> 10
                 )
             } else {
                 format!("{MAX_STEPS} per connection")
@@ -1006,7 +1009,7 @@ impl<W: Write> View for WalkView<W> {
         let live = self.live;
         let story = self.stories.entry(c.stream).or_default();
         story.no_fold = live;
-        story.room = self.step_bytes < MAX_STEP_BYTES;
+        story.room = self.step_bytes < self.step_budget;
         let before = story.bytes;
         if live && c.opens && self.format == WalkFormat::Text {
             writeln!(
@@ -1568,5 +1571,52 @@ fn app_steps(e: &AppEvent, rel_ts: f64, story: &mut Story) {
             };
             story.push(step(*frame, 7, Some(*dir), "socketio", text, label));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::{Limits, run_reader};
+    use crate::capture::CaptureReader;
+
+    fn walk(budget: usize) -> String {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/synthetic/ws-mix-1m.pcap"
+        );
+        let mut reader = CaptureReader::open(std::path::Path::new(path)).expect("open");
+        let mut out = Vec::new();
+        let mut view = WalkView::new(&mut out, WalkFormat::Text, false, false);
+        view.step_budget = budget;
+        let limits = Limits {
+            detail: true,
+            ..Limits::default()
+        };
+        assert!(run_reader(&mut reader, &mut view, limits).is_ok());
+        View::finish(&mut view).expect("finish");
+        drop(view);
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    /// Past the budget for all open connections, steps are counted and the
+    /// reason is printed; within it, every step is kept.
+    #[test]
+    fn steps_share_one_budget() {
+        let full = walk(MAX_STEP_BYTES);
+        assert!(!full.contains("more steps not kept"), "{full}");
+        let short = walk(16 * 1024);
+        assert!(
+            short.contains(
+                "more steps not kept (limit 16 KiB of steps held for all open connections)"
+            ),
+            "{short}"
+        );
+        assert!(short.len() < full.len());
+        // Every connection is still told, with its summary.
+        assert_eq!(
+            short.matches("TCP connection").count(),
+            full.matches("TCP connection").count()
+        );
     }
 }
