@@ -181,6 +181,8 @@ pub struct Apps {
     pub previews: (usize, usize),
     /// Shared by the connections' detail lists.
     budget: ListBudget,
+    /// The view shows frames, so their application events are collected.
+    keep_events: bool,
     /// Which connections get an assumption check when they open.
     pub(crate) ports: HashMap<u64, (u16, u16)>,
     /// Application summaries of connections that closed and wait to be reported.
@@ -233,7 +235,11 @@ impl StreamSink for Apps {
         }
         let mut evs = std::mem::take(&mut self.scratch);
         self.app(stream).data(dir, frame, bytes, &mut evs);
-        self.events.extend(evs.drain(..).map(|e| (stream, e)));
+        if self.keep_events {
+            self.events.extend(evs.drain(..).map(|e| (stream, e)));
+        } else {
+            evs.clear();
+        }
         self.scratch = evs;
     }
     fn gap(&mut self, stream: u64, dir: Dir) {
@@ -339,6 +345,7 @@ impl Apps {
             assume_websocket: limits.assume_websocket.clone(),
             detail: limits.detail,
             previews,
+            keep_events: wants_frames,
             ..Apps::default()
         }
     }
@@ -523,7 +530,7 @@ fn read_all(
         progress.update(
             frame.number,
             frame.offset + frame.data.len() as u64,
-            started.elapsed(),
+            started,
             flows.open(),
         );
         if limits.count.is_some_and(|c| seen >= c)

@@ -8,7 +8,7 @@
 
 use std::io::IsTerminal;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -47,14 +47,14 @@ impl Progress {
         Progress { bar: Some(bar) }
     }
 
-    /// After frame number `frame`, which ended at byte `offset`.
-    pub fn update(&self, frame: u64, offset: u64, elapsed: Duration, open: usize) {
+    /// After frame number `frame`, which ended at byte `offset`; reading began at `started`.
+    pub fn update(&self, frame: u64, offset: u64, started: Instant, open: usize) {
         let Some(bar) = &self.bar else { return };
         if !frame.is_multiple_of(EVERY) {
             return;
         }
         bar.set_position(offset);
-        let secs = elapsed.as_secs_f64().max(1e-3);
+        let secs = started.elapsed().as_secs_f64().max(1e-3);
         bar.set_message(format!(
             "{frame} packets ({:.0}k/s) · {open} connections open",
             frame as f64 / secs / 1000.0
