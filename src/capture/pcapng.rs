@@ -158,13 +158,13 @@ impl NgState {
                     Found::Skip
                 }
                 Ok(Block::InterfaceDescription(idb)) => {
-                    self.add_interface(idb, info);
+                    self.add_interface(idb, info).map_err(err)?;
                     Found::Skip
                 }
                 Err(e) if btype == 1 => {
                     let body = &blk[8..blen - 4];
                     match lenient_idb(body, self.big_endian) {
-                        Some(idb) => self.add_interface(idb, info),
+                        Some(idb) => self.add_interface(idb, info).map_err(err)?,
                         None => {
                             return Err(err(format!("invalid interface description block: {e}")));
                         }
@@ -245,9 +245,27 @@ impl NgState {
         }
     }
 
-    fn add_interface(&mut self, idb: InterfaceDescriptionBlock<'_>, info: &mut CaptureInfo) {
+    /// Remembers an interface: its link type, snap length and name (cut to
+    /// [`MAX_IFACE_NAME`] bytes), and for the timestamps only the options that
+    /// set their resolution and offset, so a block full of options costs nothing.
+    fn add_interface(
+        &mut self,
+        mut idb: InterfaceDescriptionBlock<'_>,
+        info: &mut CaptureInfo,
+    ) -> Result<(), String> {
+        if info.interfaces.len() >= MAX_INTERFACES {
+            return Err(format!(
+                "more than {MAX_INTERFACES} interface description blocks"
+            ));
+        }
         let name = idb.options.iter().find_map(|o| match o {
-            InterfaceDescriptionOption::IfName(n) => Some(n.to_string()),
+            InterfaceDescriptionOption::IfName(n) => {
+                let mut end = n.len().min(MAX_IFACE_NAME);
+                while !n.is_char_boundary(end) {
+                    end -= 1;
+                }
+                Some(n[..end].to_string())
+            }
             _ => None,
         });
         info.interfaces.push(InterfaceInfo {
@@ -255,10 +273,23 @@ impl NgState {
             snaplen: idb.snaplen,
             name,
         });
+        idb.options.retain(|o| {
+            matches!(
+                o,
+                InterfaceDescriptionOption::IfTsResol(_)
+                    | InterfaceDescriptionOption::IfTsOffset(_)
+            )
+        });
         self.state
             .update_from_block(&Block::InterfaceDescription(idb.into_owned()));
+        Ok(())
     }
 }
+
+/// Interfaces kept for the whole file (all sections); one more is an error.
+pub const MAX_INTERFACES: usize = 65_536;
+/// Bytes of an interface name kept.
+pub const MAX_IFACE_NAME: usize = 256;
 
 /// A custom block takes a frame number; its payload is shown as the frame's data.
 fn custom_frame(data: (usize, usize)) -> Found {

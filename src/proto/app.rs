@@ -38,6 +38,9 @@ pub const MAX_TEXT: usize = 4096;
 /// until finished connections free room.
 pub const MAX_LISTED_BYTES: usize = 32 * 1024 * 1024;
 
+/// Problems listed per connection in `app_problems` (the count goes on).
+pub const MAX_PROBLEMS: usize = 32;
+
 /// The detail-list budget, shared by the connections of one run.
 pub type ListBudget = std::sync::Arc<std::sync::atomic::AtomicUsize>;
 
@@ -241,6 +244,13 @@ pub struct AppSummary {
     /// Rows not listed because [`MAX_LISTED_BYTES`] was reached.
     #[serde(skip)]
     pub rows_not_listed: u64,
+    /// What the decoders gave up on or could not finish, in words ("request head
+    /// longer than 65536 bytes", "server: binary frame unfinished at the end: …"),
+    /// the first [`MAX_PROBLEMS`]; `problem_count` counts them all.
+    #[serde(skip)]
+    pub problems: Vec<String>,
+    #[serde(skip)]
+    pub problem_count: u64,
     /// The rows' share of the budget, given back when the summary is dropped.
     #[serde(skip)]
     held: Held,
@@ -435,6 +445,14 @@ impl ConnApp {
         self.budget = budget;
     }
 
+    /// Notes something a decoder gave up on.
+    fn problem(&mut self, what: String) {
+        self.sum.problem_count += 1;
+        if self.sum.problems.len() < MAX_PROBLEMS {
+            self.sum.problems.push(what);
+        }
+    }
+
     /// Room for a row of about `bytes` bytes in the detail lists; counts it either way.
     fn list_room(&mut self, bytes: usize) -> bool {
         use std::sync::atomic::Ordering::Relaxed;
@@ -626,11 +644,14 @@ impl ConnApp {
                     self.polling(Dir::ClientToServer, frame, &b, out);
                 }
             }
-            HttpItem::Error { frame, reason } => out.push(AppEvent::HttpError {
-                dir: Dir::ClientToServer,
-                frame,
-                reason,
-            }),
+            HttpItem::Error { frame, reason } => {
+                self.problem(format!("client: HTTP {reason} (frame {frame}); the rest of the direction is not decoded"));
+                out.push(AppEvent::HttpError {
+                    dir: Dir::ClientToServer,
+                    frame,
+                    reason,
+                })
+            }
         }
         let _ = frame;
     }
@@ -688,11 +709,14 @@ impl ConnApp {
                     self.polling(Dir::ServerToClient, frame, &b, out);
                 }
             }
-            HttpItem::Error { frame, reason } => out.push(AppEvent::HttpError {
-                dir: Dir::ServerToClient,
-                frame,
-                reason,
-            }),
+            HttpItem::Error { frame, reason } => {
+                self.problem(format!("server: HTTP {reason} (frame {frame}); the rest of the direction is not decoded"));
+                out.push(AppEvent::HttpError {
+                    dir: Dir::ServerToClient,
+                    frame,
+                    reason,
+                })
+            }
         }
         let _ = frame;
     }
@@ -1008,6 +1032,12 @@ impl ConnApp {
         p: SioPacket,
         out: &mut Vec<AppEvent>,
     ) {
+        if let Some(w) = &p.warning {
+            self.problem(format!(
+                "{}: Socket.IO packet at frame {frame} {w}",
+                dir.sender()
+            ));
+        }
         let so = self
             .sum
             .socketio
@@ -1093,6 +1123,18 @@ impl ConnApp {
                     "polling"
                 };
                 self.sio(dir, last_frame, transport, p, &mut sink);
+            }
+        }
+        for dir in [Dir::ClientToServer, Dir::ServerToClient] {
+            if let Some(what) = self.ws[dir as usize].as_ref().and_then(|p| p.unfinished()) {
+                self.problem(format!("{}: WebSocket {what}", dir.sender()));
+            }
+            if let Some(why) = self.ws[dir as usize].as_ref().and_then(|p| p.stop_reason()) {
+                self.problem(format!(
+                    "{}: WebSocket framing lost ({}); the rest of the direction is not decoded",
+                    dir.sender(),
+                    why.replace('_', " ")
+                ));
             }
         }
         if let Some(ws) = &mut self.sum.websocket {

@@ -231,7 +231,7 @@ pub struct MessageInfo {
 pub enum WsEvent {
     Frame(FrameInfo),
     Message(MessageInfo),
-    /// A protocol violation, at the capture frame where it was seen. Kinds: "unmasked_client_frame", "masked_server_frame", "control_frame_too_long", "fragmented_control_frame", "reserved_opcode", "rsv_without_extension", "continuation_without_start", "message_interrupted" (a new data frame while a fragmented message is open), "data_after_close", "invalid_utf8", "invalid_close_code", "close_payload_too_short", "deflate_bomb", "inflate_error".
+    /// A protocol violation, at the capture frame where it was seen. Kinds: "unmasked_client_frame", "masked_server_frame", "control_frame_too_long", "fragmented_control_frame", "reserved_opcode", "rsv_without_extension", "continuation_without_start", "message_interrupted" (a new data frame while a fragmented message is open), "data_after_close", "invalid_utf8", "invalid_close_code", "close_payload_too_short", "deflate_bomb", "inflate_error", "length_msb_set" (a 64-bit length with its top bit set: framing is lost and the parser stops).
     ///
     /// A violation comes before the frame or message event it concerns.
     Violation {
@@ -257,6 +257,18 @@ pub fn apply_mask(data: &mut [u8], key: [u8; 4], offset: u64) {
     // The tail starts a multiple of 8 bytes in, so the key phase is unchanged.
     for (byte, m) in rest.iter_mut().zip(k.iter().cycle()) {
         *byte ^= m;
+    }
+}
+
+fn opcode_label(op: u8) -> &'static str {
+    match op {
+        OP_CONTINUATION => "continuation",
+        OP_TEXT => "text",
+        OP_BINARY => "binary",
+        OP_CLOSE => "close",
+        OP_PING => "ping",
+        OP_PONG => "pong",
+        _ => "reserved-opcode",
     }
 }
 
@@ -566,6 +578,30 @@ impl WsParser {
         self.keep = n.min(MAX_MESSAGE_KEEP);
     }
 
+    /// What was still being read when the stream ended, in words: a frame whose
+    /// payload had not all arrived, or a message without its final frame.
+    pub fn unfinished(&self) -> Option<String> {
+        if let Some(f) = &self.frame {
+            return Some(format!(
+                "{} frame unfinished at the end: {} of {} payload bytes seen",
+                opcode_label(f.opcode),
+                f.done,
+                f.payload_len
+            ));
+        }
+        if let Some(m) = &self.msg {
+            return Some(format!(
+                "{} message without its final frame at the end: {} bytes in frames {}–{}",
+                opcode_label(m.opcode),
+                m.wire_len,
+                m.first_frame,
+                m.last_frame
+            ));
+        }
+        (self.hdr_have > 0)
+            .then(|| format!("frame header cut at the end ({} bytes)", self.hdr_have))
+    }
+
     /// Keeps only the first `n` bytes (at most [`MAX_FRAME_KEEP`]) of each data frame's
     /// payload; control frames (a close frame's reason) are kept whole.
     pub fn keep_frames(&mut self, n: usize) {
@@ -662,6 +698,10 @@ impl WsParser {
             n => (u64::from(n), 2),
         };
         if payload_len >> 63 != 0 {
+            out.push(WsEvent::Violation {
+                frame,
+                kind: "length_msb_set",
+            });
             self.halt("length_msb_set");
             return;
         }
@@ -1794,11 +1834,13 @@ mod tests {
             1,
             &mut out,
         );
-        assert!(out.is_empty());
+        // Said once, then nothing more: what follows cannot be located.
+        assert_eq!(violations(&out), ["length_msb_set"]);
+        assert_eq!(out.len(), 1);
         assert!(p.stopped());
         assert_eq!(p.stop_reason(), Some("length_msb_set"));
         p.push(&[0x81, 0x00], 2, &mut out);
-        assert!(out.is_empty());
+        assert_eq!(out.len(), 1);
     }
 
     #[test]

@@ -113,6 +113,9 @@ pub fn line(e: &AppEvent) -> Option<AppLine> {
             if let Some(id) = packet.ack_id {
                 let _ = write!(t, " ack={id}");
             }
+            if let Some(w) = &packet.warning {
+                let _ = write!(t, " ⚠ {w}");
+            }
             (7, "socket.io", t)
         }
     };

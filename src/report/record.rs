@@ -128,6 +128,9 @@ pub struct ConnRecord<'a> {
     pub http: &'a [HttpTx],
     pub websocket: Option<&'a WebSocketSummary>,
     pub socketio: Option<&'a SocketIoSummary>,
+    /// What the decoders gave up on or could not finish (the first 32), and how many.
+    pub app_problems: &'a [String],
+    pub app_problem_count: u64,
     pub overhead: Overhead,
 }
 
@@ -138,6 +141,8 @@ pub fn record<'a>(s: &'a ConnSummary, app: Option<&'a AppSummary>) -> ConnRecord
         http: app.map_or(&[], |a| a.http.as_slice()),
         websocket: app.and_then(|a| a.websocket.as_ref()),
         socketio: app.and_then(|a| a.socketio.as_ref()),
+        app_problems: app.map_or(&[], |a| a.problems.as_slice()),
+        app_problem_count: app.map_or(0, |a| a.problem_count),
         overhead: Overhead::of(s, app),
     }
 }

@@ -1110,6 +1110,15 @@ impl<W: Write> View for WalkView<W> {
 fn app_header(app: Option<&AppSummary>) -> Vec<String> {
     let mut out = Vec::new();
     let Some(a) = app else { return out };
+    for p in &a.problems {
+        out.push(format!("  ⚠ {p}"));
+    }
+    if a.problem_count > a.problems.len() as u64 {
+        out.push(format!(
+            "  ⚠ … {} more problems",
+            a.problem_count - a.problems.len() as u64
+        ));
+    }
     if a.rows_not_listed > 0 {
         out.push(format!(
             "  note: {} frames, messages or packets not listed (limit {} MiB of lists held for all open connections)",
@@ -1565,6 +1574,9 @@ fn app_steps(e: &AppEvent, rel_ts: f64, story: &mut Story) {
                 " [Socket.IO {} over {transport}]",
                 sio_type(packet.ptype)
             );
+            if let Some(w) = &packet.warning {
+                let _ = write!(text, " ⚠ {w}");
+            }
             let label = match &packet.event {
                 Some(e) => format!("{} {e}", sio_type(packet.ptype)),
                 None => sio_type(packet.ptype).to_owned(),

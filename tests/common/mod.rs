@@ -2,6 +2,8 @@
 //! tshark's recorded answers.
 #![allow(dead_code)]
 
+pub mod synth;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
