@@ -2,7 +2,9 @@
 //! (built here, labelled as such) carries a WebSocket session whose message and
 //! close reason hold ESC sequences, a C1 control and a bidi override (HTTP
 //! heads cannot: the parser rejects control characters there); every text
-//! view must print them escaped.
+//! view must print them escaped. A second one carries them in Socket.IO event
+//! names and arguments, an Engine.IO session id and, as bidi overrides (which
+//! HTTP allows), in a WebSocket subprotocol. JSON views escape them too.
 
 mod common;
 
@@ -143,4 +145,86 @@ fn strip_sgr(s: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// Socket.IO over WebSocket with the hostile text in every place a person reads.
+fn write_socketio_capture(path: &std::path::PathBuf) {
+    use common::synth::{Session, ws_frame};
+    let mut s = Session::new(path);
+    let proto = "chat\u{202e}txt.exe";
+    s.client(
+        format!(
+            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: {proto}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    s.server(
+        format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: {proto}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    let evil = serde_json::to_string(EVIL).expect("json");
+    s.server(&ws_frame(
+        1,
+        format!(r#"0{{"sid":{evil},"upgrades":[],"pingInterval":25000,"pingTimeout":20000}}"#)
+            .as_bytes(),
+    ));
+    s.server(&ws_frame(1, b"40"));
+    s.server(&ws_frame(
+        1,
+        format!(r#"42[{evil},{{"k":{evil}}},{evil}]"#).as_bytes(),
+    ));
+    s.server(&ws_frame(1, format!(r#"42["chat",{evil}]"#).as_bytes()));
+    s.close();
+}
+
+#[test]
+fn hostile_socketio_and_headers_are_escaped_in_every_view_and_json() {
+    let dir = std::env::temp_dir().join(format!("osiscope-term-sio-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let p = dir.join("evil-sio.pcap");
+    write_socketio_capture(&p);
+    let path = p.to_str().unwrap();
+    for args in [
+        vec!["walk", path],
+        vec!["walk", path, "--brief"],
+        vec!["walk", path, "--format", "mermaid"],
+        vec!["walk", path, "--format", "json"],
+        vec!["flows", path],
+        vec!["flows", path, "--format", "json"],
+        vec!["packets", path],
+        vec!["packets", path, "--format", "json"],
+        vec!["layers", path],
+        vec!["layers", path, "--format", "json"],
+    ] {
+        let out = common::osiscope(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert_clean(&format!("{args:?}"), &out.stdout);
+        assert_clean(&format!("{args:?} stderr"), &out.stderr);
+    }
+    // The walk names the event and the session as they are, escaped.
+    let walk = String::from_utf8_lossy(&common::osiscope(&["walk", path]).stdout).into_owned();
+    let shown = "\\x1b[2J\\x1b]0;pwned\\x07\\x9b31m\\u{202e}gnp.exe";
+    assert!(walk.contains(&format!("socket.on(\"{shown}\")")), "{walk}");
+    assert!(walk.contains(&format!("sid {shown}")), "{walk}");
+    assert!(walk.contains("chat\\u{202e}txt.exe"), "{walk}");
+    // JSON reads back exactly what was sent.
+    let json = common::osiscope(&["flows", path, "--format", "json"]);
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&json.stdout).trim()).expect("json");
+    assert_eq!(v["socketio"]["sid"], EVIL);
+    assert_eq!(v["socketio"]["events"][EVIL], 1);
+    assert_eq!(v["websocket"]["subprotocol"], "chat\u{202e}txt.exe");
+    // An error naming a hostile file name escapes it too.
+    let bad = dir.join("\u{1b}[31mred\u{202e}.pcap");
+    std::fs::write(&bad, b"not a capture").expect("write");
+    let out = common::osiscope(&["flows", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_clean("error line", &out.stderr);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\\x1b[31mred\\u{202e}.pcap"));
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -9,7 +9,8 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-fn is_unsafe(c: char) -> bool {
+/// Characters a terminal acts on or that make text read other than it is.
+pub fn is_unsafe(c: char) -> bool {
     c.is_control() // C0, DEL and C1
         || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}')
 }

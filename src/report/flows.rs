@@ -73,7 +73,7 @@ impl<W: Write> FlowsView<W> {
     fn render(&self, s: &ConnSummary, app: Option<&AppSummary>) -> io::Result<Rendered> {
         if self.format == Format::Json {
             let mut line = Vec::with_capacity(4096);
-            serde_json::to_writer(&mut line, &record::record(s, app))?;
+            super::json::write(&mut line, &record::record(s, app))?;
             line.push(b'\n');
             return Ok(Rendered::Json(line));
         }

@@ -1,6 +1,8 @@
 //! JSON Lines records. Each line is one self-contained object; the schema is
 //! documented in the README ("JSON output").
 
+use std::io;
+
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -56,5 +58,56 @@ impl PacketRecord {
             problem: ev.packet.problem.as_ref().map(|p| p.text()),
             app: ev.app.iter().filter_map(|(_, e)| line(e)).collect(),
         }
+    }
+}
+
+/// Writes `v` as JSON whose strings also escape what a terminal would act on
+/// or show misleadingly (DEL, C1 controls, bidi controls: serde_json escapes
+/// only C0), so JSON printed on a terminal is as safe as the text views. It
+/// stays plain JSON: any character may be written as `\uXXXX`.
+pub fn write<W: io::Write, T: Serialize + ?Sized>(out: W, v: &T) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(out, TerminalSafe);
+    v.serialize(&mut ser).map_err(io::Error::from)
+}
+
+struct TerminalSafe;
+
+impl serde_json::ser::Formatter for TerminalSafe {
+    fn write_string_fragment<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        // Every character to escape is U+007F or above: ASCII passes as is.
+        if fragment.bytes().all(|b| b < 0x7f) {
+            return w.write_all(fragment.as_bytes());
+        }
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if super::escape::is_unsafe(c) {
+                w.write_all(fragment.as_bytes().get(start..i).unwrap_or_default())?;
+                // All of them are in the Basic Multilingual Plane: four digits.
+                write!(w, "\\u{:04x}", c as u32)?;
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(fragment.as_bytes().get(start..).unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn terminal_controls_are_escaped_and_the_json_reads_back_the_same() {
+        let s = "a\u{1b}[2J b\u{7f} c\u{9b}31m d\u{202e}gnp.exe é ✓ 😀";
+        let mut out = Vec::new();
+        super::write(&mut out, &serde_json::json!({ "t": s })).expect("write");
+        let text = String::from_utf8(out).expect("utf-8");
+        assert_eq!(
+            text,
+            r#"{"t":"a\u001b[2J b\u007f c\u009b31m d\u202egnp.exe é ✓ 😀"}"#
+        );
+        let back: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(back["t"], s);
     }
 }

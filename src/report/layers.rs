@@ -58,7 +58,7 @@ impl<W: Write> View for LayersView<W> {
         }
         self.shown += 1;
         if self.format == Format::Json {
-            serde_json::to_writer(&mut self.out, &PacketRecord::new(ev))?;
+            super::json::write(&mut self.out, &PacketRecord::new(ev))?;
             return self.out.write_all(b"\n");
         }
         let layers = detail::describe(ev.frame, ev.packet, ev.tcp.as_ref());

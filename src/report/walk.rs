@@ -961,7 +961,7 @@ impl<W: Write> WalkView<W> {
                 app.map_or(0, |a| a.rows_not_listed).into(),
             );
         }
-        serde_json::to_writer(&mut self.out, &v)?;
+        super::json::write(&mut self.out, &v)?;
         self.out.write_all(b"\n")
     }
 
