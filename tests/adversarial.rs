@@ -171,6 +171,16 @@ fn one_flow(name: &str, build: fn(&PathBuf)) -> serde_json::Value {
     r
 }
 
+/// The kinds of a `walk` record's WebSocket violations, in order.
+fn violation_kinds(ws: &serde_json::Value) -> Vec<&str> {
+    ws["violations"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|v| v["kind"].as_str().expect("kind"))
+        .collect()
+}
+
 fn problems(r: &serde_json::Value) -> Vec<String> {
     r["app_problems"]
         .as_array()
@@ -231,12 +241,7 @@ fn a_close_frame_of_258_bytes_is_a_violation() {
     assert_eq!(code, 0);
     let r = &json(&out)[0];
     let ws = &r["websocket"];
-    let kinds: Vec<&str> = ws["violations"]
-        .as_array()
-        .expect("list")
-        .iter()
-        .map(|v| v["kind"].as_str().expect("kind"))
-        .collect();
+    let kinds = violation_kinds(ws);
     assert_eq!(kinds, ["control_frame_too_long"]);
     assert_eq!(ws["close"]["code"], 1000);
     assert_eq!(ws["close"]["reason"].as_str().map(str::len), Some(256));
@@ -262,12 +267,7 @@ fn a_deflate_bomb_stops_at_16_mib_and_what_follows_is_decoded() {
     assert_eq!(code, 0);
     let r = &json(&out)[0];
     let ws = &r["websocket"];
-    let kinds: Vec<&str> = ws["violations"]
-        .as_array()
-        .expect("list")
-        .iter()
-        .map(|v| v["kind"].as_str().expect("kind"))
-        .collect();
+    let kinds = violation_kinds(ws);
     assert_eq!(kinds, ["deflate_bomb"]);
     let msgs = ws["messages"].as_array().expect("messages");
     assert_eq!(msgs.len(), 2);

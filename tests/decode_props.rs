@@ -10,20 +10,12 @@ use osiscope::proto::http::HttpParser;
 use osiscope::proto::{engineio, socketio};
 use proptest::prelude::*;
 
-const LINKTYPES: [u32; 12] = [
-    linktype::NULL,
-    linktype::ETHERNET,
-    linktype::RAW_BSD,
-    linktype::RAW_OPENBSD,
-    linktype::RAW,
-    linktype::LOOP,
-    linktype::LINUX_SLL,
-    linktype::IPV4,
-    linktype::IPV6,
-    linktype::LINUX_SLL2,
-    linktype::NFLOG,
-    147, // a link type osiscope does not know
-];
+/// Every link type osiscope decodes, and one it does not know.
+fn linktypes() -> Vec<u32> {
+    let mut v = linktype::ALL.to_vec();
+    v.push(147);
+    v
+}
 
 /// Bytes that often look like the start of a real packet: an Ethernet/IPv4/TCP
 /// header with some of its bytes replaced, then anything.
@@ -71,7 +63,7 @@ proptest! {
 
     #[test]
     fn packets_decode_and_describe_without_panic(
-        lt in prop::sample::select(LINKTYPES.to_vec()),
+        lt in prop::sample::select(linktypes()),
         data in prop_oneof![prop::collection::vec(any::<u8>(), 0..200), packetish()],
     ) {
         let f = frame(lt, &data);

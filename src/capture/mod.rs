@@ -48,6 +48,21 @@ pub mod linktype {
     pub const LINUX_SLL2: u32 = 276;
     pub const NFLOG: u32 = 239;
 
+    /// Every link type above, for tests and fuzzing that try each decoder.
+    pub const ALL: [u32; 11] = [
+        NULL,
+        ETHERNET,
+        RAW_BSD,
+        RAW_OPENBSD,
+        RAW,
+        LOOP,
+        LINUX_SLL,
+        IPV4,
+        IPV6,
+        LINUX_SLL2,
+        NFLOG,
+    ];
+
     /// A short human name, as capinfos would say it.
     pub fn name(lt: u32) -> &'static str {
         match lt {
