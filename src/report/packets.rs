@@ -171,7 +171,7 @@ fn color_of(osi: u8) -> comfy_table::Color {
 
 /// One packet as a JSON line.
 fn json_line(ev: &FrameEvent<'_, '_>, out: &mut impl Write) -> io::Result<()> {
-    serde_json::to_writer(&mut *out, &PacketRecord::new(ev))?;
+    super::json::write(&mut *out, &PacketRecord::new(ev))?;
     out.write_all(b"\n")
 }
 
