@@ -653,19 +653,12 @@ fn net_layer(pkt: &Packet<'_>, net: &LaxNetSlice<'_>, out: &mut Vec<LayerDetail>
                     pkt.offset_of(ext_bytes),
                     ext_bytes.len(),
                 );
-                let mut names = Vec::new();
-                for hdr in exts.clone().into_iter() {
-                    let n = match hdr {
-                        etherparse::Ipv6ExtensionSlice::HopByHop(_) => "hop-by-hop",
-                        etherparse::Ipv6ExtensionSlice::Routing(_) => "routing",
-                        etherparse::Ipv6ExtensionSlice::Fragment(_) => "fragment",
-                        etherparse::Ipv6ExtensionSlice::DestinationOptions(_) => {
-                            "destination options"
-                        }
-                        etherparse::Ipv6ExtensionSlice::Authentication(_) => "authentication",
-                    };
-                    names.push(n);
-                }
+                // Walked here, within the slice: etherparse's own iterator does
+                // not stop at the slice's end when the chain was cut (found by
+                // the decode fuzz target).
+                let names = exts
+                    .first_header()
+                    .map_or_else(Vec::new, |first| ipv6_extension_names(first, ext_bytes));
                 e.fields.add("headers", "Headers", names.join(", "));
                 e.fields.add("length", "Length", ext_bytes.len());
                 e.summary = format!("IPv6 extensions: {}", names.join(", "));
@@ -993,6 +986,38 @@ fn options_json(opts: &[TcpOption]) -> Value {
     Value::Array(v)
 }
 
+/// Names of the IPv6 extension headers in `bytes`, the first being `first`;
+/// stops at a header that does not fit (named, then "…").
+fn ipv6_extension_names(first: etherparse::IpNumber, bytes: &[u8]) -> Vec<&'static str> {
+    use etherparse::IpNumber;
+    let mut names = Vec::new();
+    let (mut next, mut at) = (first, 0usize);
+    // Each header is at least 8 bytes: the loop ends within bytes.len() / 8 turns.
+    while at < bytes.len() {
+        let (name, len) = match next {
+            IpNumber::IPV6_HEADER_HOP_BY_HOP => ("hop-by-hop", 8),
+            IpNumber::IPV6_ROUTE_HEADER => ("routing", 8),
+            IpNumber::IPV6_DESTINATION_OPTIONS => ("destination options", 8),
+            IpNumber::IPV6_FRAGMENTATION_HEADER => ("fragment", 0),
+            IpNumber::AUTHENTICATION_HEADER => ("authentication", 4),
+            _ => break,
+        };
+        let size = match (len, bytes.get(at + 1)) {
+            (0, _) => 8,
+            (unit, Some(&l)) => (usize::from(l) + if unit == 4 { 2 } else { 1 }) * unit,
+            (_, None) => usize::MAX,
+        };
+        names.push(name);
+        if size > bytes.len() - at {
+            names.push("…");
+            break;
+        }
+        next = IpNumber(bytes[at]);
+        at += size;
+    }
+    names
+}
+
 fn icmpv4_name(ty: u8, code: u8) -> &'static str {
     match (ty, code) {
         (0, _) => "echo reply",
@@ -1030,5 +1055,29 @@ fn icmpv6_name(ty: u8) -> &'static str {
         137 => "redirect",
         143 => "multicast listener report v2",
         _ => "other type",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_extension_walk_stops_inside_the_slice() {
+        use etherparse::IpNumber;
+        // Hop-by-hop (8 bytes, next: hop-by-hop), then one claiming 48 bytes of 8.
+        let mut b = vec![0u8; 16];
+        b[0] = 0; // next header: hop-by-hop
+        b[8] = 6; // next header: TCP
+        b[9] = 5; // (5 + 1) * 8 = 48 bytes
+        let names = ipv6_extension_names(IpNumber::IPV6_HEADER_HOP_BY_HOP, &b);
+        assert_eq!(names, ["hop-by-hop", "hop-by-hop", "…"]);
+        // A whole chain: fragment (8 bytes) then destination options (8), then TCP.
+        let mut c = vec![0u8; 16];
+        c[0] = 60;
+        c[8] = 6;
+        let names = ipv6_extension_names(IpNumber::IPV6_FRAGMENTATION_HEADER, &c);
+        assert_eq!(names, ["fragment", "destination options"]);
+        assert!(ipv6_extension_names(IpNumber::IPV6_HEADER_HOP_BY_HOP, &[]).is_empty());
     }
 }

@@ -217,8 +217,10 @@ impl HttpParser {
                     // A head ends with an empty line: only then is it worth
                     // parsing, so a head trickling in byte by byte costs linear time.
                     let from = old.saturating_sub(3);
+                    // (httparse takes bare-LF lines, so "\n\r\n" ends a head too:
+                    // found by the http fuzz target.)
                     let ended = self.buf[from..].windows(2).any(|w| w == b"\n\n")
-                        || self.buf[from..].windows(4).any(|w| w == b"\r\n\r\n");
+                        || self.buf[from..].windows(3).any(|w| w == b"\n\r\n");
                     let parsed = if ended {
                         self.parse_head(frame)
                     } else {
@@ -419,6 +421,31 @@ mod tests {
             used += p.push(c, i as u64 + 1, &mut out);
         }
         (out, used)
+    }
+
+    /// A bare-LF status line then a CRLF blank line ends the head, however the
+    /// bytes are cut (found by the http fuzz target: the cut once lost the body).
+    #[test]
+    fn lf_then_crlf_ends_a_head_in_any_segmentation() {
+        let stream: &[u8] = b"HTTP/1.1 200 OK\n\r\nab\n\n";
+        // Every piece as frame 1, so only the cut differs.
+        let run = |pieces: &[&[u8]]| {
+            let mut p = HttpParser::new(false);
+            let mut out = Vec::new();
+            let used: usize = pieces.iter().map(|c| p.push(c, 1, &mut out)).sum();
+            p.close(9, &mut out);
+            format!("{out:?} {used}")
+        };
+        let whole = run(&[stream]);
+        for cut in 1..stream.len() {
+            let (a, b) = stream.split_at(cut);
+            assert_eq!(run(&[a, b]), whole, "cut at {cut}");
+        }
+        assert!(
+            whole.contains("status: Some(200)") && whole.contains("head_len: 18"),
+            "{whole}"
+        );
+        assert!(whole.contains("BodyEnd { frame: 9, len: 4"), "{whole}");
     }
 
     #[test]
