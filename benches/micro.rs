@@ -15,7 +15,9 @@ use osiscope::capture::CaptureReader;
 use osiscope::cli::Format;
 use osiscope::decode::Packet;
 use osiscope::flow::reassembly::{Chunk, Reassembler};
-use osiscope::proto::websocket::{DeflateParams, Side, WsEvent, WsParser, apply_mask};
+use osiscope::proto::websocket::{
+    DeflateParams, Side, WsEvent, WsParser, apply_mask, encode_frame,
+};
 use osiscope::report::View;
 use osiscope::report::flows::FlowsView;
 use osiscope::report::packets::PacketsView;
@@ -96,28 +98,9 @@ fn reassembly(c: &mut Criterion) {
     g.finish();
 }
 
-/// One frame with the shortest length encoding.
+/// One final frame.
 fn frame(opcode: u8, rsv1: bool, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
-    let mut v = vec![0x80 | (u8::from(rsv1) << 6) | opcode];
-    let m = if mask.is_some() { 0x80 } else { 0 };
-    match payload.len() {
-        n if n < 126 => v.push(m | n as u8),
-        n if n < 65536 => {
-            v.push(m | 126);
-            v.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            v.push(m | 127);
-            v.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    let mut body = payload.to_vec();
-    if let Some(k) = mask {
-        v.extend_from_slice(&k);
-        apply_mask(&mut body, k, 0);
-    }
-    v.extend_from_slice(&body);
-    v
+    encode_frame(true, rsv1, opcode, payload, mask)
 }
 
 fn websocket(c: &mut Criterion) {

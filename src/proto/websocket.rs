@@ -260,6 +260,37 @@ pub fn apply_mask(data: &mut [u8], key: [u8; 4], offset: u64) {
     }
 }
 
+/// One frame with the shortest length encoding, masked with `mask` if given:
+/// how tests, benchmarks and fuzz seeds build WebSocket streams.
+pub fn encode_frame(
+    fin: bool,
+    rsv1: bool,
+    opcode: u8,
+    payload: &[u8],
+    mask: Option<[u8; 4]>,
+) -> Vec<u8> {
+    let mut v = vec![(u8::from(fin) << 7) | (u8::from(rsv1) << 6) | opcode];
+    let m = if mask.is_some() { 0x80 } else { 0 };
+    match payload.len() {
+        n @ 0..=125 => v.push(m | n as u8),
+        n @ 126..=0xffff => {
+            v.push(m | 126);
+            v.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            v.push(m | 127);
+            v.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    let mut body = payload.to_vec();
+    if let Some(k) = mask {
+        v.extend_from_slice(&k);
+        apply_mask(&mut body, k, 0);
+    }
+    v.extend_from_slice(&body);
+    v
+}
+
 fn opcode_label(op: u8) -> &'static str {
     match op {
         OP_CONTINUATION => "continuation",
@@ -1038,29 +1069,7 @@ mod tests {
             .collect()
     }
 
-    /// One frame with the shortest length encoding.
-    fn encode(fin: bool, rsv1: bool, opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
-        let mut v = vec![(u8::from(fin) << 7) | (u8::from(rsv1) << 6) | opcode];
-        let m = if mask.is_some() { 0x80 } else { 0 };
-        match payload.len() {
-            n @ 0..=125 => v.push(m | n as u8),
-            n @ 126..=0xffff => {
-                v.push(m | 126);
-                v.extend_from_slice(&(n as u16).to_be_bytes());
-            }
-            n => {
-                v.push(m | 127);
-                v.extend_from_slice(&(n as u64).to_be_bytes());
-            }
-        }
-        let mut body = payload.to_vec();
-        if let Some(k) = mask {
-            v.extend_from_slice(&k);
-            apply_mask(&mut body, k, 0);
-        }
-        v.extend_from_slice(&body);
-        v
-    }
+    use super::encode_frame as encode;
 
     /// Compresses one message as RFC 7692 §7.2.1 says: sync flush, trailer removed.
     fn deflate_msg(c: &mut Compress, data: &[u8]) -> Vec<u8> {
