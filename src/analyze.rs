@@ -3,9 +3,11 @@
 use std::io;
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use etherparse::{LaxNetSlice, TransportSlice};
 
+use crate::capture::write::PcapOut;
 use crate::capture::{CaptureError, CaptureReader, Frame, FrameSource, Timestamp};
 use crate::decode::Packet;
 use crate::decode::detail::segment_len;
@@ -42,7 +44,8 @@ impl From<io::Error> for RunError {
 /// When to stop reading before the end of the capture, and what to show.
 #[derive(Clone, Debug, Default)]
 pub struct Limits {
-    /// Stop after this many frames.
+    /// Stop after this many frames that pass the filter (all frames when
+    /// there is none), as tcpdump's -c.
     pub count: Option<u64>,
     /// Stop after this frame number.
     pub last_frame: Option<u64>,
@@ -57,6 +60,9 @@ pub struct Limits {
     pub detail: bool,
     /// Show a progress bar while reading a file (when a person watches).
     pub progress: bool,
+    /// Also write the frames that pass the filter here (`packets -w`). Shared
+    /// only to keep `Limits` cloneable; the reading thread alone writes.
+    pub write: Option<Arc<Mutex<PcapOut>>>,
 }
 
 /// Which packets and connections a view is shown. Tracking always sees every
@@ -273,8 +279,24 @@ pub fn run(
     limits: Limits,
     threads: usize,
 ) -> Result<(), RunError> {
-    let mut reader = CaptureReader::open(path).map_err(RunError::Capture)?;
+    let reader = CaptureReader::open(path).map_err(RunError::Capture)?;
     let progress = Progress::for_file(path, limits.progress);
+    run_capture(reader, progress, view, limits, threads)
+}
+
+/// As [`run`], for a capture already open (the bundled sample, a test's bytes).
+pub fn run_capture(
+    mut reader: CaptureReader,
+    progress: Progress,
+    view: &mut dyn View,
+    limits: Limits,
+    threads: usize,
+) -> Result<(), RunError> {
+    if let (Some(w), Some(i)) = (&limits.write, reader.info().interfaces.first()) {
+        w.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .input_linktype(i.linktype);
+    }
     let res = if threads > 1 {
         crate::pipeline::run(&mut reader, view, limits, &progress)
     } else {
@@ -516,8 +538,12 @@ fn read_all(
         for s in flows.take_finished() {
             down.finished(s)?;
         }
-        let shown = wants_frames && limits.filter.matches_packet(&packet, tcp.as_ref());
-        down.frame(&frame, &packet, tcp, first, shown)?;
+        let kept = limits.filter.matches_packet(&packet, tcp.as_ref());
+        if kept && let Some(w) = &limits.write {
+            let mut w = w.lock().unwrap_or_else(|e| e.into_inner());
+            w.write(&frame)?;
+        }
+        down.frame(&frame, &packet, tcp, first, wants_frames && kept)?;
         // Live: a connection is reported as soon as it has closed (after the
         // view has seen the segment that closed it).
         if limits.live && tcp.is_some_and(|c| matches!(c.role, Role::Fin | Role::Rst | Role::Ack)) {
@@ -526,7 +552,7 @@ fn read_all(
             }
             down.discard_events();
         }
-        seen += 1;
+        seen += u64::from(kept);
         progress.update(
             frame.number,
             frame.offset + frame.data.len() as u64,

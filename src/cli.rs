@@ -14,7 +14,7 @@ Exit status:
 #[derive(Parser, Debug)]
 #[command(
     name = "osiscope",
-    version,
+    version = crate::VERSION,
     about = "Explains a packet capture layer by layer, along the OSI model",
     long_about = "Explains a packet capture layer by layer, along the OSI model.\n\n\
         Reads pcap and pcapng files (or - for standard input) and shows every \
@@ -34,8 +34,10 @@ pub enum Command {
 Examples:
   osiscope walk captures/ws-echo.pcap
   osiscope walk captures/socketio-upgrade.pcap --connection 2 --brief
+  osiscope walk captures/ws-echo.pcap --format svg > ladder.svg    (open it in a browser)
   osiscope walk captures/ws-echo.pcap --format mermaid > ladder.mmd
-  osiscope walk captures/refused.pcap --format json
+  osiscope walk big.pcap -q --port 8080                             (one summary per connection)
+  osiscope walk                                                     (the bundled sample)
 
 Exit status: 0 ok, 1 capture unreadable past some point (connections read so far are still told), 2 usage.")]
     Walk(WalkArgs),
@@ -79,6 +81,7 @@ Exit status: 0 ok, 1 capture or write error, 2 usage or unknown interface,
 Examples:
   osiscope packets captures/ws-echo.pcap
   osiscope packets captures/ws-echo.pcap --format json | head -3
+  osiscope packets big.pcap --connection 3 -w conn3.pcap -q   (save one connection)
   tcpdump -i lo -w - | osiscope packets -
 
 Exit status: 0 ok, 1 capture unreadable past some point (all packets before it are printed), 2 usage.")]
@@ -97,12 +100,39 @@ row of layer numbers under each line says the same (1 frame, 2 data link,
 
 Exit status: 0 ok, 1 capture unreadable past some point, 2 usage.")]
     Layers(LayersArgs),
+
+    /// Walk through a capture built into osiscope: a first look without a capture of your own
+    #[command(after_help = "\
+Examples:
+  osiscope demo                      the WebSocket sample, step by step
+  osiscope demo socketio --brief     the Socket.IO sample, steps without explanations
+  osiscope demo --format svg > ladder.svg
+
+`osiscope walk` with no file shows the same WebSocket sample. The samples were
+recorded on loopback from real servers and clients (captures/ in the source).")]
+    Demo(DemoArgs),
+
+    /// Print a shell completion script
+    #[command(after_help = "\
+Examples:
+  osiscope completions bash > ~/.local/share/bash-completion/completions/osiscope
+  osiscope completions zsh > ~/.zfunc/_osiscope     (with fpath+=~/.zfunc in ~/.zshrc)
+  osiscope completions fish > ~/.config/fish/completions/osiscope.fish
+  osiscope completions powershell >> $PROFILE")]
+    Completions(CompletionsArgs),
+
+    /// Print the manual page (roff)
+    #[command(after_help = "\
+Examples:
+  osiscope man > osiscope.1 && man -l osiscope.1
+  osiscope man | sudo tee /usr/local/share/man/man1/osiscope.1 >/dev/null")]
+    Man,
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct InputArgs {
-    /// Capture file (pcap or pcapng); - reads standard input
-    #[arg(value_name = "FILE", required_unless_present = "read")]
+    /// Capture file (pcap or pcapng); - reads standard input. Without one, the bundled sample (see `osiscope demo`)
+    #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
 
     /// Capture file, as tcpdump/tshark's -r
@@ -113,6 +143,14 @@ pub struct InputArgs {
         conflicts_with = "file"
     )]
     pub read: Option<PathBuf>,
+
+    /// Stop after this many packets that pass the filters (all packets when there are none), as tcpdump's -c
+    #[arg(short = 'c', long = "count", value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Accepted for tcpdump/tshark habits; osiscope never resolves names or ports
+    #[arg(short = 'n')]
+    pub numeric: bool,
 
     /// Threads: 2 reads, decodes and follows TCP on one and decodes HTTP/WebSocket/Socket.IO and prints on the other; 1 does all on one. The output is the same [default: 2 when the machine has 2 or more CPUs]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=2))]
@@ -131,11 +169,9 @@ impl InputArgs {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(2)))
     }
 
-    pub fn path(&self) -> PathBuf {
-        self.read
-            .clone()
-            .or_else(|| self.file.clone())
-            .unwrap_or_else(|| PathBuf::from("-"))
+    /// The file to read; None for the bundled sample.
+    pub fn path(&self) -> Option<PathBuf> {
+        self.read.clone().or_else(|| self.file.clone())
     }
 }
 
@@ -175,7 +211,16 @@ pub struct FilterArgs {
 pub struct WalkArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// text: the walkthrough and a ladder diagram; json: one object per connection; mermaid: a sequence diagram
+    #[command(flatten)]
+    pub opts: WalkOpts,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// How `walk` and `demo` tell the story.
+#[derive(Args, Debug, Clone)]
+pub struct WalkOpts {
+    /// text: the walkthrough and a ladder diagram; json: one object per connection; mermaid: a sequence diagram; svg: the ladder as a standalone picture for a browser
     #[arg(long, value_enum, default_value_t = WalkFormat::Text)]
     pub format: WalkFormat,
     /// When to colour the output (NO_COLOR in the environment means never)
@@ -184,8 +229,36 @@ pub struct WalkArgs {
     /// Steps without their explanations
     #[arg(long)]
     pub brief: bool,
+    /// Only each connection's summary (its header), no steps, ladder or bytes by layer
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+/// The captures built into the binary.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SampleName {
+    /// A WebSocket echo session: handshake, upgrade, text, binary, ping, close (22 packets)
+    Websocket,
+    /// A Socket.IO session: long-polling, then the upgrade to WebSocket, events and acks (5 connections)
+    Socketio,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Which bundled capture to walk through
+    #[arg(value_enum, default_value_t = SampleName::Websocket)]
+    pub sample: SampleName,
+    #[command(flatten)]
+    pub opts: WalkOpts,
     #[command(flatten)]
     pub filter: FilterArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -227,6 +300,9 @@ pub struct LiveArgs {
     /// Also write every captured packet (before filtering) to this pcap file
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
+    /// Accepted for tcpdump/tshark habits; osiscope never resolves names or ports
+    #[arg(short = 'n')]
+    pub numeric: bool,
     /// User to switch to once the socket is open (default: the sudo user, else nobody)
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
@@ -262,6 +338,7 @@ pub enum WalkFormat {
     Text,
     Json,
     Mermaid,
+    Svg,
 }
 
 #[derive(Args, Debug)]
@@ -272,9 +349,12 @@ pub struct PacketsArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// Stop after this many frames, as tcpdump's -c
-    #[arg(short = 'c', long = "count", value_name = "N")]
-    pub count: Option<u64>,
+    /// Also write the packets that pass the filters to this pcap file, as `tcpdump -r IN -w OUT`
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// No row per packet, only the count at the end (with -w: just write)
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -288,6 +368,40 @@ pub struct LayersArgs {
     pub frames: Vec<FrameRange>,
     #[command(flatten)]
     pub filter: FilterArgs,
+}
+
+/// The manual page: clap's page for the whole command (name, synopsis,
+/// options, the list of subcommands, exit status), then one section per
+/// subcommand with its synopsis, options and examples, so `man osiscope`
+/// holds everything `--help` says.
+pub fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    use clap_mangen::Man;
+
+    let cmd = Cli::command();
+    let mut top = Vec::new();
+    Man::new(cmd.clone()).render(&mut top)?;
+    // clap_mangen calls the after-help text EXTRA; here it is the exit status.
+    let top = String::from_utf8_lossy(&top).replace(".SH EXTRA", ".SH \"EXIT STATUS\"");
+    out.write_all(top.as_bytes())?;
+    for sub in cmd.get_subcommands() {
+        let name = sub.get_name();
+        let man = Man::new(sub.clone().bin_name(format!("osiscope {name}")));
+        let mut buf = Vec::new();
+        man.render_synopsis_section(&mut buf)?;
+        man.render_description_section(&mut buf)?;
+        man.render_options_section(&mut buf)?;
+        if sub.get_after_help().is_some() {
+            man.render_extra_section(&mut buf)?;
+        }
+        // The subcommand's sections become subsections of its own section.
+        let text = String::from_utf8_lossy(&buf)
+            .replace(".SH EXTRA", ".SS \"EXAMPLES AND NOTES\"")
+            .replace(".SH ", ".SS ");
+        writeln!(out, ".SH \"OSISCOPE {}\"", name.to_uppercase())?;
+        out.write_all(text.as_bytes())?;
+    }
+    Ok(())
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

@@ -15,3 +15,8 @@ pub mod pipeline;
 pub mod progress;
 pub mod proto;
 pub mod report;
+pub mod sample;
+
+/// `osiscope --version`: the package version and, built from a checkout, the
+/// commit and its date (see build.rs).
+pub const VERSION: &str = env!("OSISCOPE_VERSION");

@@ -2,16 +2,23 @@ use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use clap::Parser;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use clap::{CommandFactory, Parser};
 
 use osiscope::analyze::{self, Filter, Limits, RunError};
-use osiscope::cli::{Cli, Command, FilterArgs};
+use osiscope::capture::write::PcapOut;
+use osiscope::cli::{Cli, Command, FilterArgs, Format, InputArgs, WalkFormat, WalkOpts};
+use osiscope::progress::Progress;
+use osiscope::report::count::CountView;
 use osiscope::report::escape::escape;
 use osiscope::report::flows::FlowsView;
 use osiscope::report::layers::LayersView;
 use osiscope::report::packets::PacketsView;
 use osiscope::report::style::use_color;
 use osiscope::report::walk::WalkView;
+use osiscope::sample::{self, Sample};
 
 /// Exit status when the capture cannot be read to its end.
 const EXIT_BAD_INPUT: u8 = 1;
@@ -27,7 +34,7 @@ fn live(a: osiscope::cli::LiveArgs, out: impl Write) -> ExitCode {
 
     use osiscope::capture::FrameSource;
     use osiscope::capture::live::{LiveError, LiveOptions, LiveSource, list};
-    use osiscope::cli::{Format, LiveFormat, LiveView, WalkFormat};
+    use osiscope::cli::{LiveFormat, LiveView};
 
     if a.list {
         for l in list() {
@@ -151,63 +158,204 @@ fn limits(f: FilterArgs) -> Limits {
     }
 }
 
-/// Limits for reading a file: as [`limits`], with the progress bar as asked.
-fn file_limits(f: FilterArgs, input: &osiscope::cli::InputArgs) -> Limits {
+/// Where a file view reads from.
+enum Input {
+    File(PathBuf),
+    Sample(&'static Sample),
+}
+
+impl Input {
+    fn from_args(a: &InputArgs) -> Self {
+        match a.path() {
+            Some(p) => Input::File(p),
+            None => Input::Sample(&sample::WEBSOCKET),
+        }
+    }
+
+    /// The name error lines use.
+    fn name(&self) -> PathBuf {
+        match self {
+            Input::File(p) => p.clone(),
+            Input::Sample(s) => PathBuf::from(format!("{} (bundled sample)", s.file)),
+        }
+    }
+
+    /// Says it is the bundled sample: first on standard output for the text
+    /// views, on standard error where standard output is for a program.
+    fn announce(&self, command: &str, on_stdout: bool, out: &mut impl Write) -> io::Result<()> {
+        if let Input::Sample(s) = self {
+            if on_stdout {
+                writeln!(out, "{}\n", s.banner(command))?;
+            } else {
+                writeln!(io::stderr(), "{}", s.banner(command))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn run(
+        &self,
+        view: &mut dyn osiscope::report::View,
+        limits: Limits,
+        threads: usize,
+    ) -> Result<(), RunError> {
+        match self {
+            Input::File(p) => analyze::run(p, view, limits, threads),
+            Input::Sample(s) => {
+                let reader = s.open().map_err(RunError::Capture)?;
+                analyze::run_capture(reader, Progress::none(), view, limits, threads)
+            }
+        }
+    }
+}
+
+/// Limits for reading a file: as [`limits`], with the input options.
+fn file_limits(f: FilterArgs, input: &InputArgs) -> Limits {
     Limits {
         progress: !input.no_progress,
+        count: input.count,
         ..limits(f)
     }
+}
+
+fn walk(
+    input: Input,
+    opts: WalkOpts,
+    l: Limits,
+    threads: usize,
+    mut out: impl Write,
+) -> (PathBuf, Result<(), RunError>) {
+    let text = opts.format == WalkFormat::Text;
+    if let Err(e) = input.announce("walk", text, &mut out) {
+        return (input.name(), Err(RunError::Output(e)));
+    }
+    let mut view =
+        WalkView::new(out, opts.format, use_color(opts.color), opts.brief).quiet(opts.quiet);
+    let l = Limits { detail: true, ..l };
+    (input.name(), input.run(&mut view, l, threads))
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let stdout = io::stdout();
-    let out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let (path, res) = match cli.command {
         Command::Live(a) => return live(a, out),
-        Command::Walk(a) => {
-            let path = a.input.path();
-            let threads = a.input.threads();
-            let mut view = WalkView::new(out, a.format, use_color(a.color), a.brief);
-            let l = Limits {
-                detail: true,
-                ..file_limits(a.filter, &a.input)
+        Command::Completions(a) => {
+            clap_complete::generate(a.shell, &mut Cli::command(), "osiscope", &mut out);
+            return finish_output(out);
+        }
+        Command::Man => {
+            return match osiscope::cli::man_page(&mut out) {
+                Ok(()) => finish_output(out),
+                Err(e) => report(Path::new("-"), Err(RunError::Output(e))),
             };
-            let res = analyze::run(&path, &mut view, l, threads);
-            (path, res)
+        }
+        Command::Demo(a) => {
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+            walk(
+                Input::Sample(Sample::get(a.sample)),
+                a.opts,
+                limits(a.filter),
+                threads,
+                out,
+            )
+        }
+        Command::Walk(a) => {
+            let input = Input::from_args(&a.input);
+            let l = file_limits(a.filter, &a.input);
+            walk(input, a.opts, l, a.input.threads(), out)
         }
         Command::Flows(a) => {
-            let path = a.input.path();
-            let threads = a.input.threads();
+            let input = Input::from_args(&a.input);
+            let text = a.output.format == Format::Table;
+            if let Err(e) = input.announce("flows", text, &mut out) {
+                return report(&input.name(), Err(RunError::Output(e)));
+            }
             let mut view = FlowsView::new(out, a.output.format);
-            let res = analyze::run(&path, &mut view, file_limits(a.filter, &a.input), threads);
-            (path, res)
+            let l = file_limits(a.filter, &a.input);
+            (input.name(), input.run(&mut view, l, a.input.threads()))
         }
         Command::Packets(a) => {
-            let path = a.input.path();
-            let threads = a.input.threads();
-            let mut view = PacketsView::new(out, a.output.format, use_color(a.output.color));
+            let input = Input::from_args(&a.input);
+            let text = a.quiet || a.output.format == Format::Table;
+            if let Err(e) = input.announce("packets", text, &mut out) {
+                return report(&input.name(), Err(RunError::Output(e)));
+            }
+            let writer = match &a.write {
+                Some(w) => match PcapOut::create(w) {
+                    Ok(p) => Some(Arc::new(Mutex::new(p))),
+                    Err(e) => {
+                        let _ = writeln!(
+                            io::stderr(),
+                            "osiscope: {}: cannot create: {}",
+                            escape(&w.to_string_lossy()),
+                            e
+                        );
+                        return ExitCode::from(EXIT_USAGE);
+                    }
+                },
+                None => None,
+            };
             let l = Limits {
-                count: a.count,
+                write: writer.clone(),
                 ..file_limits(a.filter, &a.input)
             };
-            let res = analyze::run(&path, &mut view, l, threads);
-            (path, res)
+            let threads = a.input.threads();
+            let mut res = if a.quiet {
+                input.run(&mut CountView::new(out), l, threads)
+            } else {
+                let mut view = PacketsView::new(out, a.output.format, use_color(a.output.color));
+                input.run(&mut view, l, threads)
+            };
+            if let (Some(w), Some(path)) = (writer, &a.write) {
+                res = res.and(finish_write(w, path));
+            }
+            (input.name(), res)
         }
         Command::Layers(a) => {
-            let path = a.input.path();
-            let threads = a.input.threads();
+            let input = Input::from_args(&a.input);
+            let text = a.output.format == Format::Table;
+            if let Err(e) = input.announce("layers", text, &mut out) {
+                return report(&input.name(), Err(RunError::Output(e)));
+            }
             let mut view =
                 LayersView::new(out, a.output.format, use_color(a.output.color), a.frames);
             let l = Limits {
                 last_frame: view.last_wanted(),
                 ..file_limits(a.filter, &a.input)
             };
-            let res = analyze::run(&path, &mut view, l, threads);
-            (path, res)
+            (input.name(), input.run(&mut view, l, a.input.threads()))
         }
     };
     report(&path, res)
+}
+
+/// Completes the `-w` file and says what went into it.
+fn finish_write(w: Arc<Mutex<PcapOut>>, path: &Path) -> Result<(), RunError> {
+    let w = match Arc::try_unwrap(w) {
+        Ok(m) => m.into_inner().unwrap_or_else(|e| e.into_inner()),
+        Err(_) => return Ok(()),
+    };
+    let (written, other) = (w.written, w.other_linktype);
+    let name = escape(&path.to_string_lossy()).into_owned();
+    w.finish()
+        .map_err(|e| RunError::Output(io::Error::new(e.kind(), format!("{name}: {e}"))))?;
+    let mut line = format!("osiscope: {written} packets written to {name}");
+    if other > 0 {
+        line.push_str(&format!(
+            " ({other} left out: their link type differs from the first packet's, and a pcap file has one)"
+        ));
+    }
+    let _ = writeln!(io::stderr(), "{line}");
+    Ok(())
+}
+
+fn finish_output(mut out: impl Write) -> ExitCode {
+    match out.flush() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => report(Path::new("-"), Err(RunError::Output(e))),
+    }
 }
 
 fn report(path: &Path, res: Result<(), RunError>) -> ExitCode {

@@ -16,6 +16,7 @@ mod buf;
 pub mod live;
 mod pcap;
 mod pcapng;
+pub mod write;
 
 use std::fmt;
 use std::fs::File;

@@ -2,6 +2,7 @@
 //! packet bytes; everything printed from the wire is escaped first.
 
 pub mod appline;
+pub mod count;
 pub mod escape;
 pub mod flows;
 pub mod json;
@@ -10,6 +11,7 @@ pub mod order;
 pub mod packets;
 pub mod record;
 pub mod style;
+pub mod svg;
 pub mod walk;
 
 use std::io;

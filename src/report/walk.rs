@@ -7,7 +7,8 @@
 //! one). A finished connection is rendered at once and only its text waits
 //! for the lower-numbered ones, at most [`super::order::MAX_PENDING`] of them
 //! and [`super::order::MAX_PENDING_BYTES`] bytes; past that, connections are
-//! printed as they finish.
+//! printed as they finish. `--format svg` keeps the drawn connections until
+//! the end (the document's size comes first), at most [`MAX_SVG_BYTES`].
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -35,6 +36,12 @@ pub const MAX_STEPS: usize = 2000;
 /// Bytes of steps kept across all open connections. Past it, steps of every
 /// open connection are counted, not kept, until finished connections free room.
 pub const MAX_STEP_BYTES: usize = 32 * 1024 * 1024;
+/// Bytes of drawn connections an SVG document holds; later connections are
+/// counted and named at its foot. A picture larger than this is more than a
+/// browser shows usefully.
+pub const MAX_SVG_BYTES: usize = 16 * 1024 * 1024;
+/// Cells of the bar that stands for 100 % in "Bytes by layer".
+const BAR_CELLS: usize = 40;
 /// Plain steps shown before and after a folded run.
 const FOLD_HEAD: usize = 3;
 const FOLD_TAIL: usize = 2;
@@ -240,9 +247,17 @@ pub struct WalkView<W: Write> {
     format: WalkFormat,
     color: bool,
     brief: bool,
+    /// Only each connection's header (`-q`).
+    quiet: bool,
     stories: HashMap<u64, Story>,
     /// Finished connections, rendered, waiting for the lower-numbered ones.
-    order: InOrder<Vec<u8>>,
+    order: InOrder<(Vec<u8>, u32)>,
+    /// SVG: the height of the connection just drawn, then the document so
+    /// far (connections in order), its height, and the connections left out.
+    svg_height: u32,
+    svg_body: Vec<u8>,
+    svg_y: u32,
+    svg_omitted: u64,
     /// Connections printed so far.
     released: u64,
     /// Bytes of the steps of open connections, and the most they may take
@@ -291,8 +306,13 @@ impl<W: Write> WalkView<W> {
             format,
             color,
             brief,
+            quiet: false,
             stories: HashMap::new(),
             order: InOrder::default(),
+            svg_height: 0,
+            svg_body: Vec::new(),
+            svg_y: super::svg::TOP,
+            svg_omitted: 0,
             released: 0,
             step_bytes: 0,
             step_budget: MAX_STEP_BYTES,
@@ -301,6 +321,12 @@ impl<W: Write> WalkView<W> {
             sessions: std::collections::BTreeMap::new(),
             live: false,
         }
+    }
+
+    /// Text: only each connection's header, no steps, ladder or bytes by layer.
+    pub fn quiet(mut self, quiet: bool) -> Self {
+        self.quiet = quiet;
+        self
     }
 
     /// Steps are printed as they happen, prefixed with their connection;
@@ -732,6 +758,9 @@ impl<W: Write> WalkView<W> {
         for l in &head[1..] {
             writeln!(self.out, "{}", escape(l))?;
         }
+        if self.quiet {
+            return Ok(());
+        }
         writeln!(self.out)?;
         for st in &story.steps {
             let line = self.step_line(st);
@@ -823,11 +852,12 @@ impl<W: Write> WalkView<W> {
             };
             writeln!(
                 self.out,
-                "    {}  {:<30} {:>10}  {:>5.1} %",
+                "    {}  {:<30} {:>10}  {:>5.1} %  {}",
                 paint(self.color, layer_style(osi), &tag),
                 name,
                 n,
-                pct
+                pct,
+                paint(self.color, layer_style(osi), &bar(pct / 100.0, BAR_CELLS))
             )?;
         }
         Ok(())
@@ -965,8 +995,45 @@ impl<W: Write> WalkView<W> {
         self.out.write_all(b"\n")
     }
 
+    fn write_svg(
+        &mut self,
+        s: &ConnSummary,
+        app: Option<&AppSummary>,
+        story: &Story,
+    ) -> io::Result<()> {
+        let mut head = self.header(s);
+        head.extend(app_header(app));
+        let (g, h) = super::svg::connection(
+            s.id,
+            &head,
+            &s.client.to_string(),
+            &s.server.to_string(),
+            &story.steps,
+            story.omitted,
+        );
+        self.svg_height = h;
+        self.out.write_all(g.as_bytes())
+    }
+
     /// Prints a rendered connection; text stories are separated by a blank line.
-    fn release(&mut self, text: &[u8]) -> io::Result<()> {
+    /// A drawn one joins the SVG document, below the ones before.
+    fn release(&mut self, (text, height): &(Vec<u8>, u32)) -> io::Result<()> {
+        if self.format == WalkFormat::Svg {
+            if self.svg_body.len() + text.len() > MAX_SVG_BYTES {
+                self.svg_omitted += 1;
+                return Ok(());
+            }
+            writeln!(
+                self.svg_body,
+                r#"<g transform="translate(0,{})">"#,
+                self.svg_y
+            )?;
+            self.svg_body.extend_from_slice(text);
+            self.svg_body.extend_from_slice(b"</g>\n");
+            self.svg_y += height;
+            self.released += 1;
+            return Ok(());
+        }
         if self.format == WalkFormat::Text && self.released > 0 {
             writeln!(self.out)?;
         }
@@ -980,8 +1047,23 @@ impl<W: Write> WalkView<W> {
             WalkFormat::Text => self.write_text(s, app, story),
             WalkFormat::Json => self.write_json(s, app, story),
             WalkFormat::Mermaid => self.write_mermaid(s, story),
+            WalkFormat::Svg => self.write_svg(s, app, story),
         }
     }
+}
+
+/// A horizontal bar of `fraction` × `cells` character cells, to the eighth
+/// of a cell (U+2588 full block, U+2589–U+258F the partial ones). A share
+/// that is not zero gets at least the thinnest block, so it stays visible.
+pub fn bar(fraction: f64, cells: usize) -> String {
+    const PARTS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+    let eighths = (fraction.clamp(0.0, 1.0) * cells as f64 * 8.0).round() as usize;
+    let eighths = if fraction > 0.0 { eighths.max(1) } else { 0 };
+    let mut s = "█".repeat(eighths / 8);
+    if eighths % 8 > 0 {
+        s.push(PARTS[eighths % 8]);
+    }
+    s
 }
 
 /// Mermaid treats `;` and `#` specially and `<`/`>` as HTML: spell them as
@@ -1079,7 +1161,7 @@ impl<W: Write> View for WalkView<W> {
         let text = self.out.capture.take().unwrap_or_default();
         res?;
         let weight = text.len();
-        for t in self.order.push(s.id, text, weight) {
+        for t in self.order.push(s.id, (text, self.svg_height), weight) {
             self.release(&t)?;
         }
         Ok(())
@@ -1088,6 +1170,16 @@ impl<W: Write> View for WalkView<W> {
     fn finish(&mut self) -> io::Result<()> {
         for t in self.order.drain() {
             self.release(&t)?;
+        }
+        if self.format == WalkFormat::Svg {
+            let body = std::mem::take(&mut self.svg_body);
+            let end_y = self.svg_y;
+            let height = end_y + super::svg::end_height(self.svg_omitted);
+            self.out
+                .write_all(super::svg::document_start(height, self.released).as_bytes())?;
+            self.out.write_all(&body)?;
+            let end = super::svg::document_end(self.svg_omitted, MAX_SVG_BYTES >> 20, end_y);
+            self.out.write_all(end.as_bytes())?;
         }
         if self.format == WalkFormat::Text {
             if self.shown == 0 {
@@ -1591,6 +1683,19 @@ mod tests {
     use super::*;
     use crate::analyze::{Limits, run_reader};
     use crate::capture::CaptureReader;
+
+    #[test]
+    fn bars_are_drawn_to_the_eighth() {
+        assert_eq!(bar(0.0, 40), "");
+        assert_eq!(bar(1.0, 40), "█".repeat(40));
+        // 12.4 % of 40 cells = 4.96 cells = 39.68 eighths → 40: five full cells.
+        assert_eq!(bar(0.124, 40), "█████");
+        // 2.1 % → 6.72 eighths → 7: a seven-eighths block.
+        assert_eq!(bar(0.021, 40), "▉");
+        // Tiny but not zero: still one eighth.
+        assert_eq!(bar(0.0001, 40), "▏");
+        assert_eq!(bar(7.0, 2), "██");
+    }
 
     fn walk(budget: usize) -> String {
         let path = concat!(

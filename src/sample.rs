@@ -1,0 +1,55 @@
+//! The captures built into the binary, so `osiscope demo` (and `walk` with no
+//! file) teaches something before a user has a capture of their own. Both
+//! are real loopback traffic from `captures/make-captures.sh`.
+
+use std::io::Cursor;
+
+use crate::capture::{CaptureError, CaptureReader};
+use crate::cli::SampleName;
+
+pub struct Sample {
+    /// The file's name in `captures/`.
+    pub file: &'static str,
+    /// What it holds, in a few words.
+    pub about: &'static str,
+    pub bytes: &'static [u8],
+}
+
+pub const WEBSOCKET: Sample = Sample {
+    file: "ws-echo.pcap",
+    about: "a WebSocket echo session recorded on loopback",
+    bytes: include_bytes!("../captures/ws-echo.pcap"),
+};
+
+pub const SOCKETIO: Sample = Sample {
+    file: "socketio-upgrade.pcap",
+    about: "a Socket.IO session recorded on loopback (long-polling, then the upgrade to WebSocket)",
+    bytes: include_bytes!("../captures/socketio-upgrade.pcap"),
+};
+
+impl Sample {
+    pub fn get(name: SampleName) -> &'static Sample {
+        match name {
+            SampleName::Websocket => &WEBSOCKET,
+            SampleName::Socketio => &SOCKETIO,
+        }
+    }
+
+    pub fn open(&self) -> Result<CaptureReader, CaptureError> {
+        CaptureReader::from_reader(Box::new(Cursor::new(self.bytes)))
+    }
+
+    /// The first line printed: what this is and how to go on with one's own capture.
+    pub fn banner(&self, command: &str) -> String {
+        let other = if self.file == WEBSOCKET.file {
+            "; `osiscope demo socketio` for a Socket.IO one"
+        } else {
+            ""
+        };
+        format!(
+            "osiscope: this is the bundled sample {} ({}{other}). \
+             Your own capture: osiscope {command} FILE.pcap; record one with sudo osiscope live -w FILE.pcap",
+            self.file, self.about
+        )
+    }
+}
