@@ -382,7 +382,18 @@ pub fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut top = Vec::new();
     Man::new(cmd.clone()).render(&mut top)?;
     // clap_mangen calls the after-help text EXTRA; here it is the exit status.
-    let top = String::from_utf8_lossy(&top).replace(".SH EXTRA", ".SH \"EXIT STATUS\"");
+    // Subcommands are sections of this page, not pages of their own.
+    let mut top = String::from_utf8_lossy(&top).replace(".SH EXTRA", ".SH \"EXIT STATUS\"");
+    for sub in cmd.get_subcommands() {
+        let name = sub.get_name();
+        top = top.replace(
+            &format!("osiscope\\-{name}(1)"),
+            &format!(
+                "\\fBosiscope {name}\\fR (section OSISCOPE {})",
+                name.to_uppercase()
+            ),
+        );
+    }
     out.write_all(top.as_bytes())?;
     for sub in cmd.get_subcommands() {
         let name = sub.get_name();

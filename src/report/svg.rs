@@ -26,7 +26,7 @@ const SERVER_X: u32 = 730;
 /// Phase brackets and their names, right of the server's lifeline.
 const PHASE_X: u32 = 748;
 /// Characters of an arrow's label that fit between the lifelines.
-const LABEL_CHARS: usize = 74;
+const LABEL_CHARS: usize = 70;
 /// Space above the first connection: the title and the layer legend.
 pub const TOP: u32 = 64;
 
