@@ -71,7 +71,12 @@ fuzz_target!(|data: &[u8]| {
         run(data, &mut v, limits);
     }
 
-    for format in [WalkFormat::Text, WalkFormat::Json, WalkFormat::Mermaid] {
+    for format in [
+        WalkFormat::Text,
+        WalkFormat::Json,
+        WalkFormat::Mermaid,
+        WalkFormat::Svg,
+    ] {
         let mut v = WalkView::new(sink(), format, color, brief);
         if live {
             v = v.live();

@@ -1137,7 +1137,8 @@ impl<W: Write> View for WalkView<W> {
         // The folded run's last steps are kept whatever the budget: they are few.
         story.room = true;
         story.end_run();
-        if self.live {
+        // An SVG document is written at the end, live or not.
+        if self.live && self.format != WalkFormat::Svg {
             self.shown += 1;
             if self.format == WalkFormat::Text {
                 // The steps were printed as they came: the summary now.
