@@ -41,14 +41,9 @@ impl Sample {
 
     /// The first line printed: what this is and how to go on with one's own capture.
     pub fn banner(&self, command: &str) -> String {
-        let other = if self.file == WEBSOCKET.file {
-            "; `osiscope demo socketio` for a Socket.IO one"
-        } else {
-            ""
-        };
         format!(
-            "osiscope: this is the bundled sample {} ({}{other}). \
-             Your own capture: osiscope {command} FILE.pcap; record one with sudo osiscope live -w FILE.pcap",
+            "osiscope: bundled sample {}, {}. Your own capture: osiscope {command} FILE.pcap \
+             (record one: sudo osiscope live -w FILE.pcap)",
             self.file, self.about
         )
     }

@@ -37,7 +37,7 @@ fn walk_without_a_file_is_the_bundled_sample_and_says_so() {
     let bundled = stdout(&["walk"]);
     let (first, rest) = bundled.split_once('\n').expect("lines");
     assert!(
-        first.starts_with("osiscope: this is the bundled sample ws-echo.pcap"),
+        first.starts_with("osiscope: bundled sample ws-echo.pcap, a WebSocket echo session"),
         "{first}"
     );
     assert!(first.contains("osiscope walk FILE.pcap"), "{first}");
@@ -63,7 +63,7 @@ fn machine_formats_keep_the_banner_off_stdout() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.starts_with("osiscope: this is the bundled sample"),
+        err.starts_with("osiscope: bundled sample ws-echo.pcap"),
         "{err}"
     );
     let out = osiscope(&["packets", "--format", "json"]);
