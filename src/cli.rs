@@ -5,6 +5,13 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const EXIT_CODES: &str = "\
+Examples:
+  osiscope demo                                   a first look: the bundled WebSocket sample
+  osiscope walk capture.pcap                      every TCP connection told step by step
+  osiscope flows capture.pcap                     one row per connection
+  osiscope packets capture.pcap --port 8080       one row per packet
+  sudo osiscope live                              watch loopback as it happens
+
 Exit status:
   0  success
   1  the capture could not be read to its end (everything before the fault is printed)
@@ -381,9 +388,9 @@ pub fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let cmd = Cli::command();
     let mut top = Vec::new();
     Man::new(cmd.clone()).render(&mut top)?;
-    // clap_mangen calls the after-help text EXTRA; here it is the exit status.
+    // clap_mangen calls the after-help text EXTRA; here it is examples and the exit status.
     // Subcommands are sections of this page, not pages of their own.
-    let mut top = String::from_utf8_lossy(&top).replace(".SH EXTRA", ".SH \"EXIT STATUS\"");
+    let mut top = String::from_utf8_lossy(&top).replace(".SH EXTRA", ".SH \"EXAMPLES AND EXIT STATUS\"");
     for sub in cmd.get_subcommands() {
         let name = sub.get_name();
         top = top.replace(
