@@ -541,7 +541,8 @@ fn read_all(
         let kept = limits.filter.matches_packet(&packet, tcp.as_ref());
         if kept && let Some(w) = &limits.write {
             let mut w = w.lock().unwrap_or_else(|e| e.into_inner());
-            w.write(&frame)?;
+            w.write(&frame)
+                .map_err(|e| io::Error::new(e.kind(), format!("writing the -w file: {e}")))?;
         }
         down.frame(&frame, &packet, tcp, first, wants_frames && kept)?;
         // Live: a connection is reported as soon as it has closed (after the

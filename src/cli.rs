@@ -390,7 +390,8 @@ pub fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
     Man::new(cmd.clone()).render(&mut top)?;
     // clap_mangen calls the after-help text EXTRA; here it is examples and the exit status.
     // Subcommands are sections of this page, not pages of their own.
-    let mut top = String::from_utf8_lossy(&top).replace(".SH EXTRA", ".SH \"EXAMPLES AND EXIT STATUS\"");
+    let mut top =
+        String::from_utf8_lossy(&top).replace(".SH EXTRA", ".SH \"EXAMPLES AND EXIT STATUS\"");
     for sub in cmd.get_subcommands() {
         let name = sub.get_name();
         top = top.replace(

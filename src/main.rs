@@ -282,6 +282,17 @@ fn main() -> ExitCode {
             if let Err(e) = input.announce("packets", text, &mut out) {
                 return report(&input.name(), Err(RunError::Output(e)));
             }
+            if let (Some(w), Input::File(r)) = (&a.write, &input)
+                && let (Ok(w), Ok(r)) = (w.canonicalize(), r.canonicalize())
+                && w == r
+            {
+                let _ = writeln!(
+                    io::stderr(),
+                    "osiscope: {}: -w names the capture being read; it would be emptied",
+                    escape(&r.to_string_lossy())
+                );
+                return ExitCode::from(EXIT_USAGE);
+            }
             let writer = match &a.write {
                 Some(w) => match PcapOut::create(w) {
                     Ok(p) => Some(Arc::new(Mutex::new(p))),
@@ -333,18 +344,15 @@ fn main() -> ExitCode {
 
 /// Completes the `-w` file and says what went into it.
 fn finish_write(w: Arc<Mutex<PcapOut>>, path: &Path) -> Result<(), RunError> {
-    let w = match Arc::try_unwrap(w) {
-        Ok(m) => m.into_inner().unwrap_or_else(|e| e.into_inner()),
-        Err(_) => return Ok(()),
-    };
-    let (written, other) = (w.written, w.other_linktype);
+    let mut w = w.lock().unwrap_or_else(|e| e.into_inner());
     let name = escape(&path.to_string_lossy()).into_owned();
     w.finish()
         .map_err(|e| RunError::Output(io::Error::new(e.kind(), format!("{name}: {e}"))))?;
-    let mut line = format!("osiscope: {written} packets written to {name}");
-    if other > 0 {
+    let mut line = format!("osiscope: {} packets written to {name}", w.written);
+    if w.other_linktype > 0 {
         line.push_str(&format!(
-            " ({other} left out: their link type differs from the first packet's, and a pcap file has one)"
+            " ({} left out: their link type differs from the first packet's, and a pcap file has one)",
+            w.other_linktype
         ));
     }
     let _ = writeln!(io::stderr(), "{line}");

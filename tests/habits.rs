@@ -137,6 +137,17 @@ fn write_saves_the_filtered_packets_as_a_pcap() {
         tcp["fields"]["stream"] = orig["layers"][3]["fields"]["stream"].clone();
         assert_eq!(tcp, orig["layers"][3], "frame {n}: TCP layer");
     }
+    // The file being read is not overwritten.
+    let copy = tmp("copy.pcap");
+    std::fs::copy(repo().join(path), &copy).expect("copy");
+    let c = copy.to_str().expect("utf-8");
+    let out = osiscope(&["packets", c, "-w", c]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("would be emptied"));
+    assert_eq!(
+        std::fs::read(&copy).expect("read"),
+        std::fs::read(repo().join(path)).expect("read")
+    );
     // An unwritable path is refused before reading, as a usage error.
     let out = osiscope(&["packets", path, "-w", "/nonexistent-dir/x.pcap"]);
     assert_eq!(out.status.code(), Some(2));

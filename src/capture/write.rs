@@ -107,7 +107,7 @@ impl PcapOut {
 
     /// Completes the file. With no frame written it still gets a header, with
     /// the input's link type (else Ethernet), so it is a valid, empty capture.
-    pub fn finish(mut self) -> io::Result<()> {
+    pub fn finish(&mut self) -> io::Result<()> {
         self.start(self.input_linktype)?;
         match self.writer.take() {
             Some(w) => w.into_inner().flush(),
