@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-const EXIT_CODES: &str = "\
+const AFTER_HELP: &str = "\
 Examples:
   osiscope demo                                   a first look: the bundled WebSocket sample
   osiscope walk capture.pcap                      every TCP connection told step by step
@@ -27,7 +27,7 @@ Exit status:
         Reads pcap and pcapng files (or - for standard input) and shows every \
         packet with each of its layers labelled: L1 physical (the frame), \
         L2 data link, L3 network, L4 transport, up to L7 application.",
-    after_help = EXIT_CODES,
+    after_help = AFTER_HELP,
 )]
 pub struct Cli {
     #[command(subcommand)]
