@@ -25,6 +25,8 @@ use super::websocket::{
 };
 use crate::flow::Dir;
 
+pub use super::websocket::opcode_name;
+
 /// Items listed per connection in each detail list.
 pub const MAX_LISTED: usize = 10_000;
 /// Client bytes held between an upgrade request and its answer.
@@ -275,18 +277,6 @@ impl Drop for Held {
         if let Some(b) = &self.budget {
             b.fetch_sub(self.bytes, std::sync::atomic::Ordering::Relaxed);
         }
-    }
-}
-
-pub fn opcode_name(op: u8) -> &'static str {
-    match op {
-        0 => "continuation",
-        1 => "text",
-        2 => "binary",
-        8 => "close",
-        9 => "ping",
-        10 => "pong",
-        _ => "reserved",
     }
 }
 

@@ -291,7 +291,8 @@ pub fn encode_frame(
     v
 }
 
-fn opcode_label(op: u8) -> &'static str {
+/// The opcode's name as RFC 6455 gives it ("reserved" for 3–7 and 11–15).
+pub fn opcode_name(op: u8) -> &'static str {
     match op {
         OP_CONTINUATION => "continuation",
         OP_TEXT => "text",
@@ -299,7 +300,7 @@ fn opcode_label(op: u8) -> &'static str {
         OP_CLOSE => "close",
         OP_PING => "ping",
         OP_PONG => "pong",
-        _ => "reserved-opcode",
+        _ => "reserved",
     }
 }
 
@@ -615,7 +616,7 @@ impl WsParser {
         if let Some(f) = &self.frame {
             return Some(format!(
                 "{} frame unfinished at the end: {} of {} payload bytes seen",
-                opcode_label(f.opcode),
+                opcode_name(f.opcode),
                 f.done,
                 f.payload_len
             ));
@@ -623,7 +624,7 @@ impl WsParser {
         if let Some(m) = &self.msg {
             return Some(format!(
                 "{} message without its final frame at the end: {} bytes in frames {}–{}",
-                opcode_label(m.opcode),
+                opcode_name(m.opcode),
                 m.wire_len,
                 m.first_frame,
                 m.last_frame
