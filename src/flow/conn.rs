@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::analysis::{self, Analysis, ConnAnalysis};
 use super::history::History;
-use super::reassembly::{Chunk, DEFAULT_OOO_LIMIT, Reassembler};
+use super::reassembly::{Chunk, DEFAULT_OOO_LIMIT, Reassembler, SharedLimit};
 use super::summary::{Agreed, ConnSummary, Handshake, LayerBytes, MAX_ANOMALY_LIST, PerDir};
 use super::{Dir, Endpoint, Role, Segment, SegmentContext, StreamSink, flags};
 use crate::capture::Timestamp;
@@ -142,6 +142,7 @@ impl Conn {
         tick: u64,
         opens: bool,
         reused: bool,
+        ooo: &SharedLimit,
         sink: &mut dyn StreamSink,
     ) -> SegmentContext {
         let dir = self.dir_of(seg);
@@ -372,8 +373,11 @@ impl Conn {
 
         // Reassembly of this direction's byte stream.
         if syn && !seg.malformed && self.reasm[d].is_none() {
-            self.reasm[d] =
-                Some(Reassembler::new(seg.seq, DEFAULT_OOO_LIMIT).with_history(COMPARE_HISTORY));
+            self.reasm[d] = Some(
+                Reassembler::new(seg.seq, DEFAULT_OOO_LIMIT)
+                    .with_history(COMPARE_HISTORY)
+                    .sharing(ooo),
+            );
         }
         if !seg.payload.is_empty() && !rst {
             let start = if syn {
@@ -382,7 +386,9 @@ impl Conn {
                 seg.seq
             };
             let r = self.reasm[d].get_or_insert_with(|| {
-                Reassembler::new_midstream(DEFAULT_OOO_LIMIT).with_history(COMPARE_HISTORY)
+                Reassembler::new_midstream(DEFAULT_OOO_LIMIT)
+                    .with_history(COMPARE_HISTORY)
+                    .sharing(ooo)
             });
             let mut fwd = Forward::new(self.id, dir, seg.frame, sink);
             let out = r.push(start, seg.payload, &mut |c| fwd.chunk(c));

@@ -39,13 +39,52 @@
 //!   kept only to compare retransmissions with what was delivered.
 //! - **Look-ahead: [`MAX_AHEAD`] bytes**, as above; so a declared gap is never
 //!   longer than 1 GiB, and no allocation depends on sequence numbers.
+//!
+//! And across directions: reassemblers made [`Reassembler::sharing`] one
+//! [`SharedLimit`] hold at most its limit of out-of-order bytes together
+//! (the flow table shares [`DEFAULT_SHARED_LIMIT`], 64 MiB, among all its
+//! connections). Past it, a reassembler that needs room moves on the same
+//! way, from its own buffered data; so thousands of connections cannot each
+//! hold the per-direction limit.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::ops::Bound::{Excluded, Unbounded};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Default bytes of out-of-order data held per direction.
 pub const DEFAULT_OOO_LIMIT: usize = 1 << 20; // 1 MiB
+
+/// Default out-of-order bytes held by all the reassemblers of one flow table.
+pub const DEFAULT_SHARED_LIMIT: usize = 64 << 20; // 64 MiB
+
+/// Out-of-order bytes held by every reassembler that shares it, against one
+/// limit. Atomic only so a flow table may move between threads; it is used
+/// from one at a time.
+#[derive(Clone, Debug)]
+pub struct SharedLimit {
+    used: Arc<AtomicUsize>,
+    limit: usize,
+}
+
+impl SharedLimit {
+    pub fn new(limit: usize) -> Self {
+        SharedLimit {
+            used: Arc::new(AtomicUsize::new(0)),
+            limit,
+        }
+    }
+
+    /// Bytes held now by all sharers.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    fn has_room(&self, len: usize) -> bool {
+        self.used().saturating_add(len) <= self.limit
+    }
+}
 
 /// Default bytes of delivered data kept to compare retransmissions with: the
 /// largest window without window scaling, which covers most retransmissions.
@@ -103,6 +142,17 @@ pub struct Reassembler {
     /// always contiguous.
     history: VecDeque<u8>,
     history_limit: usize,
+    /// The limit shared with other reassemblers, if any.
+    shared: Option<SharedLimit>,
+}
+
+impl Drop for Reassembler {
+    /// Gives this reassembler's buffered bytes back to the shared limit.
+    fn drop(&mut self) {
+        if let Some(s) = &self.shared {
+            s.used.fetch_sub(self.buffered, Ordering::Relaxed);
+        }
+    }
 }
 
 impl fmt::Debug for Reassembler {
@@ -154,7 +204,40 @@ impl Reassembler {
             ooo_limit,
             history: VecDeque::new(),
             history_limit: DEFAULT_HISTORY,
+            shared: None,
         }
+    }
+
+    /// Holds out-of-order bytes within `limit` together with every other
+    /// reassembler sharing it, as well as within its own limit.
+    pub fn sharing(mut self, limit: &SharedLimit) -> Self {
+        if let Some(old) = self.shared.replace(limit.clone()) {
+            old.used.fetch_sub(self.buffered, Ordering::Relaxed);
+        }
+        limit.used.fetch_add(self.buffered, Ordering::Relaxed);
+        self
+    }
+
+    fn grow(&mut self, n: usize) {
+        self.buffered += n;
+        if let Some(s) = &self.shared {
+            s.used.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    fn shrink(&mut self, n: usize) {
+        let n = n.min(self.buffered);
+        self.buffered -= n;
+        if let Some(s) = &self.shared {
+            s.used.fetch_sub(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether `len` more buffered bytes would pass this reassembler's limit
+    /// or the shared one.
+    fn over(&self, len: usize) -> bool {
+        self.buffered.saturating_add(len) > self.ooo_limit
+            || self.shared.as_ref().is_some_and(|s| !s.has_room(len))
     }
 
     /// Keeps the last `bytes` delivered bytes to compare retransmissions with
@@ -268,7 +351,7 @@ impl Reassembler {
                 let Some((k, run)) = self.ooo.pop_first() else {
                     return cur;
                 };
-                self.buffered = self.buffered.saturating_sub(run.len());
+                self.shrink(run.len());
                 let run_end = k.saturating_add(len64(&run));
                 let to = run_end.min(end);
                 if cur < to {
@@ -324,7 +407,7 @@ impl Reassembler {
             // The hole before `cur` was given up: the piece is now in order.
             return cur;
         }
-        self.buffered += piece.len();
+        self.grow(piece.len());
         // Appending to a run that ends here keeps forward-arriving segments
         // in one run (amortised copying; prepending could be quadratic).
         if let Some((&k, run)) = self.ooo.range_mut(..cur).next_back()
@@ -337,7 +420,7 @@ impl Reassembler {
         to
     }
 
-    /// Declares gaps until `len` more bytes at `at` fit under the limit.
+    /// Declares gaps until `len` more bytes at `at` fit under the limits.
     /// Returns false when the gap reached `at` itself (the piece is then in
     /// order and must be delivered, not buffered).
     fn make_room(
@@ -347,7 +430,7 @@ impl Reassembler {
         out: &mut dyn FnMut(Chunk<'_>),
         oc: &mut PushOutcome,
     ) -> bool {
-        while self.buffered.saturating_add(len) > self.ooo_limit {
+        while self.over(len) {
             match self.ooo.first_key_value() {
                 Some((&k, _)) if k < at => {
                     self.gap_to(k, out, oc);
@@ -394,7 +477,7 @@ impl Reassembler {
                 break;
             }
             let (k, run) = entry.remove_entry();
-            self.buffered = self.buffered.saturating_sub(run.len());
+            self.shrink(run.len());
             let run_end = k.saturating_add(len64(&run));
             let next = self.next;
             self.deliver(next, part(&run, k, next, run_end), out);
@@ -646,6 +729,35 @@ mod tests {
         let oc = s.push(&mut r, isn.wrapping_add(1), &data[0..300]);
         assert_eq!(oc.duplicate_bytes, 300);
         assert!(!oc.conflicting_overlap);
+    }
+
+    #[test]
+    fn a_shared_limit_bounds_the_sum_of_all_sharers() {
+        let shared = SharedLimit::new(100);
+        let mut a = Reassembler::new(0, 1000).sharing(&shared);
+        let mut b = Reassembler::new(1000, 1000).sharing(&shared);
+        let (mut sa, mut sb) = (Sink::default(), Sink::default());
+        // a holds 80 bytes beyond a 1-byte hole: within both limits.
+        let oc = sa.push(&mut a, 2, &[1; 80]);
+        assert!(!oc.gap_declared);
+        assert_eq!((a.buffered(), shared.used()), (80, 80));
+        // b's 40 bytes beyond its hole would pass the shared 100, though b
+        // holds nothing: b gives up its hole and delivers them at once.
+        let oc = sb.push(&mut b, 1002, &[2; 40]);
+        assert!(oc.gap_declared);
+        assert_eq!(sb.0, vec![Got::Gap(0, 1), Got::Data(1, vec![2; 40])]);
+        assert_eq!((b.buffered(), shared.used()), (0, 80));
+        // a needs room for 30 more beyond a second hole: it gives up its own
+        // first hole, delivering its 80 bytes, and buffers the new 30.
+        let oc = sa.push(&mut a, 100, &[3; 30]);
+        assert!(oc.gap_declared);
+        assert_eq!(sa.bytes(), vec![1; 80]);
+        assert_eq!((a.buffered(), shared.used()), (30, 30));
+        // Dropping a reassembler gives its bytes back.
+        drop(a);
+        assert_eq!(shared.used(), 0);
+        drop(b);
+        assert_eq!(shared.used(), 0);
     }
 
     #[test]
