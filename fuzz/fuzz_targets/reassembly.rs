@@ -13,7 +13,10 @@
 //! - delivered bytes are the first copy of those offsets; gaps skip no byte
 //!   that was received (the limit gives up holes, never data), and no gap is
 //!   longer than `MAX_AHEAD`;
-//! - `buffered()` never exceeds the limit given at construction;
+//! - `buffered()` never exceeds the limit given at construction, nor the
+//!   shared limit when the header asks for one (mode bit 1; its size from the
+//!   rest of the mode byte); the shared count is always what is buffered, and
+//!   zero once the reassembler is dropped;
 //! - `PushOutcome` accounts for every byte: duplicates (before offset 0,
 //!   behind the next expected byte, or already buffered) + dropped + new =
 //!   payload length; `out_of_order`, `gap_declared` and `conflicting_overlap`
@@ -26,7 +29,7 @@ use std::collections::BTreeMap;
 
 use libfuzzer_sys::fuzz_target;
 use osiscope::flow::reassembly::{
-    Chunk, DEFAULT_HISTORY, DEFAULT_OOO_LIMIT, MAX_AHEAD, PushOutcome, Reassembler,
+    Chunk, DEFAULT_HISTORY, DEFAULT_OOO_LIMIT, MAX_AHEAD, PushOutcome, Reassembler, SharedLimit,
 };
 
 /// Operations per input: enough for any interesting interleaving, few enough
@@ -52,6 +55,7 @@ struct Model {
     gap_end: u64,
     history: usize,
     limit: usize,
+    shared: Option<SharedLimit>,
 }
 
 /// The byte a well-behaved sender puts at `seq`.
@@ -104,6 +108,9 @@ impl Model {
             r.buffered(),
             self.limit
         );
+        if let Some(sh) = &self.shared {
+            assert_eq!(sh.used(), r.buffered(), "shared count differs");
+        }
         gap
     }
 
@@ -225,13 +232,20 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut r = r.with_history(history);
     assert_eq!(r.ooo_limit(), limit);
+    let shared = (mode & 2 != 0).then(|| SharedLimit::new(usize::from(mode >> 2) * 16));
+    if let Some(sh) = &shared {
+        r = r.sharing(sh);
+    }
     let mut m = Model {
         base: (!midstream).then(|| isn.wrapping_add(1)),
         first: BTreeMap::new(),
         next: 0,
         gap_end: 0,
         history,
-        limit,
+        limit: shared
+            .as_ref()
+            .map_or(limit, |_| limit.min(usize::from(mode >> 2) * 16)),
+        shared: shared.clone(),
     };
     // Sequence numbers are chosen near the first byte, or anywhere.
     let origin = isn.wrapping_add(1);
@@ -266,4 +280,8 @@ fuzz_target!(|data: &[u8]| {
         m.push(&mut r, seq, &payload);
     }
     m.finish(&mut r);
+    drop(r);
+    if let Some(sh) = shared {
+        assert_eq!(sh.used(), 0, "bytes not given back on drop");
+    }
 });

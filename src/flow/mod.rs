@@ -556,6 +556,9 @@ mod tests {
         assert_eq!(summaries.len(), 100);
         assert_eq!(t.ooo.used(), 0);
         // Every connection gave up its one-byte hole, no more.
-        assert!(summaries.iter().all(|s| s.gap_bytes.client_to_server == 1), "gaps");
+        assert!(
+            summaries.iter().all(|s| s.gap_bytes.client_to_server == 1),
+            "gaps"
+        );
     }
 }
