@@ -172,3 +172,14 @@ fn an_empty_capture_is_still_a_valid_picture() {
     assert!(doc.root_element().has_tag_name("svg"));
     assert!(out.contains("0 TCP connections"));
 }
+
+#[test]
+fn the_readme_picture_is_what_osiscope_draws() {
+    let now = stdout(&["walk", "captures/ws-echo.pcap", "--format", "svg"]);
+    let committed = std::fs::read_to_string(common::repo().join("docs/ladder-ws-echo.svg"))
+        .expect("docs/ladder-ws-echo.svg");
+    assert!(
+        now == committed,
+        "docs/ladder-ws-echo.svg is out of date: osiscope walk captures/ws-echo.pcap --format svg > docs/ladder-ws-echo.svg"
+    );
+}
