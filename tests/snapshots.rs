@@ -55,4 +55,28 @@ fn text_views_of_every_bundled_capture() {
         &["layers", "captures/ws-echo.pcap"],
     );
     snap("demo".into(), &["demo", "--brief"]);
+    // Colour: the layer colours of the steps, ladder, bars, table cells and hex dump.
+    for (name, args) in [
+        (
+            "walk_color__ws-echo_pcap",
+            vec!["walk", "captures/ws-echo.pcap", "--color", "always"],
+        ),
+        (
+            "packets_color__ws-echo_pcap",
+            vec!["packets", "captures/ws-echo.pcap", "--color", "always"],
+        ),
+        (
+            "layers_color__ws-echo_pcap",
+            vec![
+                "layers",
+                "captures/ws-echo.pcap",
+                "--frame",
+                "8",
+                "--color",
+                "always",
+            ],
+        ),
+    ] {
+        snap(name.into(), &args);
+    }
 }
