@@ -42,9 +42,7 @@ Examples:
   osiscope walk captures/ws-echo.pcap
   osiscope walk captures/socketio-upgrade.pcap --connection 2 --brief
   osiscope walk captures/ws-echo.pcap --format svg > ladder.svg    (open it in a browser)
-  osiscope walk captures/ws-echo.pcap --format mermaid > ladder.mmd
   osiscope walk big.pcap -q --port 8080                             (one summary per connection)
-  osiscope walk                                                     (the bundled sample)
 
 Exit status: 0 ok, 1 capture unreadable past some point (connections read so far are still told), 2 usage.")]
     Walk(WalkArgs),
