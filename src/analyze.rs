@@ -12,6 +12,7 @@ use crate::capture::{CaptureError, CaptureReader, Frame, FrameSource, Timestamp}
 use crate::decode::Packet;
 use crate::decode::detail::segment_len;
 use crate::decode::tcp_options::{self, TcpOption};
+use crate::limit::SharedLimit;
 use foldhash::HashMap;
 
 use crate::flow::{
@@ -60,9 +61,30 @@ pub struct Limits {
     pub detail: bool,
     /// Show a progress bar while reading a file (when a person watches).
     pub progress: bool,
+    /// Unfinished WebSocket messages' kept bytes, for all connections
+    /// together (see [`MAX_HELD_MESSAGES`]); set by [`run_capture`] and
+    /// [`run_reader`] when None, so both threads of a run share one.
+    pub messages: Option<SharedLimit>,
     /// Also write the frames that pass the filter here (`packets -w`). Shared
     /// only to keep `Limits` cloneable; the reading thread alone writes.
     pub write: Option<Arc<Mutex<PcapOut>>>,
+}
+
+/// Bytes of unfinished WebSocket messages kept by all the connections of a
+/// run together. Each message keeps at most [`MAX_MESSAGE_KEEP`] (1 MiB, for
+/// Socket.IO); without this, thousands of connections with a large message
+/// open would each hold that much.
+///
+/// [`MAX_MESSAGE_KEEP`]: crate::proto::websocket::MAX_MESSAGE_KEEP
+pub const MAX_HELD_MESSAGES: usize = 64 << 20;
+
+impl Limits {
+    /// The same, with the shared limits made if not given.
+    fn shared(mut self) -> Self {
+        self.messages
+            .get_or_insert_with(|| SharedLimit::new(MAX_HELD_MESSAGES));
+        self
+    }
 }
 
 /// Which packets and connections a view is shown. Tracking always sees every
@@ -187,6 +209,8 @@ pub struct Apps {
     pub previews: (usize, usize),
     /// Shared by the connections' detail lists.
     budget: ListBudget,
+    /// Shared by the connections' unfinished WebSocket messages.
+    messages: Option<SharedLimit>,
     /// The view shows frames, so their application events are collected.
     keep_events: bool,
     /// Which connections get an assumption check when they open.
@@ -204,11 +228,15 @@ impl Apps {
         let detail = self.detail;
         let (messages, frames) = self.previews;
         let budget = &self.budget;
+        let held = &self.messages;
         self.conns.entry(stream).or_insert_with(|| {
             let mut a = ConnApp::new();
             a.keep_detail(detail);
             a.keep_previews(messages, frames);
             a.share_budget(budget.clone());
+            if let Some(l) = held {
+                a.share_messages(l.clone());
+            }
             if assume {
                 a.assume_websocket();
             }
@@ -292,6 +320,7 @@ pub fn run_capture(
     limits: Limits,
     threads: usize,
 ) -> Result<(), RunError> {
+    let limits = limits.shared();
     if let (Some(w), Some(i)) = (&limits.write, reader.info().interfaces.first()) {
         w.lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -317,6 +346,7 @@ pub fn run_reader(
     view: &mut dyn View,
     limits: Limits,
 ) -> Result<(), RunError> {
+    let limits = limits.shared();
     let mut direct = Direct::new(view, &limits);
     let wants = direct.view.wants_frames();
     produce(reader, &limits, wants, &mut direct, &Progress::none())
@@ -368,6 +398,7 @@ impl Apps {
             detail: limits.detail,
             previews,
             keep_events: wants_frames,
+            messages: limits.messages.clone(),
             ..Apps::default()
         }
     }

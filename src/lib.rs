@@ -11,6 +11,7 @@ pub mod capture;
 pub mod cli;
 pub mod decode;
 pub mod flow;
+pub mod limit;
 pub mod pipeline;
 pub mod progress;
 pub mod proto;

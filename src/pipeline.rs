@@ -100,6 +100,10 @@ struct ShownFrame {
 struct Batch {
     ops: Vec<Op>,
     arena: Vec<u8>,
+    /// Bytes held by the ops beyond the arena (application events and
+    /// summaries), weighed so that a batch of few but large items is sent
+    /// as soon as one of many small ones.
+    held: usize,
 }
 
 /// The reading side's [`Downstream`]: records calls into batches.
@@ -130,6 +134,7 @@ impl Recorder {
     fn take_events(&mut self) {
         if self.share != 1 && !self.apps.events.is_empty() {
             let evs = std::mem::take(&mut self.apps.events);
+            self.batch.held += evs.iter().map(|(_, e)| e.weight()).sum::<usize>();
             self.batch.ops.push(Op::Events(evs));
         }
     }
@@ -142,13 +147,15 @@ impl Recorder {
 
     /// Sends the batch if it is full enough (or `force`).
     fn flush(&mut self, force: bool) -> Result<(), RunError> {
-        let full = self.batch.arena.len() >= BATCH_BYTES || self.batch.ops.len() >= BATCH_OPS;
+        let full = self.batch.arena.len() + self.batch.held >= BATCH_BYTES
+            || self.batch.ops.len() >= BATCH_OPS;
         if self.gone || !(full || force) || self.batch.ops.is_empty() {
             return self.check();
         }
         let mut next = self.spent.try_recv().unwrap_or_default();
         next.ops.clear();
         next.arena.clear();
+        next.held = 0;
         // A batch that once took a large delivery does not keep its size.
         next.arena.shrink_to(2 * BATCH_BYTES);
         next.ops.shrink_to(2 * BATCH_OPS);
@@ -216,6 +223,7 @@ impl Downstream for Recorder {
         if self.owns(s.id) {
             let app = self.apps.finish(&s);
             self.take_events();
+            self.batch.held += app.as_ref().map_or(0, AppSummary::weight);
             self.batch.ops.push(Op::FinishedWith(Box::new((s, app))));
         } else {
             self.batch.ops.push(Op::Finished(Box::new(s)));
@@ -251,6 +259,7 @@ impl Downstream for Recorder {
         }
         if !self.apps.events.is_empty() {
             let evs = std::mem::take(&mut self.apps.events);
+            self.batch.held += evs.iter().map(|(_, e)| e.weight()).sum::<usize>();
             self.batch.ops.push(Op::Events(evs));
         }
         if shown {

@@ -458,3 +458,80 @@ fn block_lengths_of_4_gib_are_refused_before_reading_them() {
         );
     }
 }
+
+// --- many connections at once -------------------------------------------
+
+/// 70 Socket.IO connections each open a message of almost 1 MiB (all but its
+/// last fragment), so 70 MB would be held at once; then each finishes it.
+fn many_open_messages(path: &PathBuf) {
+    use common::synth::Synth;
+    const C: [u8; 4] = [10, 0, 0, 2];
+    const S: [u8; 4] = [10, 0, 0, 1];
+    let mut w = Synth::new(path);
+    let req = b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    let resp = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+    let head = b"42[\"big\",\"";
+    let mut first = ws_header(1, true, false, ((1 << 20) - 100) as u64, None);
+    first.extend_from_slice(head);
+    first.resize(first.len() + (1 << 20) - 100 - head.len(), b'a');
+    let mut last = ws_header(0, false, false, 2, None);
+    last.extend_from_slice(b"\"]");
+    let mut open = Vec::new();
+    for i in 0..70u16 {
+        let port = 41_000 + i;
+        w.tcp(C, port, S, 80, 0, None, "S", &[]);
+        w.tcp(S, 80, C, port, 5000, Some(1), "SA", &[]);
+        w.tcp(C, port, S, 80, 1, Some(5001), "A", &[]);
+        w.tcp(C, port, S, 80, 1, Some(5001), "PA", req);
+        let cseq = 1 + req.len() as u32;
+        let mut sseq = 5001u32;
+        for seg in std::iter::once(&resp[..]).chain(first.chunks(1400)) {
+            w.tcp(S, 80, C, port, sseq, Some(cseq), "PA", seg);
+            sseq += seg.len() as u32;
+        }
+        open.push((port, cseq, sseq));
+    }
+    for (port, cseq, sseq) in open {
+        w.tcp(S, 80, C, port, sseq, Some(cseq), "PA", &last);
+        let sseq = sseq + last.len() as u32;
+        w.tcp(S, 80, C, port, sseq, Some(cseq), "FA", &[]);
+        w.tcp(C, port, S, 80, cseq, Some(sseq + 1), "FA", &[]);
+        w.tcp(S, 80, C, port, sseq + 1, Some(cseq + 1), "A", &[]);
+    }
+}
+
+#[test]
+fn unfinished_messages_of_all_connections_share_one_limit() {
+    let path = tmp("many_open_messages.pcap");
+    many_open_messages(&path);
+    for view in ["flows --threads 1", "walk"] {
+        let (code, out, err) = run(&path, view);
+        assert_eq!(code, 0, "{view}: {err}");
+        let recs = json(&out);
+        assert_eq!(recs.len(), 70, "{view}");
+        // 64 MiB hold 64 messages of 1 MiB - 100 bytes; the 65th and later
+        // are cut, said so, and their event not decoded.
+        for r in &recs {
+            let id = r["id"].as_u64().expect("id");
+            let p = problems(r);
+            if id < 64 {
+                assert!(p.is_empty(), "{view}: connection {id}: {p:?}");
+                assert_eq!(r["socketio"]["events"]["big"], 1, "{view}: {id}");
+            } else {
+                assert_eq!(p.len(), 1, "{view}: connection {id}: {p:?}");
+                assert!(
+                    p[0].starts_with("server: WebSocket message at frames ")
+                        && p[0].ends_with(
+                            " not kept whole: the 64 MiB shared by all unfinished messages were in use"
+                        ),
+                    "{view}: {id}: {}",
+                    p[0]
+                );
+                assert!(r["socketio"]["events"]["big"].is_null(), "{view}: {id}");
+            }
+        }
+    }
+    std::fs::remove_file(&path).ok();
+}

@@ -47,44 +47,16 @@
 //! way, from its own buffered data; so thousands of connections cannot each
 //! hold the per-direction limit.
 
+pub use crate::limit::SharedLimit;
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::ops::Bound::{Excluded, Unbounded};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Default bytes of out-of-order data held per direction.
 pub const DEFAULT_OOO_LIMIT: usize = 1 << 20; // 1 MiB
 
 /// Default out-of-order bytes held by all the reassemblers of one flow table.
 pub const DEFAULT_SHARED_LIMIT: usize = 64 << 20; // 64 MiB
-
-/// Out-of-order bytes held by every reassembler that shares it, against one
-/// limit. Atomic only so a flow table may move between threads; it is used
-/// from one at a time.
-#[derive(Clone, Debug)]
-pub struct SharedLimit {
-    used: Arc<AtomicUsize>,
-    limit: usize,
-}
-
-impl SharedLimit {
-    pub fn new(limit: usize) -> Self {
-        SharedLimit {
-            used: Arc::new(AtomicUsize::new(0)),
-            limit,
-        }
-    }
-
-    /// Bytes held now by all sharers.
-    pub fn used(&self) -> usize {
-        self.used.load(Ordering::Relaxed)
-    }
-
-    fn has_room(&self, len: usize) -> bool {
-        self.used().saturating_add(len) <= self.limit
-    }
-}
 
 /// Default bytes of delivered data kept to compare retransmissions with: the
 /// largest window without window scaling, which covers most retransmissions.
@@ -150,7 +122,7 @@ impl Drop for Reassembler {
     /// Gives this reassembler's buffered bytes back to the shared limit.
     fn drop(&mut self) {
         if let Some(s) = &self.shared {
-            s.used.fetch_sub(self.buffered, Ordering::Relaxed);
+            s.give(self.buffered);
         }
     }
 }
@@ -212,16 +184,16 @@ impl Reassembler {
     /// reassembler sharing it, as well as within its own limit.
     pub fn sharing(mut self, limit: &SharedLimit) -> Self {
         if let Some(old) = self.shared.replace(limit.clone()) {
-            old.used.fetch_sub(self.buffered, Ordering::Relaxed);
+            old.give(self.buffered);
         }
-        limit.used.fetch_add(self.buffered, Ordering::Relaxed);
+        limit.take(self.buffered);
         self
     }
 
     fn grow(&mut self, n: usize) {
         self.buffered += n;
         if let Some(s) = &self.shared {
-            s.used.fetch_add(n, Ordering::Relaxed);
+            s.take(n);
         }
     }
 
@@ -229,7 +201,7 @@ impl Reassembler {
         let n = n.min(self.buffered);
         self.buffered -= n;
         if let Some(s) = &self.shared {
-            s.used.fetch_sub(n, Ordering::Relaxed);
+            s.give(n);
         }
     }
 

@@ -24,6 +24,7 @@ use super::websocket::{
     DeflateParams, FrameInfo, MAX_FRAME_KEEP, MessageInfo, Side, WsEvent, WsParser,
 };
 use crate::flow::Dir;
+use crate::limit::SharedLimit;
 
 pub use super::websocket::opcode_name;
 
@@ -93,6 +94,26 @@ pub enum AppEvent {
 }
 
 impl AppEvent {
+    /// Bytes the event holds, roughly (its size and what it points to): what
+    /// counts when many of them wait to be handed between threads.
+    pub fn weight(&self) -> usize {
+        std::mem::size_of::<AppEvent>()
+            + match self {
+                AppEvent::Request { head, .. } | AppEvent::Response { head, .. } => head.head_len,
+                AppEvent::HttpError { reason, .. } => reason.len(),
+                AppEvent::Upgrade(_) => std::mem::size_of::<WebSocketSummary>(),
+                AppEvent::WsFrame { frame, .. } => frame.payload.len(),
+                AppEvent::WsMessage { message, .. } => message.data.len(),
+                AppEvent::WsViolation { .. } => 0,
+                AppEvent::Eio { packet, .. } => match packet {
+                    EioPacket::Message(EioData::Text(t)) => t.len(),
+                    EioPacket::Message(EioData::Binary(b)) => b.len(),
+                    _ => 0,
+                },
+                AppEvent::Sio { packet, .. } => packet.data_len,
+            }
+    }
+
     pub fn frame(&self) -> u64 {
         match self {
             AppEvent::Request { head, .. } | AppEvent::Response { head, .. } => head.frame,
@@ -258,6 +279,13 @@ pub struct AppSummary {
     held: Held,
 }
 
+impl AppSummary {
+    /// Bytes the summary holds, roughly: its size and its listed rows.
+    pub fn weight(&self) -> usize {
+        std::mem::size_of::<AppSummary>() + self.held.bytes
+    }
+}
+
 /// Bytes taken from a [`ListBudget`], given back on drop.
 #[derive(Debug, Default)]
 struct Held {
@@ -384,6 +412,9 @@ pub struct ConnApp {
     keep_messages: usize,
     keep_frames: usize,
     budget: ListBudget,
+    /// Limit on unfinished WebSocket messages' kept bytes, shared with the
+    /// other connections.
+    messages: Option<SharedLimit>,
 }
 
 impl Default for ConnApp {
@@ -418,6 +449,21 @@ impl ConnApp {
             keep_messages: MAX_TEXT,
             keep_frames: MAX_FRAME_KEEP,
             budget: ListBudget::default(),
+            messages: None,
+        }
+    }
+
+    /// Counts unfinished WebSocket messages' kept bytes in `limit`, shared
+    /// with the other connections.
+    pub fn share_messages(&mut self, limit: SharedLimit) {
+        self.messages = Some(limit);
+    }
+
+    fn ws_parser(&self, side: Side, deflate: Option<DeflateParams>) -> WsParser {
+        let p = WsParser::new(side, deflate);
+        match &self.messages {
+            Some(l) => p.sharing(l),
+            None => p,
         }
     }
 
@@ -468,8 +514,8 @@ impl ConnApp {
     /// frames (the user said so): both directions are parsed as frames.
     pub fn assume_websocket(&mut self) {
         self.ws = [
-            Some(WsParser::new(Side::Client, None)),
-            Some(WsParser::new(Side::Server, None)),
+            Some(self.ws_parser(Side::Client, None)),
+            Some(self.ws_parser(Side::Server, None)),
         ];
         for p in self.ws.iter_mut().flatten() {
             p.keep_messages(self.keep_messages);
@@ -761,8 +807,8 @@ impl ConnApp {
             // Decode the frames even when the accept key is wrong: say so, show them.
             w.established = true;
             self.ws = [
-                Some(WsParser::new(Side::Client, deflate.clone())),
-                Some(WsParser::new(Side::Server, deflate)),
+                Some(self.ws_parser(Side::Client, deflate.clone())),
+                Some(self.ws_parser(Side::Server, deflate)),
             ];
             for p in self.ws.iter_mut().flatten() {
                 p.keep_frames(self.keep_frames);
@@ -864,6 +910,16 @@ impl ConnApp {
                     if self.sum.websocket.is_some() {
                         self.ws_messages[d][usize::from(m.opcode & 0x0f)] += 1;
                     }
+                    if m.cut_by_shared
+                        && let Some(e) = &m.error
+                    {
+                        self.problem(format!(
+                            "{}: WebSocket message at frames {}–{} {e}",
+                            dir.sender(),
+                            m.first_frame,
+                            m.last_frame
+                        ));
+                    }
                     // The message first, then the Engine.IO/Socket.IO packet it carries.
                     let mut envelope = 0u64;
                     let mut carried = Vec::new();
@@ -890,6 +946,14 @@ impl ConnApp {
                             text: (m.opcode == 1).then(|| clip_message(&m)),
                             error: m.error.clone(),
                         });
+                    }
+                    // Decoded: the views print only the head of a message (as
+                    // much as plain messages keep), so the rest goes now
+                    // rather than travel with the event.
+                    let mut m = m;
+                    if m.data.len() > self.keep_messages {
+                        m.data.truncate(self.keep_messages);
+                        m.data.shrink_to_fit();
                     }
                     out.push(AppEvent::WsMessage { dir, message: m });
                     out.append(&mut carried);

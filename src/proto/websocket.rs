@@ -45,6 +45,7 @@
 //! at most 32 KiB, and its state) and scratch buffers of [`UNMASK_CHUNK`] and
 //! [`INFLATE_CHUNK`] bytes.
 
+use crate::limit::SharedLimit;
 use flate2::{Decompress, FlushDecompress, Status};
 
 /// Bytes of each frame's (unmasked) payload kept for display (and a close frame's reason).
@@ -224,6 +225,9 @@ pub struct MessageInfo {
     pub utf8_valid: bool,
     /// Why the message could not be fully decoded, if so (e.g. "inflate: invalid distance too far back", "deflate bomb: more than 16777216 bytes").
     pub error: Option<String>,
+    /// The message was not kept (`data` is empty) because the limit shared
+    /// by all unfinished messages was reached; `error` says so too.
+    pub cut_by_shared: bool,
 }
 
 /// What the parser reports, in stream order.
@@ -430,6 +434,51 @@ struct OpenMessage {
     utf8: Utf8Stream,
     /// Bytes of the message kept in `data`.
     keep: usize,
+    /// The limit on unfinished messages' kept bytes shared by the parsers
+    /// of a run; `data` is counted in it until the message is reported.
+    shared: Option<SharedLimit>,
+    /// Bytes of `data` counted in `shared`.
+    counted: usize,
+    /// Bytes were not kept because `shared` was full.
+    cut_by_shared: bool,
+}
+
+impl OpenMessage {
+    /// Keeps the head of `src`: up to `keep` bytes of the message. When the
+    /// shared limit has no room for them, the message is cut: what it kept is
+    /// given back at once and nothing more is kept (a cut message cannot be
+    /// decoded, and holding its head would only block other messages).
+    fn keep_data(&mut self, src: &[u8]) {
+        if self.cut_by_shared {
+            return;
+        }
+        let before = self.data.len();
+        let want = self.keep.saturating_sub(before).min(src.len());
+        if let Some(s) = &self.shared
+            && !s.has_room(want)
+        {
+            s.give(self.counted);
+            self.counted = 0;
+            self.data = Vec::new();
+            self.keep = 0;
+            self.cut_by_shared = true;
+            return;
+        }
+        extend_capped(&mut self.data, src, self.keep);
+        let added = self.data.len() - before;
+        if let Some(s) = &self.shared {
+            s.take(added);
+            self.counted += added;
+        }
+    }
+}
+
+impl Drop for OpenMessage {
+    fn drop(&mut self) {
+        if let Some(s) = &self.shared {
+            s.give(self.counted);
+        }
+    }
 }
 
 /// This direction's inflater, kept across messages for context takeover.
@@ -471,7 +520,7 @@ fn inflate(
         input = input.get(consumed..).unwrap_or_default();
         let produced = inf.out.len();
         m.length = m.length.saturating_add(produced as u64);
-        extend_capped(&mut m.data, &inf.out, m.keep);
+        m.keep_data(&inf.out);
         if m.opcode == OP_TEXT {
             m.utf8.feed(&inf.out);
         }
@@ -548,6 +597,8 @@ pub struct WsParser {
     frames: u64,
     header_bytes: u64,
     payload_bytes: u64,
+    /// Limit on unfinished messages' kept bytes shared with other parsers.
+    shared: Option<SharedLimit>,
 }
 
 impl WsParser {
@@ -581,7 +632,16 @@ impl WsParser {
             frames: 0,
             header_bytes: 0,
             payload_bytes: 0,
+            shared: None,
         }
+    }
+
+    /// Counts the bytes kept of unfinished messages in `limit`, shared with
+    /// the other parsers of a run; past it, messages are cut (and marked so)
+    /// rather than memory growing with the number of connections.
+    pub fn sharing(mut self, limit: &SharedLimit) -> Self {
+        self.shared = Some(limit.clone());
+        self
     }
 
     /// Feeds the next bytes of this direction's stream (the bytes after the HTTP 101 head). `frame` is the capture frame whose segment delivered them. Events are appended in stream order.
@@ -824,6 +884,9 @@ impl WsParser {
             stream_end: false,
             utf8: Utf8Stream::default(),
             keep: self.keep,
+            shared: self.shared.clone(),
+            counted: 0,
+            cut_by_shared: false,
         };
         if compressed {
             let (bits, reset_each) = (self.window_bits, self.reset_each);
@@ -879,7 +942,7 @@ impl WsParser {
                             inflate(inf, m, data, FlushDecompress::None, frame, out);
                         }
                     } else {
-                        extend_capped(&mut m.data, data, m.keep);
+                        m.keep_data(data);
                         if m.opcode == OP_TEXT {
                             m.utf8.feed(data);
                         }
@@ -952,6 +1015,17 @@ impl WsParser {
         if interrupted {
             m.error.get_or_insert_with(|| INTERRUPTED.to_owned());
         }
+        if m.cut_by_shared {
+            let limit = m.shared.as_ref().map_or(0, |s| s.limit());
+            let size = if limit >= 1 << 20 {
+                format!("{} MiB", limit >> 20)
+            } else {
+                format!("{limit} bytes")
+            };
+            m.error.get_or_insert_with(|| {
+                format!("not kept whole: the {size} shared by all unfinished messages were in use")
+            });
+        }
         let utf8_valid = if m.opcode == OP_TEXT {
             m.utf8.valid(m.error.is_some())
         } else {
@@ -979,9 +1053,10 @@ impl WsParser {
             wire_len: m.wire_len,
             length,
             compressed: m.compressed,
-            data: m.data,
+            data: std::mem::take(&mut m.data),
             utf8_valid,
-            error: m.error,
+            error: m.error.take(),
+            cut_by_shared: m.cut_by_shared,
         }));
     }
 }
@@ -1030,6 +1105,7 @@ fn parse_close(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limit::SharedLimit;
     use flate2::{Compress, Compression, FlushCompress};
     use std::sync::OnceLock;
 
@@ -1050,6 +1126,56 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    /// Two parsers share a 100-byte limit on unfinished messages: one holds
+    /// 80 bytes of an open message, so the other's 50-byte message is cut
+    /// (kept empty, and said so); finished messages give their bytes back.
+    #[test]
+    fn unfinished_messages_share_one_limit() {
+        let shared = SharedLimit::new(100);
+        let mut a = WsParser::new(Side::Server, None).sharing(&shared);
+        let mut b = WsParser::new(Side::Server, None).sharing(&shared);
+        let mut out = Vec::new();
+        a.push(
+            &encode_frame(false, false, OP_TEXT, &[b'a'; 80], None),
+            1,
+            &mut out,
+        );
+        assert!(messages(&out).is_empty());
+        assert_eq!(shared.used(), 80);
+        b.push(
+            &encode_frame(true, false, OP_TEXT, &[b'b'; 50], None),
+            2,
+            &mut out,
+        );
+        let m = messages(&out)[0];
+        assert_eq!((m.data.len(), m.length), (0, Some(50)));
+        assert_eq!(
+            m.error.as_deref(),
+            Some("not kept whole: the 100 bytes shared by all unfinished messages were in use")
+        );
+        assert!(m.utf8_valid, "all 50 bytes were checked");
+        assert_eq!(shared.used(), 80, "b's bytes given back");
+        out.clear();
+        a.push(
+            &encode_frame(true, false, OP_CONTINUATION, b"!", None),
+            3,
+            &mut out,
+        );
+        let m = messages(&out)[0];
+        assert_eq!((m.data.len(), m.error.as_deref()), (81, None));
+        assert_eq!(shared.used(), 0);
+        // A parser dropped with a message open gives its bytes back too.
+        a.push(
+            &encode_frame(false, false, OP_BINARY, &[0; 30], None),
+            4,
+            &mut out,
+        );
+        assert_eq!(shared.used(), 30);
+        drop(a);
+        assert_eq!(shared.used(), 0);
+        drop(b);
     }
 
     fn messages(ev: &[WsEvent]) -> Vec<&MessageInfo> {
