@@ -15,23 +15,40 @@ fn git(args: &[&str]) -> Option<String> {
 }
 
 fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
     let pkg = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
-    let version = match git(&["log", "-1", "--format=%h %cs"]) {
+    // Only osiscope's own checkout counts: a copy vendored inside another
+    // repository would otherwise report that repository's commit.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
+    let own = git(&["rev-parse", "--show-toplevel"]).is_some_and(|top| {
+        let canon = |p: &str| Path::new(p).canonicalize().ok();
+        canon(&top).is_some() && canon(&top) == canon(&manifest)
+    });
+    let commit = own.then(|| git(&["log", "-1", "--format=%h %cd", "--date=short"]));
+    let version = match commit.flatten() {
         Some(c) => format!("{pkg} ({c})"),
         None => pkg,
     };
     println!("cargo:rustc-env=OSISCOPE_VERSION={version}");
-    // Rebuild when HEAD moves: HEAD itself, the branch it points to, packed refs.
+    if !own {
+        return;
+    }
+    // Rebuild when HEAD moves: HEAD itself, the branch it points to and the
+    // packed refs (in a worktree, branches live in the common directory).
     // Only files that exist are named (a missing one would rerun every build).
-    if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
-        let dir = Path::new(&dir);
+    let dirs = [
+        git(&["rev-parse", "--git-dir"]),
+        git(&["rev-parse", "--git-common-dir"]),
+    ];
+    let branch = git(&["symbolic-ref", "-q", "HEAD"]);
+    for dir in dirs.iter().flatten() {
+        let dir = Path::new(dir);
         let mut watch = vec![dir.join("HEAD"), dir.join("packed-refs")];
-        if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        if let Some(r) = &branch {
             watch.push(dir.join(r));
         }
         for p in watch.iter().filter(|p| p.exists()) {
             println!("cargo:rerun-if-changed={}", p.display());
         }
     }
-    println!("cargo:rerun-if-changed=build.rs");
 }

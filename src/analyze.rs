@@ -80,7 +80,7 @@ pub const MAX_HELD_MESSAGES: usize = 64 << 20;
 
 impl Limits {
     /// The same, with the shared limits made if not given.
-    fn shared(mut self) -> Self {
+    pub(crate) fn shared(mut self) -> Self {
         self.messages
             .get_or_insert_with(|| SharedLimit::new(MAX_HELD_MESSAGES));
         self

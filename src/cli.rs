@@ -86,7 +86,7 @@ Exit status: 0 ok, 1 capture or write error, 2 usage or unknown interface,
 Examples:
   osiscope packets captures/ws-echo.pcap
   osiscope packets captures/ws-echo.pcap --format json | head -3
-  osiscope packets big.pcap --connection 3 -w conn3.pcap -q   (save one connection)
+  osiscope packets big.pcap --connection 3 -w conn3.pcap   (save one connection)
   tcpdump -i lo -w - | osiscope packets -
 
 Exit status: 0 ok, 1 capture unreadable past some point (all packets before it are printed), 2 usage.")]
@@ -150,12 +150,12 @@ pub struct InputArgs {
     pub read: Option<PathBuf>,
 
     /// Stop after this many packets that pass the filters (all packets when there are none), as tcpdump's -c
-    #[arg(short = 'c', long = "count", value_name = "N")]
+    #[arg(short = 'c', long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
 
-    /// Accepted for tcpdump/tshark habits; osiscope never resolves names or ports
-    #[arg(short = 'n')]
-    pub numeric: bool,
+    /// Accepted (also as -nn) for tcpdump/tshark habits; osiscope never resolves names or ports
+    #[arg(short = 'n', action = clap::ArgAction::Count)]
+    pub numeric: u8,
 
     /// Threads: 2 reads, decodes and follows TCP on one and decodes HTTP/WebSocket/Socket.IO and prints on the other; 1 does all on one. The output is the same [default: 2 when the machine has 2 or more CPUs]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=2))]
@@ -234,7 +234,7 @@ pub struct WalkOpts {
     /// Steps without their explanations
     #[arg(long)]
     pub brief: bool,
-    /// Only each connection's summary (its header), no steps, ladder or bytes by layer
+    /// Text format: only each connection's summary (its header), no steps, ladder or bytes by layer
     #[arg(short = 'q', long)]
     pub quiet: bool,
 }
@@ -296,8 +296,8 @@ pub struct LiveArgs {
     /// List the interfaces and exit
     #[arg(long)]
     pub list: bool,
-    /// Stop after this many packets
-    #[arg(short = 'c', long = "count", value_name = "N")]
+    /// Stop after this many packets (all captured ones, before the filters)
+    #[arg(short = 'c', long = "count", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
     /// Stop after this many seconds
     #[arg(long, value_name = "SECS")]
@@ -305,9 +305,9 @@ pub struct LiveArgs {
     /// Also write every captured packet (before filtering) to this pcap file
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
-    /// Accepted for tcpdump/tshark habits; osiscope never resolves names or ports
-    #[arg(short = 'n')]
-    pub numeric: bool,
+    /// Accepted (also as -nn) for tcpdump/tshark habits; osiscope never resolves names or ports
+    #[arg(short = 'n', action = clap::ArgAction::Count)]
+    pub numeric: u8,
     /// User to switch to once the socket is open (default: the sudo user, else nobody)
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
@@ -354,10 +354,10 @@ pub struct PacketsArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// Also write the packets that pass the filters to this pcap file, as `tcpdump -r IN -w OUT`
+    /// Write the packets that pass the filters to this pcap file (- for standard output) instead of printing them, as `tcpdump -r IN -w OUT`
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
-    /// No row per packet, only the count at the end (with -w: just write)
+    /// No row per packet, only the count at the end
     #[arg(short = 'q', long)]
     pub quiet: bool,
 }
@@ -390,15 +390,21 @@ pub fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
     // Subcommands are sections of this page, not pages of their own.
     let mut top =
         String::from_utf8_lossy(&top).replace(".SH EXTRA", ".SH \"EXAMPLES AND EXIT STATUS\"");
-    for sub in cmd.get_subcommands() {
-        let name = sub.get_name();
-        top = top.replace(
-            &format!("osiscope\\-{name}(1)"),
-            &format!(
+    // clap adds a `help` subcommand when it builds the command.
+    let names = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .chain(["help".to_owned()]);
+    for name in names {
+        let to = if name == "help" {
+            "\\fBosiscope help\\fR".to_owned()
+        } else {
+            format!(
                 "\\fBosiscope {name}\\fR (section OSISCOPE {})",
                 name.to_uppercase()
-            ),
-        );
+            )
+        };
+        top = top.replace(&format!("osiscope\\-{name}(1)"), &to);
     }
     out.write_all(top.as_bytes())?;
     for sub in cmd.get_subcommands() {

@@ -158,6 +158,27 @@ fn limits(f: FilterArgs) -> Limits {
     }
 }
 
+/// Standard input is a pipe or a regular file (not a terminal, not
+/// /dev/null): bytes are waiting there.
+fn stdin_is_data() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        use std::os::unix::fs::FileTypeExt;
+        let Ok(fd) = io::stdin().as_fd().try_clone_to_owned() else {
+            return false;
+        };
+        match std::fs::File::from(fd).metadata() {
+            Ok(m) => m.file_type().is_fifo() || (m.is_file() && m.len() > 0),
+            Err(_) => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
 /// Where a file view reads from.
 enum Input {
     File(PathBuf),
@@ -165,10 +186,20 @@ enum Input {
 }
 
 impl Input {
-    fn from_args(a: &InputArgs) -> Self {
+    /// The file named, else the bundled sample; but with data piped in and
+    /// no file named, the `-` was most likely forgotten: say so (exit 2)
+    /// rather than show the sample.
+    fn from_args(a: &InputArgs) -> Result<Self, ExitCode> {
         match a.path() {
-            Some(p) => Input::File(p),
-            None => Input::Sample(&sample::WEBSOCKET),
+            Some(p) => Ok(Input::File(p)),
+            None if stdin_is_data() => {
+                let _ = writeln!(
+                    io::stderr(),
+                    "osiscope: no capture file named, and standard input is a pipe or file: name it - to read it (e.g. tcpdump -w - | osiscope walk -)"
+                );
+                Err(ExitCode::from(EXIT_USAGE))
+            }
+            None => Ok(Input::Sample(&sample::WEBSOCKET)),
         }
     }
 
@@ -262,12 +293,18 @@ fn main() -> ExitCode {
             )
         }
         Command::Walk(a) => {
-            let input = Input::from_args(&a.input);
+            let input = match Input::from_args(&a.input) {
+                Ok(i) => i,
+                Err(code) => return code,
+            };
             let l = file_limits(a.filter, &a.input);
             walk(input, a.opts, l, a.input.threads(), out)
         }
         Command::Flows(a) => {
-            let input = Input::from_args(&a.input);
+            let input = match Input::from_args(&a.input) {
+                Ok(i) => i,
+                Err(code) => return code,
+            };
             let text = a.output.format == Format::Table;
             if let Err(e) = input.announce("flows", text, &mut out) {
                 return report(&input.name(), Err(RunError::Output(e)));
@@ -277,55 +314,79 @@ fn main() -> ExitCode {
             (input.name(), input.run(&mut view, l, a.input.threads()))
         }
         Command::Packets(a) => {
-            let input = Input::from_args(&a.input);
-            let text = a.quiet || a.output.format == Format::Table;
+            let input = match Input::from_args(&a.input) {
+                Ok(i) => i,
+                Err(code) => return code,
+            };
+            // As tcpdump and tshark: with -w the packets go to the file, and
+            // no rows are printed.
+            let text = a.write.is_none() && (a.quiet || a.output.format == Format::Table);
             if let Err(e) = input.announce("packets", text, &mut out) {
                 return report(&input.name(), Err(RunError::Output(e)));
             }
-            if let (Some(w), Input::File(r)) = (&a.write, &input)
-                && let (Ok(w), Ok(r)) = (w.canonicalize(), r.canonicalize())
-                && w == r
-            {
-                let _ = writeln!(
-                    io::stderr(),
-                    "osiscope: {}: -w names the capture being read; it would be emptied",
-                    escape(&r.to_string_lossy())
-                );
-                return ExitCode::from(EXIT_USAGE);
+            let Some(wpath) = a.write.clone() else {
+                let l = file_limits(a.filter, &a.input);
+                let threads = a.input.threads();
+                let res = if a.quiet {
+                    input.run(&mut CountView::new(out), l, threads)
+                } else {
+                    let mut view =
+                        PacketsView::new(out, a.output.format, use_color(a.output.color));
+                    input.run(&mut view, l, threads)
+                };
+                return report(&input.name(), res);
+            };
+            // Standard output may be the -w file: let go of it.
+            drop(out);
+            if let Input::File(r) = &input {
+                if same_file(&wpath, r) {
+                    let _ = writeln!(
+                        io::stderr(),
+                        "osiscope: {}: -w names the capture being read; it would be emptied",
+                        escape(&r.to_string_lossy())
+                    );
+                    return ExitCode::from(EXIT_USAGE);
+                }
+                // A capture that cannot be opened leaves an existing -w file
+                // as it was (run reports the error).
+                if r.as_os_str() != "-" && std::fs::File::open(r).is_err() {
+                    return report(
+                        &input.name(),
+                        input.run(
+                            &mut CountView::new(io::sink()),
+                            file_limits(a.filter, &a.input),
+                            1,
+                        ),
+                    );
+                }
             }
-            let writer = match &a.write {
-                Some(w) => match PcapOut::create(w) {
-                    Ok(p) => Some(Arc::new(Mutex::new(p))),
-                    Err(e) => {
-                        let _ = writeln!(
-                            io::stderr(),
-                            "osiscope: {}: cannot create: {}",
-                            escape(&w.to_string_lossy()),
-                            e
-                        );
-                        return ExitCode::from(EXIT_USAGE);
-                    }
-                },
-                None => None,
+            let writer = match PcapOut::create(&wpath) {
+                Ok(p) => Arc::new(Mutex::new(p)),
+                Err(e) => {
+                    let _ = writeln!(
+                        io::stderr(),
+                        "osiscope: {}: cannot create: {}",
+                        escape(&wpath.to_string_lossy()),
+                        e
+                    );
+                    return ExitCode::from(EXIT_USAGE);
+                }
             };
             let l = Limits {
-                write: writer.clone(),
+                write: Some(writer.clone()),
                 ..file_limits(a.filter, &a.input)
             };
             let threads = a.input.threads();
-            let mut res = if a.quiet {
-                input.run(&mut CountView::new(out), l, threads)
-            } else {
-                let mut view = PacketsView::new(out, a.output.format, use_color(a.output.color));
-                input.run(&mut view, l, threads)
-            };
-            if let (Some(w), Some(path)) = (writer, &a.write) {
-                res = res.and(finish_write(w, path));
-            }
+            let res = input
+                .run(&mut CountView::new(io::sink()), l, threads)
+                .and(finish_write(writer, &wpath));
             (input.name(), res)
         }
         Command::Layers(a) => {
-            let input = Input::from_args(&a.input);
+            let input = match Input::from_args(&a.input) {
+                Ok(i) => i,
+                Err(code) => return code,
+            };
             let text = a.output.format == Format::Table;
             if let Err(e) = input.announce("layers", text, &mut out) {
                 return report(&input.name(), Err(RunError::Output(e)));
@@ -342,13 +403,33 @@ fn main() -> ExitCode {
     report(&path, res)
 }
 
+/// Whether two paths name one file (also through links).
+#[cfg(unix)]
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
 /// Completes the `-w` file and says what went into it.
 fn finish_write(w: Arc<Mutex<PcapOut>>, path: &Path) -> Result<(), RunError> {
     let mut w = w.lock().unwrap_or_else(|e| e.into_inner());
     let name = escape(&path.to_string_lossy()).into_owned();
     w.finish()
         .map_err(|e| RunError::Output(io::Error::new(e.kind(), format!("{name}: {e}"))))?;
-    let mut line = format!("osiscope: {} packets written to {name}", w.written);
+    let to = if path.as_os_str() == "-" {
+        "standard output".to_owned()
+    } else {
+        name
+    };
+    let mut line = format!("osiscope: {} packets written to {to}", w.written);
     if w.other_linktype > 0 {
         line.push_str(&format!(
             " ({} left out: their link type differs from the first packet's, and a pcap file has one)",

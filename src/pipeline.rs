@@ -228,7 +228,8 @@ impl Downstream for Recorder {
         } else {
             self.batch.ops.push(Op::Finished(Box::new(s)));
         }
-        self.check()
+        // At the end of a capture every open connection finishes at once.
+        self.flush(false)
     }
     fn frame(
         &mut self,
@@ -348,7 +349,7 @@ pub fn run(
     limits: Limits,
     progress: &Progress,
 ) -> Result<(), RunError> {
-    run_tuned(reader, view, limits, progress, BEHIND)
+    run_tuned(reader, view, limits.shared(), progress, BEHIND)
 }
 
 /// [`run`], rendering on the reading thread from `behind` waiting batches.

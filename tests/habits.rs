@@ -101,6 +101,15 @@ fn read_flag_count_and_numeric_as_in_tcpdump() {
     assert_eq!(flows.len(), 2);
     assert_eq!(flows[1]["frames"].as_u64(), Some(3), "{}", flows[1]);
     assert_eq!(flows[1]["history"], "ShA");
+    // -nn as tcpdump users type it; -c 0 is refused, as tcpdump does.
+    assert_eq!(
+        osiscope(&["packets", "-nn", "-c", "1", path]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        osiscope(&["packets", "-c", "0", path]).status.code(),
+        Some(2)
+    );
     // -r and a positional file together are a usage error.
     let out = osiscope(&["walk", "-r", path, path]);
     assert_eq!(out.status.code(), Some(2));
@@ -111,9 +120,10 @@ fn write_saves_the_filtered_packets_as_a_pcap() {
     let path = "captures/socketio-upgrade.pcap";
     let out_file = tmp("stream2.pcap");
     let o = out_file.to_str().expect("utf-8 path");
-    let out = osiscope(&["packets", path, "--connection", "2", "-w", o, "-q"]);
+    let out = osiscope(&["packets", path, "--connection", "2", "-w", o]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "35 packets\n");
+    // As tcpdump and tshark: with -w no rows are printed.
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("35 packets written to"),
         "{out:?}"
@@ -137,6 +147,15 @@ fn write_saves_the_filtered_packets_as_a_pcap() {
         tcp["fields"]["stream"] = orig["layers"][3]["fields"]["stream"].clone();
         assert_eq!(tcp, orig["layers"][3], "frame {n}: TCP layer");
     }
+    // -w - writes the same file to standard output.
+    let out = osiscope(&["packets", path, "--connection", "2", "-w", "-"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(out.stdout, std::fs::read(&out_file).expect("read"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("35 packets written to standard output"));
+    // A capture that cannot be read leaves an existing -w file alone.
+    let out = osiscope(&["packets", "no-such.pcap", "-w", o]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(common::packets_json(o).1.len(), 35, "{out:?}");
     // The file being read is not overwritten.
     let copy = tmp("copy.pcap");
     std::fs::copy(repo().join(path), &copy).expect("copy");

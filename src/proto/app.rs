@@ -106,7 +106,9 @@ impl AppEvent {
                 AppEvent::WsMessage { message, .. } => message.data.len(),
                 AppEvent::WsViolation { .. } => 0,
                 AppEvent::Eio { packet, .. } => match packet {
-                    EioPacket::Message(EioData::Text(t)) => t.len(),
+                    EioPacket::Message(EioData::Text(t))
+                    | EioPacket::Ping(t)
+                    | EioPacket::Pong(t) => t.len(),
                     EioPacket::Message(EioData::Binary(b)) => b.len(),
                     _ => 0,
                 },
@@ -910,11 +912,10 @@ impl ConnApp {
                     if self.sum.websocket.is_some() {
                         self.ws_messages[d][usize::from(m.opcode & 0x0f)] += 1;
                     }
-                    if m.cut_by_shared
-                        && let Some(e) = &m.error
-                    {
+                    if m.cut_by_shared {
+                        let mib = self.messages.as_ref().map_or(0, |l| l.limit() >> 20);
                         self.problem(format!(
-                            "{}: WebSocket message at frames {}–{} {e}",
+                            "{}: WebSocket message at frames {}–{} not kept whole: the {mib} MiB shared by all unfinished messages were in use",
                             dir.sender(),
                             m.first_frame,
                             m.last_frame
@@ -1055,6 +1056,19 @@ impl ConnApp {
                 event: None,
                 args: Vec::new(),
             });
+        }
+        // A message's text was decoded above; the views show none of it, so
+        // the event carries only a head of it (a Socket.IO message may be 1 MiB).
+        let mut p = p;
+        if let EioPacket::Message(EioData::Text(t)) = &mut p
+            && t.len() > self.keep_messages
+        {
+            let mut end = self.keep_messages;
+            while !t.is_char_boundary(end) {
+                end -= 1;
+            }
+            t.truncate(end);
+            t.shrink_to_fit();
         }
         out.push(AppEvent::Eio {
             dir,

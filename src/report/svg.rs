@@ -98,7 +98,7 @@ fn cut(s: &str, n: usize) -> String {
 }
 
 /// The document's start: size, styles, arrowheads, title and layer legend.
-pub fn document_start(height: u32, connections: u64) -> String {
+pub fn document_start(height: u32, drawn: u64, omitted: u64) -> String {
     let mut o = String::new();
     let _ = write!(
         o,
@@ -129,10 +129,16 @@ pub fn document_start(height: u32, connections: u64) -> String {
     }
     o.push_str("</defs>\n");
     let _ = writeln!(o, r##"<rect width="100%" height="100%" fill="#ffffff"/>"##);
-    let s = if connections == 1 { "" } else { "s" };
+    let total = drawn + omitted;
+    let s = if total == 1 { "" } else { "s" };
+    let count = if omitted > 0 {
+        format!("{drawn} of {total} TCP connections drawn")
+    } else {
+        format!("{total} TCP connection{s}")
+    };
     let _ = writeln!(
         o,
-        r#"<text class="title" x="16" y="26">osiscope walk: {connections} TCP connection{s}, each step with its OSI layer</text>"#
+        r#"<text class="title" x="16" y="26">osiscope walk: {count}, each step with its OSI layer</text>"#
     );
     let mut x = 16;
     for (osi, name) in LAYER_NAMES {
@@ -152,9 +158,10 @@ pub fn document_start(height: u32, connections: u64) -> String {
 pub fn document_end(omitted: u64, limit_mib: usize, y: u32) -> String {
     let mut o = String::new();
     if omitted > 0 {
+        let s = if omitted == 1 { "" } else { "s" };
         let _ = writeln!(
             o,
-            r#"<text class="warn" x="16" y="{}">… {omitted} more connections not drawn (the picture is limited to {limit_mib} MiB); choose some with --connection N or --port P</text>"#,
+            r#"<text class="warn" x="16" y="{}">… {omitted} more connection{s} not drawn (the picture holds at most {limit_mib} MiB of drawing); choose some with --connection N or --port P</text>"#,
             y + 16
         );
     }

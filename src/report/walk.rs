@@ -36,9 +36,9 @@ pub const MAX_STEPS: usize = 2000;
 /// Bytes of steps kept across all open connections. Past it, steps of every
 /// open connection are counted, not kept, until finished connections free room.
 pub const MAX_STEP_BYTES: usize = 32 * 1024 * 1024;
-/// Bytes of drawn connections an SVG document holds; later connections are
-/// counted and named at its foot. A picture larger than this is more than a
-/// browser shows usefully.
+/// Bytes of drawn connections an SVG document holds; connections that no
+/// longer fit are counted at its foot (and in its title). A picture larger
+/// than this is more than a browser shows usefully.
 pub const MAX_SVG_BYTES: usize = 16 * 1024 * 1024;
 /// Cells of the bar that stands for 100 % in "Bytes by layer".
 const BAR_CELLS: usize = 40;
@@ -1176,8 +1176,9 @@ impl<W: Write> View for WalkView<W> {
             let body = std::mem::take(&mut self.svg_body);
             let end_y = self.svg_y;
             let height = end_y + super::svg::end_height(self.svg_omitted);
-            self.out
-                .write_all(super::svg::document_start(height, self.released).as_bytes())?;
+            self.out.write_all(
+                super::svg::document_start(height, self.released, self.svg_omitted).as_bytes(),
+            )?;
             self.out.write_all(&body)?;
             let end = super::svg::document_end(self.svg_omitted, MAX_SVG_BYTES >> 20, end_y);
             self.out.write_all(end.as_bytes())?;
