@@ -15,8 +15,9 @@
 //!   longer than `MAX_AHEAD`;
 //! - `buffered()` never exceeds the limit given at construction, nor the
 //!   shared limit when the header asks for one (mode bit 1; its size from the
-//!   rest of the mode byte); the shared count is always what is buffered, and
-//!   zero once the reassembler is dropped;
+//!   rest of the mode byte); the shared count is always the reassembler's
+//!   charge (buffered bytes and a fixed overhead per run), and zero once it
+//!   is dropped;
 //! - `PushOutcome` accounts for every byte: duplicates (before offset 0,
 //!   behind the next expected byte, or already buffered) + dropped + new =
 //!   payload length; `out_of_order`, `gap_declared` and `conflicting_overlap`
@@ -109,7 +110,7 @@ impl Model {
             self.limit
         );
         if let Some(sh) = &self.shared {
-            assert_eq!(sh.used(), r.buffered(), "shared count differs");
+            assert_eq!(sh.used(), r.charge(), "shared count differs");
         }
         gap
     }

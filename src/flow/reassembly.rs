@@ -41,8 +41,9 @@
 //!   longer than 1 GiB, and no allocation depends on sequence numbers.
 //!
 //! And across directions: reassemblers made [`Reassembler::sharing`] one
-//! [`SharedLimit`] hold at most its limit of out-of-order bytes together
-//! (the flow table shares [`DEFAULT_SHARED_LIMIT`], 64 MiB, among all its
+//! [`SharedLimit`] hold at most its limit of out-of-order bytes together,
+//! each run counted with [`RUN_OVERHEAD`] more for its bookkeeping (the flow
+//! table shares [`DEFAULT_SHARED_LIMIT`], 64 MiB, among all its
 //! connections). Past it, a reassembler that needs room moves on the same
 //! way, from its own buffered data; so thousands of connections cannot each
 //! hold the per-direction limit.
@@ -57,6 +58,10 @@ pub const DEFAULT_OOO_LIMIT: usize = 1 << 20; // 1 MiB
 
 /// Default out-of-order bytes held by all the reassemblers of one flow table.
 pub const DEFAULT_SHARED_LIMIT: usize = 64 << 20; // 64 MiB
+
+/// Memory a buffered run takes besides its bytes (its map entry, vector
+/// header and allocation), as counted in a shared limit.
+pub const RUN_OVERHEAD: usize = 64;
 
 /// Default bytes of delivered data kept to compare retransmissions with: the
 /// largest window without window scaling, which covers most retransmissions.
@@ -119,10 +124,10 @@ pub struct Reassembler {
 }
 
 impl Drop for Reassembler {
-    /// Gives this reassembler's buffered bytes back to the shared limit.
+    /// Gives this reassembler's charge back to the shared limit.
     fn drop(&mut self) {
         if let Some(s) = &self.shared {
-            s.give(self.buffered);
+            s.give(self.charge());
         }
     }
 }
@@ -184,10 +189,17 @@ impl Reassembler {
     /// reassembler sharing it, as well as within its own limit.
     pub fn sharing(mut self, limit: &SharedLimit) -> Self {
         if let Some(old) = self.shared.replace(limit.clone()) {
-            old.give(self.buffered);
+            old.give(self.charge());
         }
-        limit.take(self.buffered);
+        limit.take(self.charge());
         self
+    }
+
+    /// What this reassembler counts in the shared limit: its buffered bytes
+    /// and [`RUN_OVERHEAD`] for each run, so that many tiny runs count for
+    /// the memory they take, not only for their bytes.
+    pub fn charge(&self) -> usize {
+        self.buffered + self.ooo.len() * RUN_OVERHEAD
     }
 
     fn grow(&mut self, n: usize) {
@@ -205,11 +217,21 @@ impl Reassembler {
         }
     }
 
-    /// Whether `len` more buffered bytes would pass this reassembler's limit
-    /// or the shared one.
+    /// Takes a run out of the buffer (its bytes still counted until shrunk).
+    fn run_removed(&mut self) {
+        if let Some(s) = &self.shared {
+            s.give(RUN_OVERHEAD);
+        }
+    }
+
+    /// Whether `len` more buffered bytes (perhaps in a new run) would pass
+    /// this reassembler's limit or the shared one.
     fn over(&self, len: usize) -> bool {
         self.buffered.saturating_add(len) > self.ooo_limit
-            || self.shared.as_ref().is_some_and(|s| !s.has_room(len))
+            || self
+                .shared
+                .as_ref()
+                .is_some_and(|s| !s.has_room(len.saturating_add(RUN_OVERHEAD)))
     }
 
     /// Keeps the last `bytes` delivered bytes to compare retransmissions with
@@ -323,6 +345,7 @@ impl Reassembler {
                 let Some((k, run)) = self.ooo.pop_first() else {
                     return cur;
                 };
+                self.run_removed();
                 self.shrink(run.len());
                 let run_end = k.saturating_add(len64(&run));
                 let to = run_end.min(end);
@@ -388,6 +411,9 @@ impl Reassembler {
             run.extend_from_slice(piece);
         } else {
             self.ooo.insert(cur, piece.to_vec());
+            if let Some(s) = &self.shared {
+                s.take(RUN_OVERHEAD);
+            }
         }
         to
     }
@@ -449,6 +475,7 @@ impl Reassembler {
                 break;
             }
             let (k, run) = entry.remove_entry();
+            self.run_removed();
             self.shrink(run.len());
             let run_end = k.saturating_add(len64(&run));
             let next = self.next;
@@ -705,29 +732,33 @@ mod tests {
 
     #[test]
     fn a_shared_limit_bounds_the_sum_of_all_sharers() {
-        let shared = SharedLimit::new(100);
+        // Each run also counts RUN_OVERHEAD (64) bytes.
+        let shared = SharedLimit::new(200);
         let mut a = Reassembler::new(0, 1000).sharing(&shared);
         let mut b = Reassembler::new(1000, 1000).sharing(&shared);
         let (mut sa, mut sb) = (Sink::default(), Sink::default());
-        // a holds 80 bytes beyond a 1-byte hole: within both limits.
+        // a holds 80 bytes beyond a 1-byte hole: 144 counted, within both limits.
         let oc = sa.push(&mut a, 2, &[1; 80]);
         assert!(!oc.gap_declared);
-        assert_eq!((a.buffered(), shared.used()), (80, 80));
-        // b's 40 bytes beyond its hole would pass the shared 100, though b
-        // holds nothing: b gives up its hole and delivers them at once.
+        assert_eq!((a.buffered(), a.charge(), shared.used()), (80, 144, 144));
+        // b's 40 bytes beyond its hole would count 104 more, past the shared
+        // 200, though b holds nothing: b gives up its hole and delivers them.
         let oc = sb.push(&mut b, 1002, &[2; 40]);
         assert!(oc.gap_declared);
         assert_eq!(sb.0, vec![Got::Gap(0, 1), Got::Data(1, vec![2; 40])]);
-        assert_eq!((b.buffered(), shared.used()), (0, 80));
+        assert_eq!((b.buffered(), shared.used()), (0, 144));
         // a needs room for 30 more beyond a second hole: it gives up its own
         // first hole, delivering its 80 bytes, and buffers the new 30.
         let oc = sa.push(&mut a, 100, &[3; 30]);
         assert!(oc.gap_declared);
         assert_eq!(sa.bytes(), vec![1; 80]);
-        assert_eq!((a.buffered(), shared.used()), (30, 30));
-        // Dropping a reassembler gives its bytes back.
+        assert_eq!((a.buffered(), shared.used()), (30, 94));
+        // A tiny run counts for its overhead: 1 byte, 65 counted.
+        let _ = sb.push(&mut b, 1100, &[4]);
+        assert_eq!((b.charge(), shared.used()), (65, 159));
+        // Dropping a reassembler gives everything back.
         drop(a);
-        assert_eq!(shared.used(), 0);
+        assert_eq!(shared.used(), 65);
         drop(b);
         assert_eq!(shared.used(), 0);
     }
