@@ -6,7 +6,9 @@
 # Usage: fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]
 #   default: 300 seconds, every target.
 #
-# Limits: -rss_limit_mb=512 and -timeout=10 (seconds per input), so memory
+# Limits: -rss_limit_mb=512 and -timeout=10 (seconds per input; 30 for
+# pipeline, whose inputs are whole captures of up to 1 MB run through every
+# view: up to 7 s each under AddressSanitizer on an idle core), so memory
 # blow-ups and hangs are findings, not stalls. Artifacts (crashing, leaking,
 # slow or memory-hungry inputs) go to fuzz/artifacts/<target>/, new corpus
 # entries to fuzz/corpus/<target>/, the libFuzzer log and a coverage
@@ -47,6 +49,8 @@ for t in "${targets[@]}"; do
     mkdir -p "$logdir" "$art" "corpus/$t"
     rm -f "$logdir"/fuzz-*.log "$logdir/timeline"
     before=$(ls "$art" | wc -l)
+    limit=10
+    [ "$t" = pipeline ] && limit=30
     echo "== $t: ${secs}s" >&2
     start=$(date +%s)
     # -jobs=1 -workers=1: libFuzzer runs one child process, which writes
@@ -58,7 +62,7 @@ for t in "${targets[@]}"; do
         cd "$logdir" &&
             export ASAN_OPTIONS="${ASAN_OPTIONS:-quarantine_size_mb=16}" &&
             exec nice -n 10 "$bindir/$t" -jobs=1 -workers=1 -max_total_time="$secs" \
-                -rss_limit_mb=512 -timeout=10 -print_final_stats=1 \
+                -rss_limit_mb=512 -timeout="$limit" -print_final_stats=1 \
                 -artifact_prefix="$art/" "$here/corpus/$t"
     ) >"$logdir/driver.log" 2>&1 &
     pid=$!
