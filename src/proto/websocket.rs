@@ -454,7 +454,8 @@ impl OpenMessage {
         }
         let before = self.data.len();
         let want = self.keep.saturating_sub(before).min(src.len());
-        if let Some(s) = &self.shared
+        if want > 0
+            && let Some(s) = &self.shared
             && !s.has_room(want)
         {
             s.give(self.counted);
