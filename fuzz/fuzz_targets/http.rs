@@ -13,7 +13,7 @@ use libfuzzer_sys::fuzz_target;
 use osiscope::proto::engineio;
 use osiscope::proto::http::{self, Head, HttpItem, HttpParser};
 use osiscope::proto::websocket::DeflateParams;
-use osiscope_fuzz::strict;
+use osiscope_fuzz::{pieces, strict};
 
 /// Keeps the body of requests a decoder would read (Engine.IO polling).
 fn keep_polling(h: &Head) -> bool {
@@ -79,14 +79,7 @@ fuzz_target!(|data: &[u8]| {
 
     let (whole, whole_used, whole_p) = run(*flags, &[stream]);
 
-    let mut pieces = Vec::new();
-    let mut s = stream;
-    for &l in lens {
-        let (a, b) = s.split_at(usize::from(l).min(s.len()));
-        pieces.push(a);
-        s = b;
-    }
-    pieces.push(s);
+    let pieces = pieces(stream, lens);
     let (split, split_used, split_p) = run(*flags, &pieces);
 
     for item in &whole {

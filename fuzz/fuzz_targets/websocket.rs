@@ -14,7 +14,7 @@ use osiscope::proto::websocket::{
     DeflateParams, MAX_FRAME_KEEP, MAX_MESSAGE_KEEP, OP_CLOSE, OP_PING, OP_PONG, Side, WsEvent,
     WsParser,
 };
-use osiscope_fuzz::{blur_inflate_errors, strict};
+use osiscope_fuzz::{blur_inflate_errors, pieces, strict};
 
 struct Setup {
     side: Side,
@@ -120,14 +120,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(header_bytes + payload_bytes <= stream.len() as u64);
     assert!(frames <= header_bytes / 2);
 
-    let mut pieces = Vec::new();
-    let mut s = stream;
-    for &l in lens {
-        let (a, b) = s.split_at(usize::from(l).min(s.len()));
-        pieces.push(a);
-        s = b;
-    }
-    pieces.push(s);
+    let pieces = pieces(stream, lens);
     let (mut split, split_p) = run(&setup, &pieces);
 
     let mut whole = whole;

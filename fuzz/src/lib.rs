@@ -1,11 +1,25 @@
-//! Shared by the fuzz targets: allowances for the known issues still open
-//! (fuzz/README.md, "Findings"), so that fuzzing goes on past them instead of
-//! finding them again. `OSISCOPE_FUZZ_STRICT=1` turns them off, to check a
-//! fix.
+//! Shared by the fuzz targets: how a stream is cut into pieces, and
+//! allowances for the known issues still open (fuzz/README.md, "Findings"),
+//! so that fuzzing goes on past them instead of finding them again.
+//! `OSISCOPE_FUZZ_STRICT=1` turns the allowances off, to check a fix.
 
 use std::sync::OnceLock;
 
 use osiscope::proto::websocket::WsEvent;
+
+/// `stream` cut into pieces of the given lengths (each at most what is left),
+/// the rest as the last piece: one segmentation of the same bytes.
+pub fn pieces<'a>(stream: &'a [u8], lens: &[u8]) -> Vec<&'a [u8]> {
+    let mut out = Vec::with_capacity(lens.len() + 1);
+    let mut s = stream;
+    for &l in lens {
+        let (a, b) = s.split_at(usize::from(l).min(s.len()));
+        out.push(a);
+        s = b;
+    }
+    out.push(s);
+    out
+}
 
 /// True when `OSISCOPE_FUZZ_STRICT=1`: no allowance for known issues.
 pub fn strict() -> bool {
