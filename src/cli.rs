@@ -166,12 +166,17 @@ pub struct InputArgs {
     pub no_progress: bool,
 }
 
+/// 2 when there are 2 CPUs to run them, else 1.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
+}
+
 impl InputArgs {
     /// Threads to use: as asked, else 2 when there are 2 CPUs to run them.
     pub fn threads(&self) -> usize {
         self.threads
             .map(usize::from)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(2)))
+            .unwrap_or_else(default_threads)
     }
 
     /// The file to read; None for the bundled sample.

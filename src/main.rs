@@ -240,6 +240,21 @@ impl Input {
     }
 }
 
+/// The input a file view reads, announced when it is the bundled sample (on
+/// standard output when `text`, else on standard error).
+fn open_input(
+    a: &InputArgs,
+    command: &str,
+    text: bool,
+    out: &mut impl Write,
+) -> Result<Input, ExitCode> {
+    let input = Input::from_args(a)?;
+    match input.announce(command, text, out) {
+        Ok(()) => Ok(input),
+        Err(e) => Err(report(&input.name(), Err(RunError::Output(e)))),
+    }
+}
+
 /// Limits for reading a file: as [`limits`], with the input options.
 fn file_limits(f: FilterArgs, input: &InputArgs) -> Limits {
     Limits {
@@ -282,16 +297,13 @@ fn main() -> ExitCode {
                 Err(e) => report(Path::new("-"), Err(RunError::Output(e))),
             };
         }
-        Command::Demo(a) => {
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
-            walk(
-                Input::Sample(Sample::get(a.sample)),
-                a.opts,
-                limits(a.filter),
-                threads,
-                out,
-            )
-        }
+        Command::Demo(a) => walk(
+            Input::Sample(Sample::get(a.sample)),
+            a.opts,
+            limits(a.filter),
+            osiscope::cli::default_threads(),
+            out,
+        ),
         Command::Walk(a) => {
             let input = match Input::from_args(&a.input) {
                 Ok(i) => i,
@@ -301,29 +313,23 @@ fn main() -> ExitCode {
             walk(input, a.opts, l, a.input.threads(), out)
         }
         Command::Flows(a) => {
-            let input = match Input::from_args(&a.input) {
+            let text = a.output.format == Format::Table;
+            let input = match open_input(&a.input, "flows", text, &mut out) {
                 Ok(i) => i,
                 Err(code) => return code,
             };
-            let text = a.output.format == Format::Table;
-            if let Err(e) = input.announce("flows", text, &mut out) {
-                return report(&input.name(), Err(RunError::Output(e)));
-            }
             let mut view = FlowsView::new(out, a.output.format);
             let l = file_limits(a.filter, &a.input);
             (input.name(), input.run(&mut view, l, a.input.threads()))
         }
         Command::Packets(a) => {
-            let input = match Input::from_args(&a.input) {
-                Ok(i) => i,
-                Err(code) => return code,
-            };
             // As tcpdump and tshark: with -w the packets go to the file, and
             // no rows are printed.
             let text = a.write.is_none() && (a.quiet || a.output.format == Format::Table);
-            if let Err(e) = input.announce("packets", text, &mut out) {
-                return report(&input.name(), Err(RunError::Output(e)));
-            }
+            let input = match open_input(&a.input, "packets", text, &mut out) {
+                Ok(i) => i,
+                Err(code) => return code,
+            };
             let Some(wpath) = a.write.clone() else {
                 let l = file_limits(a.filter, &a.input);
                 let threads = a.input.threads();
@@ -383,14 +389,11 @@ fn main() -> ExitCode {
             (input.name(), res)
         }
         Command::Layers(a) => {
-            let input = match Input::from_args(&a.input) {
+            let text = a.output.format == Format::Table;
+            let input = match open_input(&a.input, "layers", text, &mut out) {
                 Ok(i) => i,
                 Err(code) => return code,
             };
-            let text = a.output.format == Format::Table;
-            if let Err(e) = input.announce("layers", text, &mut out) {
-                return report(&input.name(), Err(RunError::Output(e)));
-            }
             let mut view =
                 LayersView::new(out, a.output.format, use_color(a.output.color), a.frames);
             let l = Limits {

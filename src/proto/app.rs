@@ -483,6 +483,15 @@ impl ConnApp {
         self.budget = budget;
     }
 
+    /// A direction's HTTP parser stopped: noted as a problem and as an event.
+    fn http_error(&mut self, dir: Dir, frame: u64, reason: String, out: &mut Vec<AppEvent>) {
+        self.problem(format!(
+            "{}: HTTP {reason} (frame {frame}); the rest of the direction is not decoded",
+            dir.sender()
+        ));
+        out.push(AppEvent::HttpError { dir, frame, reason });
+    }
+
     /// Notes something a decoder gave up on.
     fn problem(&mut self, what: String) {
         self.sum.problem_count += 1;
@@ -683,12 +692,7 @@ impl ConnApp {
                 }
             }
             HttpItem::Error { frame, reason } => {
-                self.problem(format!("client: HTTP {reason} (frame {frame}); the rest of the direction is not decoded"));
-                out.push(AppEvent::HttpError {
-                    dir: Dir::ClientToServer,
-                    frame,
-                    reason,
-                })
+                self.http_error(Dir::ClientToServer, frame, reason, out)
             }
         }
         let _ = frame;
@@ -748,12 +752,7 @@ impl ConnApp {
                 }
             }
             HttpItem::Error { frame, reason } => {
-                self.problem(format!("server: HTTP {reason} (frame {frame}); the rest of the direction is not decoded"));
-                out.push(AppEvent::HttpError {
-                    dir: Dir::ServerToClient,
-                    frame,
-                    reason,
-                })
+                self.http_error(Dir::ServerToClient, frame, reason, out)
             }
         }
         let _ = frame;

@@ -642,6 +642,13 @@ impl<W: Write> WalkView<W> {
         }
     }
 
+    /// The connection's header lines, then its application layer's.
+    fn full_header(&self, s: &ConnSummary, app: Option<&AppSummary>) -> Vec<String> {
+        let mut head = self.header(s);
+        head.extend(app_header(app));
+        head
+    }
+
     fn header(&self, s: &ConnSummary) -> Vec<String> {
         let mut lines = Vec::new();
         let outcome = match (s.state, s.closed_by) {
@@ -748,8 +755,7 @@ impl<W: Write> WalkView<W> {
         story: &Story,
     ) -> io::Result<()> {
         let c = self.color;
-        let mut head = self.header(s);
-        head.extend(app_header(app));
+        let head = self.full_header(s, app);
         writeln!(
             self.out,
             "{}",
@@ -1001,8 +1007,7 @@ impl<W: Write> WalkView<W> {
         app: Option<&AppSummary>,
         story: &Story,
     ) -> io::Result<()> {
-        let mut head = self.header(s);
-        head.extend(app_header(app));
+        let head = self.full_header(s, app);
         let (g, h) = super::svg::connection(
             s.id,
             &head,
@@ -1142,8 +1147,7 @@ impl<W: Write> View for WalkView<W> {
             self.shown += 1;
             if self.format == WalkFormat::Text {
                 // The steps were printed as they came: the summary now.
-                let mut head = self.header(s);
-                head.extend(app_header(app));
+                let head = self.full_header(s, app);
                 for l in &head {
                     writeln!(self.out, "[conn {}] {}", s.id, escape(l))?;
                 }
