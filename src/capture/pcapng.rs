@@ -260,11 +260,7 @@ impl NgState {
         }
         let name = idb.options.iter().find_map(|o| match o {
             InterfaceDescriptionOption::IfName(n) => {
-                let mut end = n.len().min(MAX_IFACE_NAME);
-                while !n.is_char_boundary(end) {
-                    end -= 1;
-                }
-                Some(n[..end].to_string())
+                Some(n[..n.floor_char_boundary(MAX_IFACE_NAME)].to_string())
             }
             _ => None,
         });

@@ -340,11 +340,7 @@ fn clip(s: &str) -> String {
     if s.len() <= MAX_TEXT {
         return s.to_owned();
     }
-    let mut end = MAX_TEXT;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
+    format!("{}…", &s[..s.floor_char_boundary(MAX_TEXT)])
 }
 
 /// A text message as listed: clipped like any text, and marked when the parser kept
@@ -1062,11 +1058,7 @@ impl ConnApp {
         if let EioPacket::Message(EioData::Text(t)) = &mut p
             && t.len() > self.keep_messages
         {
-            let mut end = self.keep_messages;
-            while !t.is_char_boundary(end) {
-                end -= 1;
-            }
-            t.truncate(end);
+            t.truncate(t.floor_char_boundary(self.keep_messages));
             t.shrink_to_fit();
         }
         out.push(AppEvent::Eio {
