@@ -1,0 +1,322 @@
+//! Output digests: every command line of `tests/golden/commands.txt` on every
+//! capture in the repository (captures/, tests/corpus/, tests/synthetic/,
+//! tests/fuzz-regressions/), and the live views replayed over each capture,
+//! must print exactly what is recorded in `tests/golden/digests.tsv`: the
+//! exit status and a SHA-1 of standard output and of standard error.
+//!
+//! This is what proves a redesign changed nothing a user sees. After an
+//! intended change of output, re-record and read the diff of the digests
+//! beside the snapshot diffs:
+//!
+//! ```sh
+//! OSISCOPE_GOLDEN=record cargo test --test golden
+//! ```
+//!
+//! Large files (the benchmark captures) are checked the same way with a
+//! release binary, outside `cargo test`: `tests/golden/big.sh`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+
+use sha1::{Digest, Sha1};
+
+fn to_hex(digest: &[u8]) -> String {
+    let mut s = String::with_capacity(40);
+    for b in digest {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+fn hex(bytes: &[u8]) -> String {
+    to_hex(&Sha1::digest(bytes))
+}
+
+/// The command templates, `{}` standing for the capture.
+fn commands() -> Vec<String> {
+    let text = std::fs::read_to_string(common::repo().join("tests/golden/commands.txt"))
+        .expect("tests/golden/commands.txt");
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Captures under `dir` (relative to the repository), sorted.
+fn captures_in(dir: &str, out: &mut Vec<String>) {
+    let root = common::repo();
+    let mut stack = vec![root.join(dir)];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
+                let rel = p.strip_prefix(&root).expect("under the repository");
+                out.push(rel.to_string_lossy().into_owned());
+            }
+        }
+    }
+}
+
+fn small_captures() -> Vec<String> {
+    let mut v = Vec::new();
+    for d in [
+        "captures",
+        "tests/corpus",
+        "tests/synthetic",
+        "tests/fuzz-regressions",
+    ] {
+        captures_in(d, &mut v);
+    }
+    v.sort();
+    v
+}
+
+/// Runs one command line; returns its record line (without the file and
+/// command columns). Standard output is hashed as it comes: `layers` on a big
+/// capture prints gigabytes.
+fn run(bin: &Path, line: &str, file: &str) -> String {
+    use std::io::Read;
+    let args: Vec<String> = line
+        .split_whitespace()
+        .map(|a| {
+            if a == "{}" {
+                file.to_owned()
+            } else {
+                a.to_owned()
+            }
+        })
+        .collect();
+    let mut child = Command::new(bin)
+        .args(&args)
+        .current_dir(common::repo())
+        .env_remove("NO_COLOR")
+        .env_remove("SSLKEYLOGFILE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run osiscope");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let errs = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = stderr.read_to_end(&mut v);
+        v
+    });
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut h = Sha1::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match stdout.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => panic!("reading osiscope's output: {e}"),
+        }
+    }
+    let status = child.wait().expect("wait");
+    let err = errs.join().expect("stderr thread");
+    format!(
+        "{}\t{}\t{}",
+        status.code().unwrap_or(-1),
+        to_hex(&h.finalize()),
+        hex(&err)
+    )
+}
+
+/// Digests of every command on every file, keyed by "file\tcommand".
+fn digest_all(bin: &Path, files: &[String]) -> BTreeMap<String, String> {
+    let cmds = commands();
+    let jobs: Vec<(String, String)> = files
+        .iter()
+        .flat_map(|f| cmds.iter().map(move |c| (f.clone(), c.clone())))
+        .collect();
+    let next = Mutex::new(0usize);
+    let results = Mutex::new(BTreeMap::new());
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = {
+                        let mut n = next.lock().expect("lock");
+                        let i = *n;
+                        *n += 1;
+                        i
+                    };
+                    let Some((f, c)) = jobs.get(i) else { break };
+                    let r = run(bin, c, f);
+                    results.lock().expect("lock").insert(format!("{f}\t{c}"), r);
+                }
+            });
+        }
+    });
+    results.into_inner().expect("lock")
+}
+
+fn read_digests(path: &Path) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| {
+            let c: Vec<&str> = l.splitn(3, '\t').collect();
+            (c.len() == 3).then(|| (format!("{}\t{}", c[0], c[1]), c[2].to_owned()))
+        })
+        .collect()
+}
+
+fn write_digests(path: &Path, got: &BTreeMap<String, String>) {
+    let mut s = String::from(
+        "# file\tcommand\texit\tsha1(stdout)\tsha1(stderr) — written by tests/golden.rs\n",
+    );
+    for (k, v) in got {
+        let _ = writeln!(s, "{k}\t{v}");
+    }
+    std::fs::write(path, s).expect("write digests");
+}
+
+/// Compares (or, with OSISCOPE_GOLDEN=record, records) `got` against `path`.
+fn check(path: &Path, got: BTreeMap<String, String>) {
+    if std::env::var("OSISCOPE_GOLDEN").as_deref() == Ok("record") {
+        write_digests(path, &got);
+        return;
+    }
+    let want = read_digests(path);
+    assert!(
+        !want.is_empty(),
+        "{}: no digests recorded (OSISCOPE_GOLDEN=record)",
+        path.display()
+    );
+    let mut diffs = Vec::new();
+    for (k, w) in &want {
+        match got.get(k) {
+            Some(g) if g == w => {}
+            Some(g) => diffs.push(format!("changed: {k}\n   was {w}\n   now {g}")),
+            None => diffs.push(format!("not run: {k}")),
+        }
+    }
+    for k in got.keys().filter(|k| !want.contains_key(*k)) {
+        diffs.push(format!("not recorded: {k}"));
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} of {} outputs differ from {} (first 30 below). Rerun a command to see its output; \
+         if the change is intended, re-record with OSISCOPE_GOLDEN=record cargo test --test golden\n{}",
+        diffs.len(),
+        want.len(),
+        path.display(),
+        diffs
+            .iter()
+            .take(30)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn every_view_on_every_capture() {
+    let files = small_captures();
+    assert!(files.len() > 190, "captures found: {}", files.len());
+    let got = digest_all(Path::new(env!("CARGO_BIN_EXE_osiscope")), &files);
+    check(&common::repo().join("tests/golden/digests.tsv"), got);
+}
+
+/// The live views (`osiscope live walk|packets|flows`, text and JSON) replayed
+/// over each capture: they report connections as they close, which the file
+/// views do not.
+#[test]
+fn live_views_on_every_capture() {
+    let mut got = BTreeMap::new();
+    for f in small_captures() {
+        for (name, out) in live::all(&common::repo().join(&f)) {
+            got.insert(format!("{f}\tlive {name}"), format!("0\t{}\t-", hex(&out)));
+        }
+    }
+    check(&common::repo().join("tests/golden/live-digests.tsv"), got);
+}
+
+/// Big files with a release binary: `OSISCOPE_GOLDEN_BIG="file…"
+/// OSISCOPE_BIN=target/release/osiscope cargo test --test golden -- --ignored`
+/// (tests/golden/big.sh does this).
+#[test]
+#[ignore = "needs the benchmark captures; run by tests/golden/big.sh"]
+fn every_view_on_big_captures() {
+    let files: Vec<String> = std::env::var("OSISCOPE_GOLDEN_BIG")
+        .expect("OSISCOPE_GOLDEN_BIG")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let bin = std::env::var("OSISCOPE_BIN").map_or_else(
+        |_| PathBuf::from(env!("CARGO_BIN_EXE_osiscope")),
+        PathBuf::from,
+    );
+    let got = digest_all(&bin, &files);
+    let path = std::env::var("OSISCOPE_GOLDEN_BIG_DIGESTS").map_or_else(
+        |_| common::repo().join("tests/golden/big-digests.tsv"),
+        PathBuf::from,
+    );
+    check(&path, got);
+}
+
+/// The live views, driven in process as `osiscope live` drives them.
+mod live {
+    use std::path::Path;
+
+    use osiscope::analyze::{Limits, run_reader};
+    use osiscope::capture::CaptureReader;
+    use osiscope::cli::{Format, WalkFormat};
+    use osiscope::report::View;
+    use osiscope::report::flows::FlowsView;
+    use osiscope::report::packets::PacketsView;
+    use osiscope::report::walk::WalkView;
+
+    fn drive(path: &Path, view: &mut dyn View, detail: bool) {
+        let Ok(mut reader) = CaptureReader::open(path) else {
+            return;
+        };
+        let limits = Limits {
+            live: true,
+            detail,
+            ..Limits::default()
+        };
+        let _ = run_reader(&mut reader, view, limits);
+        let _ = view.finish();
+    }
+
+    pub fn all(path: &Path) -> Vec<(&'static str, Vec<u8>)> {
+        let mut res = Vec::new();
+        for (name, f) in [("walk", WalkFormat::Text), ("walk json", WalkFormat::Json)] {
+            let mut out = Vec::new();
+            let mut v = WalkView::new(&mut out, f, false, false).live();
+            drive(path, &mut v, true);
+            drop(v);
+            res.push((name, out));
+        }
+        for (name, f) in [("packets", Format::Table), ("packets json", Format::Json)] {
+            let mut out = Vec::new();
+            let mut v = PacketsView::new(&mut out, f, false).live();
+            drive(path, &mut v, false);
+            drop(v);
+            res.push((name, out));
+        }
+        for (name, f) in [("flows", Format::Table), ("flows json", Format::Json)] {
+            let mut out = Vec::new();
+            let mut v = FlowsView::new(&mut out, f).live();
+            drive(path, &mut v, false);
+            drop(v);
+            res.push((name, out));
+        }
+        res
+    }
+}
