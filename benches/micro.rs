@@ -10,17 +10,16 @@ use std::io::Cursor;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use flate2::{Compress, Compression, FlushCompress};
 
-use osiscope::analyze::{Limits, run_reader};
 use osiscope::capture::CaptureReader;
-use osiscope::cli::Format;
 use osiscope::decode::Packet;
 use osiscope::flow::reassembly::{Chunk, Reassembler};
 use osiscope::proto::websocket::{
     DeflateParams, Side, WsEvent, WsParser, apply_mask, encode_frame,
 };
-use osiscope::report::View;
+use osiscope::report::Format;
 use osiscope::report::flows::FlowsView;
 use osiscope::report::packets::PacketsView;
+use osiscope::run::{RunOptions, source as run_source};
 
 const MIX: &[u8] = include_bytes!("../tests/synthetic/ws-mix-1m.pcap");
 
@@ -44,15 +43,13 @@ fn capture(c: &mut Criterion) {
     g.bench_function("flows, one thread", |b| {
         b.iter(|| {
             let mut v = FlowsView::new(std::io::sink(), Format::Json);
-            let _ = run_reader(&mut reader(), &mut v, Limits::default());
-            let _ = View::finish(&mut v);
+            let _ = run_source(&mut reader(), &mut v, RunOptions::default());
         })
     });
     g.bench_function("packets json, one thread", |b| {
         b.iter(|| {
             let mut v = PacketsView::new(std::io::sink(), Format::Json, false);
-            let _ = run_reader(&mut reader(), &mut v, Limits::default());
-            let _ = View::finish(&mut v);
+            let _ = run_source(&mut reader(), &mut v, RunOptions::default());
         })
     });
     g.finish();

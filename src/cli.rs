@@ -4,6 +4,14 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::proto::registry::Protocol;
+pub use crate::report::Format;
+pub use crate::report::layers::FrameRange;
+pub use crate::report::style::ColorChoice;
+pub use crate::report::walk::WalkFormat;
+use crate::run::{Filter, RunOptions};
+pub use crate::sample::SampleName;
+
 const AFTER_HELP: &str = "\
 Examples:
   osiscope demo                                   a first look: the bundled WebSocket sample
@@ -179,6 +187,15 @@ impl InputArgs {
             .unwrap_or_else(default_threads)
     }
 
+    /// The options of a run over a file with these filters.
+    pub fn run_options(&self, filter: &FilterArgs) -> RunOptions {
+        RunOptions {
+            progress: !self.no_progress,
+            count: self.count,
+            ..filter.run_options()
+        }
+    }
+
     /// The file to read; None for the bundled sample.
     pub fn path(&self) -> Option<PathBuf> {
         self.read.clone().or_else(|| self.file.clone())
@@ -212,9 +229,55 @@ pub struct FilterArgs {
     /// Most TCP connections tracked at once; beyond it the least recently seen are finished early
     #[arg(long, value_name = "N", default_value_t = crate::flow::MAX_CONNECTIONS)]
     pub max_connections: usize,
-    /// Decode connections on this port as WebSocket even without a captured handshake (marked as inferred)
+    /// Decode connections on this port as PROTO from their first byte: websocket (frames without a captured handshake, marked as inferred) or http (repeatable)
+    #[arg(long = "decode-as", value_name = "PORT=PROTO", value_parser = parse_decode_as)]
+    pub decode_as: Vec<(u16, Protocol)>,
+    /// The same as --decode-as PORT=websocket
     #[arg(long = "assume-websocket", value_name = "PORT")]
     pub assume_websocket: Vec<u16>,
+}
+
+impl FilterArgs {
+    /// The options of a run with these filters.
+    pub fn run_options(&self) -> RunOptions {
+        let mut decode_as = self.decode_as.clone();
+        decode_as.extend(
+            self.assume_websocket
+                .iter()
+                .map(|p| (*p, Protocol::WebSocket)),
+        );
+        RunOptions {
+            filter: Filter {
+                ports: self.ports.clone(),
+                hosts: self.hosts.clone(),
+                connections: self.connections.clone(),
+            },
+            max_connections: Some(self.max_connections),
+            decode_as,
+            ..RunOptions::default()
+        }
+    }
+}
+
+/// `PORT=PROTO` of `--decode-as`.
+fn parse_decode_as(s: &str) -> Result<(u16, Protocol), String> {
+    let names = || {
+        Protocol::ALL
+            .iter()
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (port, proto) = s
+        .split_once('=')
+        .ok_or_else(|| format!("'{s}' is not PORT=PROTO (PROTO one of {})", names()))?;
+    let port = port
+        .trim()
+        .parse::<u16>()
+        .map_err(|_| format!("'{port}' is not a port number"))?;
+    let proto = Protocol::from_name(proto.trim())
+        .ok_or_else(|| format!("unknown protocol '{proto}' (one of {})", names()))?;
+    Ok((port, proto))
 }
 
 #[derive(Args, Debug)]
@@ -242,15 +305,6 @@ pub struct WalkOpts {
     /// Text format: only each connection's summary (its header), no steps, ladder or bytes by layer
     #[arg(short = 'q', long)]
     pub quiet: bool,
-}
-
-/// The captures built into the binary.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum SampleName {
-    /// A WebSocket echo session: handshake, upgrade, text, binary, ping, close (22 packets)
-    Websocket,
-    /// A Socket.IO session: long-polling, then the upgrade to WebSocket, events and acks (5 connections)
-    Socketio,
 }
 
 #[derive(Args, Debug)]
@@ -342,15 +396,6 @@ pub struct FlowsArgs {
     pub filter: FilterArgs,
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum WalkFormat {
-    #[value(alias = "table")]
-    Text,
-    Json,
-    Mermaid,
-    Svg,
-}
-
 #[derive(Args, Debug)]
 pub struct PacketsArgs {
     #[command(flatten)]
@@ -430,32 +475,6 @@ pub fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
         out.write_all(text.as_bytes())?;
     }
     Ok(())
-}
-
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-}
-
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
-
-/// An inclusive range of 1-based frame numbers; `last` None means "to the end".
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct FrameRange {
-    pub first: u64,
-    pub last: Option<u64>,
-}
-
-impl FrameRange {
-    pub fn contains(&self, n: u64) -> bool {
-        n >= self.first && self.last.is_none_or(|l| n <= l)
-    }
 }
 
 fn parse_frame_number(s: &str) -> Result<u64, String> {

@@ -2,21 +2,22 @@
 //!
 //! The pipeline runs one way: [`capture`] (where frames come from) →
 //! [`decode`] (layers 2–4 of one packet) → [`flow`] (TCP connections and
-//! their reassembled streams) → [`proto`] (HTTP, WebSocket, Socket.IO over
-//! those streams) → [`report`] (views). The driver in
-//! [`analyze`] wires them together; [`cli`] holds the command line.
+//! their reassembled streams) → [`proto`] (the analyzer tree over each
+//! stream: HTTP, WebSocket, Engine.IO/Socket.IO) → [`report`] (views). Each
+//! stage imports only from the stages before it. The driver in [`run`]
+//! wires them together; [`cli`] holds the command line and builds the
+//! options of each stage.
 
-pub mod analyze;
 pub mod capture;
 pub mod cli;
 pub mod decode;
 pub mod flow;
 pub mod limit;
-pub mod pipeline;
-pub mod progress;
 pub mod proto;
 pub mod report;
+pub mod run;
 pub mod sample;
+pub mod text;
 
 /// `osiscope --version`: the package version and, built from a checkout, the
 /// commit and its date (see build.rs).

@@ -7,10 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use clap::{CommandFactory, Parser};
 
-use osiscope::analyze::{self, Filter, Limits, RunError};
 use osiscope::capture::write::PcapOut;
-use osiscope::cli::{Cli, Command, FilterArgs, Format, InputArgs, WalkFormat, WalkOpts};
-use osiscope::progress::Progress;
+use osiscope::cli::{Cli, Command, Format, InputArgs, WalkFormat, WalkOpts};
 use osiscope::report::count::CountView;
 use osiscope::report::escape::escape;
 use osiscope::report::flows::FlowsView;
@@ -18,6 +16,7 @@ use osiscope::report::layers::LayersView;
 use osiscope::report::packets::PacketsView;
 use osiscope::report::style::use_color;
 use osiscope::report::walk::WalkView;
+use osiscope::run::{self, Progress, RunError, RunOptions};
 use osiscope::sample::{self, Sample};
 
 /// Exit status when the capture cannot be read to its end.
@@ -77,10 +76,10 @@ fn live(a: osiscope::cli::LiveArgs, out: impl Write) -> ExitCode {
         escape(&src.running_as)
     );
     let color = use_color(a.color);
-    let l = Limits {
+    let l = RunOptions {
         live: true,
         detail: a.view == LiveView::Walk,
-        ..limits(a.filter)
+        ..a.filter.run_options()
     };
     let json = a.format == LiveFormat::Json;
     let res = {
@@ -93,23 +92,17 @@ fn live(a: osiscope::cli::LiveArgs, out: impl Write) -> ExitCode {
                     WalkFormat::Text
                 };
                 let mut v = WalkView::new(out, f, color, a.brief).live();
-                let r = analyze::run_reader(source, &mut v, l);
-                let _ = osiscope::report::View::finish(&mut v);
-                r
+                run::source(source, &mut v, l)
             }
             LiveView::Packets => {
                 let f = if json { Format::Json } else { Format::Table };
                 let mut v = PacketsView::new(out, f, color).live();
-                let r = analyze::run_reader(source, &mut v, l);
-                let _ = osiscope::report::View::finish(&mut v);
-                r
+                run::source(source, &mut v, l)
             }
             LiveView::Flows => {
                 let f = if json { Format::Json } else { Format::Table };
                 let mut v = FlowsView::new(out, f).live();
-                let r = analyze::run_reader(source, &mut v, l);
-                let _ = osiscope::report::View::finish(&mut v);
-                r
+                run::source(source, &mut v, l)
             }
         }
     };
@@ -143,19 +136,6 @@ fn live(_a: osiscope::cli::LiveArgs, _out: impl Write) -> ExitCode {
         "osiscope: live capture is only available on Linux"
     );
     ExitCode::from(EXIT_USAGE)
-}
-
-fn limits(f: FilterArgs) -> Limits {
-    Limits {
-        filter: Filter {
-            ports: f.ports,
-            hosts: f.hosts,
-            connections: f.connections,
-        },
-        max_connections: Some(f.max_connections),
-        assume_websocket: f.assume_websocket,
-        ..Limits::default()
-    }
 }
 
 /// Standard input is a pipe or a regular file (not a terminal, not
@@ -227,14 +207,14 @@ impl Input {
     fn run(
         &self,
         view: &mut dyn osiscope::report::View,
-        limits: Limits,
+        opts: RunOptions,
         threads: usize,
     ) -> Result<(), RunError> {
         match self {
-            Input::File(p) => analyze::run(p, view, limits, threads),
+            Input::File(p) => run::file(p, view, opts, threads),
             Input::Sample(s) => {
                 let reader = s.open().map_err(RunError::Capture)?;
-                analyze::run_capture(reader, Progress::none(), view, limits, threads)
+                run::capture(reader, Progress::none(), view, opts, threads)
             }
         }
     }
@@ -255,19 +235,10 @@ fn open_input(
     }
 }
 
-/// Limits for reading a file: as [`limits`], with the input options.
-fn file_limits(f: FilterArgs, input: &InputArgs) -> Limits {
-    Limits {
-        progress: !input.no_progress,
-        count: input.count,
-        ..limits(f)
-    }
-}
-
 fn walk(
     input: Input,
     opts: WalkOpts,
-    l: Limits,
+    l: RunOptions,
     threads: usize,
     mut out: impl Write,
 ) -> (PathBuf, Result<(), RunError>) {
@@ -277,7 +248,7 @@ fn walk(
     }
     let mut view =
         WalkView::new(out, opts.format, use_color(opts.color), opts.brief).quiet(opts.quiet);
-    let l = Limits { detail: true, ..l };
+    let l = RunOptions { detail: true, ..l };
     (input.name(), input.run(&mut view, l, threads))
 }
 
@@ -300,7 +271,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => walk(
             Input::Sample(Sample::get(a.sample)),
             a.opts,
-            limits(a.filter),
+            a.filter.run_options(),
             osiscope::cli::default_threads(),
             out,
         ),
@@ -309,7 +280,7 @@ fn main() -> ExitCode {
                 Ok(i) => i,
                 Err(code) => return code,
             };
-            let l = file_limits(a.filter, &a.input);
+            let l = a.input.run_options(&a.filter);
             walk(input, a.opts, l, a.input.threads(), out)
         }
         Command::Flows(a) => {
@@ -319,7 +290,7 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             let mut view = FlowsView::new(out, a.output.format);
-            let l = file_limits(a.filter, &a.input);
+            let l = a.input.run_options(&a.filter);
             (input.name(), input.run(&mut view, l, a.input.threads()))
         }
         Command::Packets(a) => {
@@ -331,7 +302,7 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             let Some(wpath) = a.write.clone() else {
-                let l = file_limits(a.filter, &a.input);
+                let l = a.input.run_options(&a.filter);
                 let threads = a.input.threads();
                 let res = if a.quiet {
                     input.run(&mut CountView::new(out), l, threads)
@@ -360,7 +331,7 @@ fn main() -> ExitCode {
                         &input.name(),
                         input.run(
                             &mut CountView::new(io::sink()),
-                            file_limits(a.filter, &a.input),
+                            a.input.run_options(&a.filter),
                             1,
                         ),
                     );
@@ -378,9 +349,9 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_USAGE);
                 }
             };
-            let l = Limits {
+            let l = RunOptions {
                 write: Some(writer.clone()),
-                ..file_limits(a.filter, &a.input)
+                ..a.input.run_options(&a.filter)
             };
             let threads = a.input.threads();
             let res = input
@@ -396,9 +367,9 @@ fn main() -> ExitCode {
             };
             let mut view =
                 LayersView::new(out, a.output.format, use_color(a.output.color), a.frames);
-            let l = Limits {
+            let l = RunOptions {
                 last_frame: view.last_wanted(),
-                ..file_limits(a.filter, &a.input)
+                ..a.input.run_options(&a.filter)
             };
             (input.name(), input.run(&mut view, l, a.input.threads()))
         }

@@ -5,7 +5,15 @@
 use std::io::Cursor;
 
 use crate::capture::{CaptureError, CaptureReader};
-use crate::cli::SampleName;
+
+/// The captures built into the binary.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SampleName {
+    /// A WebSocket echo session: handshake, upgrade, text, binary, ping, close (22 packets)
+    Websocket,
+    /// A Socket.IO session: long-polling, then the upgrade to WebSocket, events and acks (5 connections)
+    Socketio,
+}
 
 pub struct Sample {
     /// The file's name in `captures/`.

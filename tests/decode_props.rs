@@ -5,9 +5,9 @@
 
 use osiscope::capture::{Frame, FrameKind, Timestamp, linktype};
 use osiscope::decode::Packet;
-use osiscope::decode::detail;
 use osiscope::proto::http::HttpParser;
 use osiscope::proto::{engineio, socketio};
+use osiscope::report::layers::detail;
 use proptest::prelude::*;
 
 /// Every link type osiscope decodes, and one it does not know.

@@ -273,25 +273,23 @@ fn every_view_on_big_captures() {
 mod live {
     use std::path::Path;
 
-    use osiscope::analyze::{Limits, run_reader};
     use osiscope::capture::CaptureReader;
-    use osiscope::cli::{Format, WalkFormat};
-    use osiscope::report::View;
     use osiscope::report::flows::FlowsView;
     use osiscope::report::packets::PacketsView;
-    use osiscope::report::walk::WalkView;
+    use osiscope::report::walk::{WalkFormat, WalkView};
+    use osiscope::report::{Format, View};
+    use osiscope::run::{self, RunOptions};
 
     fn drive(path: &Path, view: &mut dyn View, detail: bool) {
         let Ok(mut reader) = CaptureReader::open(path) else {
             return;
         };
-        let limits = Limits {
+        let opts = RunOptions {
             live: true,
             detail,
-            ..Limits::default()
+            ..RunOptions::default()
         };
-        let _ = run_reader(&mut reader, view, limits);
-        let _ = view.finish();
+        let _ = run::source(&mut reader, view, opts);
     }
 
     pub fn all(path: &Path) -> Vec<(&'static str, Vec<u8>)> {

@@ -5,6 +5,9 @@
 mod common;
 
 use common::synth::{Synth, capped, tmp};
+use osiscope::capture::CaptureReader;
+use osiscope::report::walk::{MAX_STEP_BYTES, WalkFormat, WalkView};
+use osiscope::run::{self, RunOptions};
 
 #[test]
 fn a_syn_flood_evicts_instead_of_growing() {
@@ -103,4 +106,37 @@ fn a_stream_full_of_holes_declares_gaps_within_the_buffer_limit() {
     assert_eq!(f["state"], "closed");
     std::fs::remove_file(&path).ok();
     std::fs::remove_dir(path.parent().expect("dir")).ok();
+}
+
+/// `walk` of the synthetic 1 MB mix with the steps of all open connections
+/// limited to `budget` bytes.
+fn walk(budget: usize) -> String {
+    let path = common::repo().join("tests/synthetic/ws-mix-1m.pcap");
+    let mut reader = CaptureReader::open(&path).expect("open");
+    let mut out = Vec::new();
+    let mut view = WalkView::new(&mut out, WalkFormat::Text, false, false).step_budget(budget);
+    let opts = RunOptions {
+        detail: true,
+        ..RunOptions::default()
+    };
+    assert!(run::source(&mut reader, &mut view, opts).is_ok());
+    drop(view);
+    String::from_utf8(out).expect("utf-8")
+}
+
+/// Past the budget for all open connections, steps are counted and the
+/// reason is printed; within it, every step is kept.
+#[test]
+fn walk_steps_share_one_budget() {
+    let full = walk(MAX_STEP_BYTES);
+    assert!(!full.contains("more steps not kept"), "{full}");
+    let short = walk(16 * 1024);
+    assert!(
+        short.contains("more steps not kept (limit 16 KiB of steps held for all open connections)"),
+        "{short}"
+    );
+    assert!(short.len() < full.len());
+    // Every connection is still told.
+    let told = |t: &str| t.lines().filter(|l| l.starts_with("Connection ")).count();
+    assert_eq!((told(&short), told(&full)), (12, 12));
 }

@@ -6,14 +6,14 @@
 use std::io::Cursor;
 use std::path::Path;
 
-use osiscope::analyze::{Limits, RunError, run_reader};
 use osiscope::capture::CaptureReader;
-use osiscope::cli::{Format, WalkFormat};
-use osiscope::report::View;
+use osiscope::report::Format;
 use osiscope::report::flows::FlowsView;
 use osiscope::report::layers::LayersView;
 use osiscope::report::packets::PacketsView;
+use osiscope::report::walk::WalkFormat;
 use osiscope::report::walk::WalkView;
+use osiscope::run::{RunError, RunOptions, source as run_source};
 
 /// xorshift64*: a fixed sequence, so a failure is reproducible.
 struct Rng(u64);
@@ -35,7 +35,7 @@ fn run_all_views(bytes: &[u8]) {
             return;
         };
         let mut v = PacketsView::new(std::io::sink(), format, true);
-        match run_reader(&mut r, &mut v, Limits::default()) {
+        match run_source(&mut r, &mut v, RunOptions::default()) {
             Ok(()) | Err(RunError::Capture(_)) => {}
             Err(RunError::Output(e)) => panic!("sink failed: {e}"),
         }
@@ -43,7 +43,7 @@ fn run_all_views(bytes: &[u8]) {
             return;
         };
         let mut v = LayersView::new(std::io::sink(), format, format == Format::Table, Vec::new());
-        let _ = run_reader(&mut r, &mut v, Limits::default());
+        let _ = run_source(&mut r, &mut v, RunOptions::default());
     }
     // walk and flows run the HTTP, WebSocket and Socket.IO decoders too.
     for wf in [WalkFormat::Text, WalkFormat::Json, WalkFormat::Mermaid] {
@@ -51,15 +51,13 @@ fn run_all_views(bytes: &[u8]) {
             return;
         };
         let mut v = WalkView::new(std::io::sink(), wf, true, false);
-        let _ = run_reader(&mut r, &mut v, Limits::default());
-        let _ = View::finish(&mut v);
+        let _ = run_source(&mut r, &mut v, RunOptions::default());
     }
     let Ok(mut r) = CaptureReader::from_reader(Box::new(Cursor::new(bytes.to_vec()))) else {
         return;
     };
     let mut v = FlowsView::new(std::io::sink(), Format::Json);
-    let _ = run_reader(&mut r, &mut v, Limits::default());
-    let _ = View::finish(&mut v);
+    let _ = run_source(&mut r, &mut v, RunOptions::default());
 }
 
 fn files() -> Vec<std::path::PathBuf> {

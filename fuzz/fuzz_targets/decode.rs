@@ -9,7 +9,7 @@
 use libfuzzer_sys::fuzz_target;
 use osiscope::capture::{Frame, FrameKind, Timestamp, linktype};
 use osiscope::decode::Packet;
-use osiscope::decode::detail::{self, describe};
+use osiscope::report::layers::detail::{self, describe};
 use osiscope::decode::tcp_options;
 use osiscope::flow::{Analysis, Dir, Role, SegmentContext};
 

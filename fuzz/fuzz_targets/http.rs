@@ -60,7 +60,7 @@ fn look(h: &Head) {
     let _ = h.start_line();
     let _ = h.has_token("Connection", "upgrade");
     if let Some(key) = h.header("Sec-WebSocket-Key") {
-        let _ = http::websocket_accept(key);
+        let _ = osiscope::proto::websocket::accept_key(key);
     }
     for (name, value) in &h.headers {
         if name.eq_ignore_ascii_case("Sec-WebSocket-Extensions") {

@@ -12,9 +12,11 @@
 use std::io::{Cursor, sink};
 
 use libfuzzer_sys::fuzz_target;
-use osiscope::analyze::{self, Limits};
+use osiscope::proto::registry::Protocol;
+use osiscope::run::{self, RunOptions};
 use osiscope::capture::CaptureReader;
-use osiscope::cli::{Format, WalkFormat};
+use osiscope::report::Format;
+use osiscope::report::walk::WalkFormat;
 use osiscope::report::View;
 use osiscope::report::flows::FlowsView;
 use osiscope::report::layers::LayersView;
@@ -24,14 +26,15 @@ use osiscope::report::walk::WalkView;
 /// Ports the test captures serve WebSocket on, for `--assume-websocket`.
 const WS_PORTS: [u16; 6] = [80, 3000, 8000, 8080, 8765, 8804];
 
-/// Runs the capture through one view, as `analyze::run` does with one thread.
-fn run(data: &[u8], view: &mut dyn View, limits: Limits) {
+/// Runs the capture through one view, as `run::capture` does with one thread.
+fn run(data: &[u8], view: &mut dyn View, opts: RunOptions) {
     let Ok(mut reader) = CaptureReader::from_reader(Box::new(Cursor::new(data.to_vec()))) else {
         return;
     };
     // A capture error ends the run; what came before was shown.
-    let _ = analyze::run_reader(&mut reader, view, limits);
-    view.finish().expect("writing to a sink");
+    if let Err(run::RunError::Output(e)) = run::source(&mut reader, view, opts) {
+        panic!("writing to a sink: {e}");
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -39,15 +42,15 @@ fuzz_target!(|data: &[u8]| {
     let color = knobs & 1 != 0;
     let brief = knobs & 2 != 0;
     let live = knobs & 4 != 0;
-    let base = Limits {
+    let base = RunOptions {
         max_connections: (knobs & 8 != 0).then_some(2),
-        assume_websocket: if knobs & 16 != 0 {
-            WS_PORTS.to_vec()
+        decode_as: if knobs & 16 != 0 {
+            WS_PORTS.iter().map(|p| (*p, Protocol::WebSocket)).collect()
         } else {
             Vec::new()
         },
         live,
-        ..Limits::default()
+        ..RunOptions::default()
     };
 
     for format in [Format::Json, Format::Table] {
@@ -64,7 +67,7 @@ fuzz_target!(|data: &[u8]| {
         run(data, &mut v, base.clone());
 
         let mut v = LayersView::new(sink(), format, color, Vec::new());
-        let limits = Limits {
+        let limits = RunOptions {
             last_frame: v.last_wanted(),
             ..base.clone()
         };
@@ -81,7 +84,7 @@ fuzz_target!(|data: &[u8]| {
         if live {
             v = v.live();
         }
-        let limits = Limits {
+        let limits = RunOptions {
             detail: true,
             ..base.clone()
         };

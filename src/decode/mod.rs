@@ -9,8 +9,7 @@
 //! index past the captured bytes). Not validated: checksums (shown, not
 //! verified) and anything above the transport header.
 
-pub mod detail;
-mod link;
+pub mod link;
 pub mod shim;
 pub mod tcp;
 pub mod tcp_options;
@@ -342,4 +341,41 @@ fn payload_truncation(s: &LaxSlicedPacket<'_>) -> Option<Problem> {
         have: have.saturating_sub(hdr),
         need: declared.saturating_sub(hdr),
     })
+}
+
+/// TCP payload length by the IP header's count (tshark's `tcp.len`), which
+/// stays right when the capture cut the payload short.
+///
+/// When the frame was kept whole but the IP header claims more bytes than it
+/// holds, the bytes present are counted instead, as tshark does.
+pub fn segment_len(pkt: &Packet<'_>, tcp_hdr_len: usize) -> Option<usize> {
+    let declared = declared_segment_len(pkt, tcp_hdr_len)?;
+    if !pkt.cut
+        && let Some(TransportSlice::Tcp(t)) = pkt.transport()
+    {
+        return Some(declared.min(t.payload().len()));
+    }
+    Some(declared)
+}
+
+fn declared_segment_len(pkt: &Packet<'_>, tcp_hdr_len: usize) -> Option<usize> {
+    let ip_payload_len = match pkt.net()? {
+        LaxNetSlice::Ipv4(v) => {
+            let h = v.header();
+            // A zero total length (TCP segmentation offload) says nothing.
+            if h.total_len() == 0 {
+                return None;
+            }
+            usize::from(h.total_len()).checked_sub(h.slice().len())?
+        }
+        LaxNetSlice::Ipv6(v) => {
+            if v.header().payload_length() == 0 {
+                return None;
+            }
+            let ext = v.extensions().slice().len();
+            usize::from(v.header().payload_length()).checked_sub(ext)?
+        }
+        LaxNetSlice::Arp(_) => return None,
+    };
+    ip_payload_len.checked_sub(tcp_hdr_len)
 }

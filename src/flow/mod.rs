@@ -23,6 +23,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::capture::Timestamp;
+use crate::decode::tcp_options::TcpOption;
 pub use analysis::Analysis;
 use conn::Conn;
 use reassembly::{DEFAULT_SHARED_LIMIT, SharedLimit};
@@ -108,6 +109,30 @@ pub struct Offered {
     pub timestamps: bool,
     /// TCP Fast Open: `"cookie request"` or `"cookie"`.
     pub fast_open: Option<&'static str>,
+}
+
+impl Offered {
+    /// What a SYN or SYN-ACK offered, from its options.
+    pub fn from_options(opts: &[TcpOption]) -> Offered {
+        let mut o = Offered::default();
+        for opt in opts {
+            match opt {
+                TcpOption::Mss(v) => o.mss = Some(*v),
+                TcpOption::WindowScale(s) => o.window_scale = Some(*s),
+                TcpOption::SackPermitted => o.sack_permitted = true,
+                TcpOption::Timestamp { .. } => o.timestamps = true,
+                TcpOption::FastOpen(c) => {
+                    o.fast_open = Some(if c.is_empty() {
+                        "cookie request"
+                    } else {
+                        "cookie"
+                    })
+                }
+                _ => {}
+            }
+        }
+        o
+    }
 }
 
 /// Facts of one TCP segment, taken from the decoded packet.

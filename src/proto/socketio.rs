@@ -25,6 +25,11 @@ use std::io;
 
 use serde_json::{Map, Value};
 
+use crate::text::clip_chars;
+
+/// Characters of a piece of input quoted in an error message.
+const QUOTED: usize = 40;
+
 /// Announced attachments beyond this: the packet is flagged, no waiting for them.
 pub const MAX_ATTACHMENTS: u32 = 256;
 /// Bytes of each attachment kept and shown (as hex) in the joined packet; the
@@ -58,6 +63,19 @@ pub enum SioType {
 }
 
 impl SioType {
+    /// The name the protocol gives the type.
+    pub fn name(self) -> &'static str {
+        match self {
+            SioType::Connect => "CONNECT",
+            SioType::Disconnect => "DISCONNECT",
+            SioType::Event => "EVENT",
+            SioType::Ack => "ACK",
+            SioType::ConnectError => "CONNECT_ERROR",
+            SioType::BinaryEvent => "BINARY_EVENT",
+            SioType::BinaryAck => "BINARY_ACK",
+        }
+    }
+
     /// True for the types followed by binary attachments.
     pub fn is_binary(self) -> bool {
         matches!(self, SioType::BinaryEvent | SioType::BinaryAck)
@@ -115,11 +133,14 @@ pub fn parse(s: &str) -> Result<SioPacket, String> {
             .ok_or("no '-' after the attachment count")?;
         let digits = s.get(i..dash).unwrap_or("");
         if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
-            return Err(format!("bad attachment count {:?}", clip(digits)));
+            return Err(format!(
+                "bad attachment count {:?}",
+                clip_chars(digits, QUOTED)
+            ));
         }
         attachments = digits
             .parse::<u32>()
-            .map_err(|_| format!("attachment count {} too large", clip(digits)))?;
+            .map_err(|_| format!("attachment count {} too large", clip_chars(digits, QUOTED)))?;
         if attachments > MAX_ATTACHMENTS {
             warning = Some(format!(
                 "announces {attachments} binary attachments, more than {MAX_ATTACHMENTS}: not waiting for them"
@@ -148,7 +169,7 @@ pub fn parse(s: &str) -> Result<SioPacket, String> {
         let d = s.get(i..i + digits).unwrap_or("");
         ack_id = Some(
             d.parse::<u64>()
-                .map_err(|_| format!("ack id {} too large", clip(d)))?,
+                .map_err(|_| format!("ack id {} too large", clip_chars(d, QUOTED)))?,
         );
         i += digits;
     }
@@ -185,7 +206,10 @@ fn check_payload(t: SioType, v: &Value) -> Result<(), String> {
             Some(Value::Number(_)) => true,
             Some(Value::String(name)) => {
                 if RESERVED_EVENTS.contains(&name.as_str()) {
-                    return Err(format!("reserved event name {:?}", clip(name)));
+                    return Err(format!(
+                        "reserved event name {:?}",
+                        clip_chars(name, QUOTED)
+                    ));
                 }
                 true
             }
@@ -198,21 +222,9 @@ fn check_payload(t: SioType, v: &Value) -> Result<(), String> {
     } else {
         Err(format!(
             "{} payload must be {}",
-            type_name(t),
+            t.name(),
             expected_payload(t)
         ))
-    }
-}
-
-fn type_name(t: SioType) -> &'static str {
-    match t {
-        SioType::Connect => "CONNECT",
-        SioType::Disconnect => "DISCONNECT",
-        SioType::Event => "EVENT",
-        SioType::Ack => "ACK",
-        SioType::ConnectError => "CONNECT_ERROR",
-        SioType::BinaryEvent => "BINARY_EVENT",
-        SioType::BinaryAck => "BINARY_ACK",
     }
 }
 
@@ -514,15 +526,6 @@ fn hex(b: &[u8]) -> String {
         }
     }
     s
-}
-
-/// A piece of input quoted in an error message, kept short.
-fn clip(s: &str) -> String {
-    const MAX: usize = 40;
-    match s.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}…", s.get(..cut).unwrap_or("")),
-        None => s.to_owned(),
-    }
 }
 
 #[cfg(test)]

@@ -6,13 +6,13 @@ use comfy_table::{
     Cell, CellAlignment, ContentArrangement, ContentLineStyle, LineStyle, Table, TableStyle,
 };
 
+use super::Format;
 use super::escape::escape;
 use super::order::InOrder;
 use super::record;
 use super::{FrameEvent, View};
-use crate::cli::Format;
 use crate::flow::ConnSummary;
-use crate::proto::app::AppSummary;
+use crate::proto::stack::AppSummary;
 
 /// Rows rendered per table chunk.
 const CHUNK_ROWS: usize = 256;

@@ -7,9 +7,9 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::appline::{AppLine, line};
+use super::layers::detail::{self, LayerDetail};
 use super::{FrameEvent, rel_seconds};
 use crate::capture::FrameKind;
-use crate::decode::detail::{self, LayerDetail};
 
 /// One packet with all its layers.
 #[derive(Serialize)]

@@ -11,7 +11,6 @@ pub mod order;
 pub mod packets;
 pub mod record;
 pub mod style;
-pub mod svg;
 pub mod walk;
 
 use std::io;
@@ -19,7 +18,14 @@ use std::io;
 use crate::capture::{Frame, Timestamp};
 use crate::decode::Packet;
 use crate::flow::{ConnSummary, SegmentContext};
-use crate::proto::app::{AppEvent, AppSummary};
+use crate::proto::stack::{AppEvent, AppSummary};
+
+/// The output format of the table views.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
 
 /// What a view is handed for each frame.
 pub struct FrameEvent<'e, 'a> {

@@ -8,12 +8,12 @@ use std::io::{self, Write};
 use comfy_table::{Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, Width};
 use comfy_table::{ContentLineStyle, LineStyle, TableStyle};
 
+use super::Format;
 use super::escape::escape;
 use super::json::PacketRecord;
+use super::layers::detail;
 use super::{FrameEvent, FrameRenderer, View, rel_seconds};
 use crate::capture::linktype;
-use crate::cli::Format;
-use crate::decode::detail;
 
 /// Rows rendered per table chunk.
 pub const CHUNK_ROWS: usize = 256;

@@ -5,7 +5,13 @@ use std::io::IsTerminal;
 
 use anstyle::{AnsiColor, Style};
 
-use crate::cli::ColorChoice;
+/// When to colour the output.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
 
 pub fn use_color(choice: ColorChoice) -> bool {
     match choice {

@@ -1,14 +1,28 @@
 //! `osiscope layers`: one packet taken apart, like Wireshark's detail pane,
 //! followed by a hex dump in which every byte shows the layer it belongs to.
 
+pub mod detail;
+
 use std::io::{self, Write};
 
+use super::Format;
 use super::escape::escape;
 use super::json::PacketRecord;
 use super::style::{layer_style, osi_name, paint, warn_style};
 use super::{FrameEvent, View};
-use crate::cli::{Format, FrameRange};
-use crate::decode::detail::{self, LayerDetail};
+use detail::LayerDetail;
+
+/// An inclusive range of 1-based frame numbers; `last` None means "to the end".
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct FrameRange {
+    pub first: u64,
+    pub last: Option<u64>,
+}
+impl FrameRange {
+    pub fn contains(&self, n: u64) -> bool {
+        n >= self.first && self.last.is_none_or(|l| n <= l)
+    }
+}
 
 pub struct LayersView<W: Write> {
     out: W,

@@ -22,6 +22,8 @@
 //! by serde_json, whose parser stops at 128 levels of nesting (deeper input
 //! is invalid); nothing else here recurses.
 
+pub mod analyzer;
+
 use serde_json::Value;
 
 /// Packets taken from one polling body; the rest are counted as dropped.
@@ -57,6 +59,22 @@ pub enum EioPacket {
     Noop,
     /// not a valid Engine.IO packet; the text says why
     Invalid(String),
+}
+
+impl EioPacket {
+    /// The name the protocol gives the packet's type.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EioPacket::Open(_) => "open",
+            EioPacket::Close => "close",
+            EioPacket::Ping(_) => "ping",
+            EioPacket::Pong(_) => "pong",
+            EioPacket::Message(_) => "message",
+            EioPacket::Upgrade => "upgrade",
+            EioPacket::Noop => "noop",
+            EioPacket::Invalid(_) => "invalid",
+        }
+    }
 }
 
 /// Payload of a message packet.

@@ -22,13 +22,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use crate::analyze::{Apps, Direct, Downstream, Limits, RunError, produce};
 use crate::capture::{CaptureReader, Frame, FrameKind, Timestamp};
 use crate::decode::Packet;
 use crate::flow::{ConnSummary, Dir, SegmentContext, StreamSink};
-use crate::progress::Progress;
-use crate::proto::app::{AppEvent, AppSummary};
+use crate::proto::stack::{AppEvent, AppSummary};
 use crate::report::{FrameEvent, FrameRenderer, View};
+
+use super::analyzers::Analyzers;
+use super::core::{Downstream, produce};
+use super::options::{RunError, RunOptions};
+use super::progress::Progress;
+use super::single::Consumer;
 
 /// Bytes (stream data and shown frames) after which a batch is sent.
 pub const BATCH_BYTES: usize = 256 * 1024;
@@ -109,7 +113,7 @@ struct Batch {
 /// The reading side's [`Downstream`]: records calls into batches.
 struct Recorder {
     /// Application decoders of the connections this side owns.
-    apps: Apps,
+    analyzers: Analyzers,
     /// This side owns connections whose number is a multiple of this (1: all).
     share: u64,
     batch: Batch,
@@ -132,8 +136,8 @@ impl Recorder {
     /// this side decodes every connection, they wait for the frame instead (a
     /// frame rendered here needs them).
     fn take_events(&mut self) {
-        if self.share != 1 && !self.apps.events.is_empty() {
-            let evs = std::mem::take(&mut self.apps.events);
+        if self.share != 1 && !self.analyzers.events.is_empty() {
+            let evs = std::mem::take(&mut self.analyzers.events);
             self.batch.held += evs.iter().map(|(_, e)| e.weight()).sum::<usize>();
             self.batch.ops.push(Op::Events(evs));
         }
@@ -180,7 +184,7 @@ impl Recorder {
 impl StreamSink for Recorder {
     fn data(&mut self, stream: u64, dir: Dir, frame: u64, bytes: &[u8]) {
         if self.owns(stream) {
-            self.apps.data(stream, dir, frame, bytes);
+            self.analyzers.data(stream, dir, frame, bytes);
             self.take_events();
             return;
         }
@@ -195,7 +199,7 @@ impl StreamSink for Recorder {
     }
     fn gap(&mut self, stream: u64, dir: Dir) {
         if self.owns(stream) {
-            self.apps.gap(stream, dir);
+            self.analyzers.gap(stream, dir);
             self.take_events();
         } else {
             self.batch.ops.push(Op::Gap { stream, dir });
@@ -206,14 +210,14 @@ impl StreamSink for Recorder {
 impl Downstream for Recorder {
     fn ports(&mut self, stream: u64, ports: (u16, u16)) {
         if self.owns(stream) {
-            self.apps.ports.entry(stream).or_insert(ports);
+            self.analyzers.ports(stream, ports);
         } else {
             self.batch.ops.push(Op::Ports { stream, ports });
         }
     }
     fn closed(&mut self, stream: u64, frame: u64) {
         if self.owns(stream) {
-            self.apps.closed(stream, frame);
+            self.analyzers.closed(stream, frame);
             self.take_events();
         } else {
             self.batch.ops.push(Op::Closed { stream, frame });
@@ -221,7 +225,7 @@ impl Downstream for Recorder {
     }
     fn finished(&mut self, s: ConnSummary) -> Result<(), RunError> {
         if self.owns(s.id) {
-            let app = self.apps.finish(&s);
+            let app = self.analyzers.finish(&s);
             self.take_events();
             self.batch.held += app.as_ref().map_or(0, AppSummary::weight);
             self.batch.ops.push(Op::FinishedWith(Box::new((s, app))));
@@ -248,18 +252,18 @@ impl Downstream for Recorder {
                     packet,
                     tcp,
                     first_ts,
-                    app: &self.apps.events,
+                    app: &self.analyzers.events,
                 },
                 &mut self.batch.arena,
             );
-            self.apps.events.clear();
+            self.analyzers.events.clear();
             res?;
             let end = self.batch.arena.len();
             self.batch.ops.push(Op::Rendered { start, end });
             return self.flush(false);
         }
-        if !self.apps.events.is_empty() {
-            let evs = std::mem::take(&mut self.apps.events);
+        if !self.analyzers.events.is_empty() {
+            let evs = std::mem::take(&mut self.analyzers.events);
             self.batch.held += evs.iter().map(|(_, e)| e.weight()).sum::<usize>();
             self.batch.ops.push(Op::Events(evs));
         }
@@ -284,13 +288,13 @@ impl Downstream for Recorder {
         self.flush(false)
     }
     fn discard_events(&mut self) {
-        self.apps.events.clear();
+        self.analyzers.events.clear();
         self.batch.ops.push(Op::Hidden);
     }
 }
 
 /// Replays one batch into the application decoders and the view.
-fn replay(batch: &mut Batch, direct: &mut Direct<'_>) -> Result<(), RunError> {
+fn replay(batch: &mut Batch, consumer: &mut Consumer<'_>) -> Result<(), RunError> {
     let arena = &batch.arena;
     for op in batch.ops.drain(..) {
         match op {
@@ -300,21 +304,21 @@ fn replay(batch: &mut Batch, direct: &mut Direct<'_>) -> Result<(), RunError> {
                 frame,
                 start,
                 end,
-            } => direct.data(
+            } => consumer.data(
                 stream,
                 dir,
                 frame,
                 arena.get(start..end).unwrap_or_default(),
             ),
-            Op::Gap { stream, dir } => direct.gap(stream, dir),
-            Op::Ports { stream, ports } => direct.ports(stream, ports),
-            Op::Closed { stream, frame } => direct.closed(stream, frame),
-            Op::Finished(s) => direct.finished(*s)?,
+            Op::Gap { stream, dir } => consumer.gap(stream, dir),
+            Op::Ports { stream, ports } => consumer.ports(stream, ports),
+            Op::Closed { stream, frame } => consumer.closed(stream, frame),
+            Op::Finished(s) => consumer.finished(*s)?,
             Op::FinishedWith(b) => {
                 let (s, app) = *b;
-                direct.finished_with(s, app)?;
+                consumer.finished_with(s, app)?;
             }
-            Op::Events(mut evs) => direct.apps.events.append(&mut evs),
+            Op::Events(mut evs) => consumer.analyzers.events.append(&mut evs),
             Op::Shown(f) => {
                 let frame = Frame {
                     number: f.number,
@@ -328,14 +332,14 @@ fn replay(batch: &mut Batch, direct: &mut Direct<'_>) -> Result<(), RunError> {
                 };
                 // Decoding again is cheaper than sending the decoded layers.
                 let packet = Packet::decode(&frame);
-                direct.frame(&frame, &packet, f.tcp, f.first_ts, true)?;
+                consumer.frame(&frame, &packet, f.tcp, f.first_ts, true)?;
             }
-            Op::Hidden => direct.discard_events(),
+            Op::Hidden => consumer.discard_events(),
             Op::Rendered { start, end } => {
-                direct
+                consumer
                     .view
                     .rendered(arena.get(start..end).unwrap_or_default())?;
-                direct.discard_events();
+                consumer.discard_events();
             }
         }
     }
@@ -346,17 +350,17 @@ fn replay(batch: &mut Batch, direct: &mut Direct<'_>) -> Result<(), RunError> {
 pub fn run(
     reader: &mut CaptureReader,
     view: &mut dyn View,
-    limits: Limits,
+    opts: &RunOptions,
     progress: &Progress,
 ) -> Result<(), RunError> {
-    run_tuned(reader, view, limits.shared(), progress, BEHIND)
+    run_tuned(reader, view, opts, progress, BEHIND)
 }
 
 /// [`run`], rendering on the reading thread from `behind` waiting batches.
 fn run_tuned(
     reader: &mut CaptureReader,
     view: &mut dyn View,
-    limits: Limits,
+    opts: &RunOptions,
     progress: &Progress,
     behind: usize,
 ) -> Result<(), RunError> {
@@ -365,11 +369,11 @@ fn run_tuned(
     let waiting = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = sync_channel::<Batch>(QUEUE);
     let (spent_tx, spent_rx) = sync_channel::<Batch>(QUEUE + 2);
-    let mut direct = Direct::new(view, &limits);
+    let mut consumer = Consumer::new(view, opts);
     std::thread::scope(|scope| {
         let reading = scope.spawn(|| {
             let mut rec = Recorder {
-                apps: Apps::for_view(&limits, wants_frames),
+                analyzers: Analyzers::for_view(opts, wants_frames),
                 share: if wants_frames { 1 } else { FLOWS_SHARE },
                 batch: Batch::default(),
                 tx,
@@ -379,7 +383,7 @@ fn run_tuned(
                 renderer,
                 behind,
             };
-            let res = produce(reader, &limits, wants_frames, &mut rec, progress);
+            let res = produce(reader, opts, wants_frames, &mut rec, progress);
             let last = rec.flush(true);
             res.and(last)
         });
@@ -387,7 +391,7 @@ fn run_tuned(
         for mut batch in rx.iter() {
             waiting.fetch_sub(1, Ordering::Relaxed);
             if out.is_ok() {
-                out = replay(&mut batch, &mut direct);
+                out = replay(&mut batch, &mut consumer);
                 if out.is_err() {
                     // Dropping the receiver stops the reader at its next send.
                     break;
@@ -411,9 +415,9 @@ fn run_tuned(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::run_reader;
-    use crate::cli::Format;
+    use crate::report::Format;
     use crate::report::packets::PacketsView;
+    use crate::run::single;
 
     fn packets_json(threads: usize, behind: usize) -> Vec<u8> {
         let path = concat!(
@@ -423,16 +427,11 @@ mod tests {
         let mut reader = CaptureReader::open(std::path::Path::new(path)).expect("open");
         let mut out = Vec::new();
         let mut view = PacketsView::new(&mut out, Format::Json, false);
+        let opts = RunOptions::default().shared();
         let res = if threads == 1 {
-            run_reader(&mut reader, &mut view, Limits::default())
+            single::run(&mut reader, &mut view, &opts, &Progress::none())
         } else {
-            run_tuned(
-                &mut reader,
-                &mut view,
-                Limits::default(),
-                &Progress::none(),
-                behind,
-            )
+            run_tuned(&mut reader, &mut view, &opts, &Progress::none(), behind)
         };
         assert!(res.is_ok());
         View::finish(&mut view).expect("finish");

@@ -14,14 +14,15 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 use serde_json::Value;
 
-use super::link::{ETHERTYPE_IPV4, ETHERTYPE_IPV6};
-use super::shim::ETHERTYPE_RARP;
-use super::tcp::{ACK, TcpView};
-use super::tcp_options::{self, TcpOption};
-use super::{
-    CutHeader, Link, NullFamily, Packet, Shim, arphrd_name, ethertype_name, sll_packet_type,
-};
 use crate::capture::{Frame, FrameKind, linktype};
+use crate::decode::link::{ETHERTYPE_IPV4, ETHERTYPE_IPV6};
+use crate::decode::shim::ETHERTYPE_RARP;
+use crate::decode::tcp::{ACK, TcpView};
+use crate::decode::tcp_options::{self, TcpOption};
+use crate::decode::{
+    CutHeader, Link, NullFamily, Packet, Shim, arphrd_name, ethertype_name, segment_len,
+    sll_packet_type,
+};
 use crate::flow::SegmentContext;
 
 #[derive(Clone, Debug, Serialize)]
@@ -863,48 +864,32 @@ fn transport_layer(pkt: &Packet<'_>, t: &TransportSlice<'_>, out: &mut Vec<Layer
             out.push(l);
         }
         TransportSlice::Icmpv4(icmp) => {
-            let b = icmp.slice();
-            let mut l = layer(3, "ICMP", pkt.offset_of(b), b.len());
             let (ty, code) = (icmp.type_u8(), icmp.code_u8());
-            let name = icmpv4_name(ty, code);
-            l.fields.add("type", "Type", ty).means(name);
-            l.fields.add("code", "Code", code);
-            l.fields
-                .add("checksum", "Checksum", icmp.checksum())
-                .text(format!("{:#06x}", icmp.checksum()));
-            let mut s = format!("ICMP {name}");
-            if matches!(ty, 0 | 8) {
-                let r = icmp.bytes5to8();
-                let id = u16::from_be_bytes([r[0], r[1]]);
-                let seq = u16::from_be_bytes([r[2], r[3]]);
-                l.fields.add("id", "Identifier", id);
-                l.fields.add("seq", "Sequence number", seq);
-                let _ = write!(s, " id={id} seq={seq}");
-            }
-            l.summary = s;
-            out.push(l);
+            let echo = matches!(ty, 0 | 8).then(|| icmp.bytes5to8());
+            let head = Icmp {
+                bytes: icmp.slice(),
+                name: "ICMP",
+                ty,
+                code,
+                meaning: icmpv4_name(ty, code),
+                checksum: icmp.checksum(),
+                echo,
+            };
+            out.push(icmp_layer(pkt, &head));
         }
         TransportSlice::Icmpv6(icmp) => {
-            let b = icmp.slice();
-            let mut l = layer(3, "ICMPv6", pkt.offset_of(b), b.len());
             let (ty, code) = (icmp.type_u8(), icmp.code_u8());
-            let name = icmpv6_name(ty);
-            l.fields.add("type", "Type", ty).means(name);
-            l.fields.add("code", "Code", code);
-            l.fields
-                .add("checksum", "Checksum", icmp.checksum())
-                .text(format!("{:#06x}", icmp.checksum()));
-            let mut s = format!("ICMPv6 {name}");
-            if matches!(ty, 128 | 129) {
-                let r = icmp.bytes5to8();
-                let id = u16::from_be_bytes([r[0], r[1]]);
-                let seq = u16::from_be_bytes([r[2], r[3]]);
-                l.fields.add("id", "Identifier", id);
-                l.fields.add("seq", "Sequence number", seq);
-                let _ = write!(s, " id={id} seq={seq}");
-            }
-            l.summary = s;
-            out.push(l);
+            let echo = matches!(ty, 128 | 129).then(|| icmp.bytes5to8());
+            let head = Icmp {
+                bytes: icmp.slice(),
+                name: "ICMPv6",
+                ty,
+                code,
+                meaning: icmpv6_name(ty),
+                checksum: icmp.checksum(),
+                echo,
+            };
+            out.push(icmp_layer(pkt, &head));
         }
         TransportSlice::Igmp(igmp) => {
             let b = igmp.slice();
@@ -916,43 +901,6 @@ fn transport_layer(pkt: &Packet<'_>, t: &TransportSlice<'_>, out: &mut Vec<Layer
             out.push(l);
         }
     }
-}
-
-/// TCP payload length by the IP header's count (tshark's `tcp.len`), which
-/// stays right when the capture cut the payload short.
-///
-/// When the frame was kept whole but the IP header claims more bytes than it
-/// holds, the bytes present are counted instead, as tshark does.
-pub fn segment_len(pkt: &Packet<'_>, tcp_hdr_len: usize) -> Option<usize> {
-    let declared = declared_segment_len(pkt, tcp_hdr_len)?;
-    if !pkt.cut
-        && let Some(TransportSlice::Tcp(t)) = pkt.transport()
-    {
-        return Some(declared.min(t.payload().len()));
-    }
-    Some(declared)
-}
-
-fn declared_segment_len(pkt: &Packet<'_>, tcp_hdr_len: usize) -> Option<usize> {
-    let ip_payload_len = match pkt.net()? {
-        LaxNetSlice::Ipv4(v) => {
-            let h = v.header();
-            // A zero total length (TCP segmentation offload) says nothing.
-            if h.total_len() == 0 {
-                return None;
-            }
-            usize::from(h.total_len()).checked_sub(h.slice().len())?
-        }
-        LaxNetSlice::Ipv6(v) => {
-            if v.header().payload_length() == 0 {
-                return None;
-            }
-            let ext = v.extensions().slice().len();
-            usize::from(v.header().payload_length()).checked_sub(ext)?
-        }
-        LaxNetSlice::Arp(_) => return None,
-    };
-    ip_payload_len.checked_sub(tcp_hdr_len)
 }
 
 fn options_json(opts: &[TcpOption]) -> Value {
@@ -1016,6 +964,37 @@ fn ipv6_extension_names(first: etherparse::IpNumber, bytes: &[u8]) -> Vec<&'stat
         at += size;
     }
     names
+}
+
+/// The fields ICMPv4 and ICMPv6 headers share.
+struct Icmp<'a> {
+    bytes: &'a [u8],
+    name: &'static str,
+    ty: u8,
+    code: u8,
+    meaning: &'static str,
+    checksum: u16,
+    /// An echo request or reply: the identifier and sequence number bytes.
+    echo: Option<[u8; 4]>,
+}
+
+fn icmp_layer(pkt: &Packet<'_>, h: &Icmp<'_>) -> LayerDetail {
+    let mut l = layer(3, h.name, pkt.offset_of(h.bytes), h.bytes.len());
+    l.fields.add("type", "Type", h.ty).means(h.meaning);
+    l.fields.add("code", "Code", h.code);
+    l.fields
+        .add("checksum", "Checksum", h.checksum)
+        .text(format!("{:#06x}", h.checksum));
+    let mut s = format!("{} {}", h.name, h.meaning);
+    if let Some(r) = h.echo {
+        let id = u16::from_be_bytes([r[0], r[1]]);
+        let seq = u16::from_be_bytes([r[2], r[3]]);
+        l.fields.add("id", "Identifier", id);
+        l.fields.add("seq", "Sequence number", seq);
+        let _ = write!(s, " id={id} seq={seq}");
+    }
+    l.summary = s;
+    l
 }
 
 fn icmpv4_name(ty: u8, code: u8) -> &'static str {

@@ -14,9 +14,13 @@
 
 use std::fmt::Write as _;
 
-use super::escape::escape;
-use super::walk::Step;
-use crate::flow::Dir;
+use std::io::{self, Write};
+
+use super::WalkView;
+use super::story::{Step, Story};
+use crate::flow::{ConnSummary, Dir};
+use crate::proto::stack::AppSummary;
+use crate::report::escape::escape;
 
 /// Document width in pixels.
 pub const WIDTH: u32 = 1000;
@@ -345,6 +349,27 @@ fn phases(o: &mut String, steps: &[Step], top: u32) {
             (y1 + y2) / 2 + 4
         );
         i = j;
+    }
+}
+
+impl<W: Write> WalkView<W> {
+    pub(super) fn write_svg(
+        &mut self,
+        s: &ConnSummary,
+        app: Option<&AppSummary>,
+        story: &Story,
+    ) -> io::Result<()> {
+        let head = self.full_header(s, app);
+        let (g, h) = connection(
+            s.id,
+            &head,
+            &s.client.to_string(),
+            &s.server.to_string(),
+            &story.steps,
+            story.omitted,
+        );
+        self.svg_height = h;
+        self.out.write_all(g.as_bytes())
     }
 }
 

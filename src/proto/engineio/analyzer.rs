@@ -1,0 +1,309 @@
+//! Engine.IO, and the Socket.IO packets it carries, as a carried analyzer:
+//! one packet per WebSocket message, or a payload of packets per
+//! long-polling HTTP body. Binary attachments are joined to their Socket.IO
+//! packet, per direction, across both transports of a connection.
+//!
+//! Its envelope (packet types, ids, namespaces, separators) is booked as
+//! [`Part::EngineIoEnvelope`]; the Socket.IO data as application payload.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{EioData, EioPacket};
+use crate::flow::Dir;
+use crate::proto::bytes::Part;
+use crate::proto::http::Head;
+use crate::proto::socketio::{self, BinaryJoiner, SioPacket};
+use crate::proto::stack::{CarriedAnalyzer, Carrier, Cx, MAX_LISTED, Unit, clip};
+
+/// What the Engine.IO analyzer reports.
+#[derive(Clone, Debug)]
+pub enum EngineIoEvent {
+    /// An Engine.IO packet (a message packet's text is cut to what the views show).
+    Packet {
+        dir: Dir,
+        frame: u64,
+        transport: &'static str,
+        packet: EioPacket,
+    },
+    /// A Socket.IO packet, joined with its binary attachments.
+    SocketIo {
+        dir: Dir,
+        frame: u64,
+        transport: &'static str,
+        packet: SioPacket,
+    },
+}
+
+impl EngineIoEvent {
+    /// Bytes the event points to.
+    pub fn held(&self) -> usize {
+        match self {
+            EngineIoEvent::Packet { packet, .. } => match packet {
+                EioPacket::Message(EioData::Text(t)) | EioPacket::Ping(t) | EioPacket::Pong(t) => {
+                    t.len()
+                }
+                EioPacket::Message(EioData::Binary(b)) => b.len(),
+                _ => 0,
+            },
+            EngineIoEvent::SocketIo { packet, .. } => packet.data_len,
+        }
+    }
+}
+
+/// The Engine.IO/Socket.IO part of a connection record.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SocketIoSummary {
+    pub sid: Option<String>,
+    pub transports: Vec<&'static str>,
+    /// The transport moved from polling to websocket on this connection.
+    pub upgraded: bool,
+    pub engine_packets: BTreeMap<String, u64>,
+    pub socket_packets: BTreeMap<String, u64>,
+    pub events: BTreeMap<String, u64>,
+    /// Every packet but Engine.IO messages (walk), up to [`MAX_LISTED`].
+    #[serde(skip)]
+    pub packet_rows: Vec<SioRow>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SioRow {
+    pub frame: u64,
+    pub from: Dir,
+    pub transport: &'static str,
+    pub engine_type: &'static str,
+    pub socket_type: Option<&'static str>,
+    pub namespace: Option<String>,
+    pub ack_id: Option<u64>,
+    pub event: Option<String>,
+    pub args: Vec<Value>,
+}
+
+/// The transport a carrier is, in Engine.IO's words.
+fn transport(c: Carrier) -> &'static str {
+    match c {
+        Carrier::WebSocket => "websocket",
+        Carrier::HttpBody => "polling",
+    }
+}
+
+/// Engine.IO over one connection; see the module documentation.
+#[derive(Default)]
+pub struct EngineIo {
+    /// Engine.IO v3 (Socket.IO 2), as the last request's URI said.
+    v3: bool,
+    joiner: [BinaryJoiner; 2],
+}
+
+impl EngineIo {
+    /// One WebSocket message: one packet. Returns its envelope bytes.
+    fn websocket(&mut self, cx: &mut Cx<'_>, u: &Unit<'_>) -> u64 {
+        let (dir, frame) = (u.dir, u.frame);
+        let d = dir as usize;
+        if u.binary {
+            let p = super::parse_binary(u.data, self.v3);
+            if let EioPacket::Message(EioData::Binary(b)) = &p
+                && let Some(joined) = self.joiner[d].attachment(b)
+            {
+                sio(cx, dir, frame, "websocket", joined);
+            }
+            packet(cx, dir, frame, "websocket", p);
+            return 0;
+        }
+        let text = match simdutf8::basic::from_utf8(u.data) {
+            Ok(t) => Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(u.data),
+        };
+        let p = super::parse_text(&text);
+        let env = match &p {
+            EioPacket::Message(EioData::Text(t)) => {
+                let parsed = socketio::parse(t);
+                let data_len = parsed.as_ref().ok().map_or(0, |s| s.data_len);
+                if let Ok(sp) = parsed
+                    && let Some(joined) = self.joiner[d].packet(sp)
+                {
+                    sio(cx, dir, frame, "websocket", joined);
+                }
+                self.flush_incomplete(cx, dir, frame, "websocket");
+                (text.len() as u64).saturating_sub(data_len as u64)
+            }
+            _ => text.len() as u64,
+        };
+        if let EioPacket::Upgrade = p {
+            cx.app.socketio.get_or_insert_default().upgraded = true;
+        }
+        packet(cx, dir, frame, "websocket", p);
+        env
+    }
+
+    /// A long-polling body: a payload of packets. Returns its envelope bytes.
+    fn polling(&mut self, cx: &mut Cx<'_>, u: &Unit<'_>) -> u64 {
+        let (dir, frame) = (u.dir, u.frame);
+        let d = dir as usize;
+        let (packets, _more) = super::split_polling(u.data, self.v3);
+        let mut data = 0u64;
+        for p in packets {
+            match &p {
+                EioPacket::Message(EioData::Text(t)) => {
+                    if let Ok(sp) = socketio::parse(t) {
+                        data += sp.data_len as u64;
+                        if let Some(j) = self.joiner[d].packet(sp) {
+                            sio(cx, dir, frame, "polling", j);
+                        }
+                        self.flush_incomplete(cx, dir, frame, "polling");
+                    }
+                }
+                EioPacket::Message(EioData::Binary(b)) => {
+                    data += b.len() as u64;
+                    if let Some(j) = self.joiner[d].attachment(b) {
+                        sio(cx, dir, frame, "polling", j);
+                    }
+                }
+                _ => {}
+            }
+            packet(cx, dir, frame, "polling", p);
+        }
+        let len = u.data.len() as u64;
+        len - data.min(len)
+    }
+
+    /// A packet the joiner gave up on (a new one came before all its
+    /// attachments): reported, flagged, rather than lost.
+    fn flush_incomplete(&mut self, cx: &mut Cx<'_>, dir: Dir, frame: u64, t: &'static str) {
+        if let Some(p) = self.joiner[dir as usize].take_incomplete() {
+            sio(cx, dir, frame, t, p);
+        }
+    }
+}
+
+impl CarriedAnalyzer for EngineIo {
+    fn name(&self) -> &'static str {
+        "socket.io"
+    }
+
+    fn envelope_part(&self) -> Part {
+        Part::EngineIoEnvelope
+    }
+
+    fn http_request(&mut self, cx: &mut Cx<'_>, head: &Head) -> bool {
+        let Some((v, transport, sid)) = head.uri.as_deref().and_then(super::parse_uri) else {
+            return false;
+        };
+        self.v3 = v == 3;
+        let so = cx.app.socketio.get_or_insert_default();
+        let t: &'static str = if transport == "websocket" {
+            "websocket"
+        } else {
+            "polling"
+        };
+        if !so.transports.contains(&t) {
+            so.transports.push(t);
+        }
+        if so.sid.is_none() {
+            so.sid = sid;
+        }
+        transport == "polling"
+    }
+
+    fn unit(&mut self, cx: &mut Cx<'_>, u: &Unit<'_>) -> u64 {
+        match u.carrier {
+            Carrier::WebSocket => self.websocket(cx, u),
+            Carrier::HttpBody => self.polling(cx, u),
+        }
+    }
+
+    fn finish(&mut self, cx: &mut Cx<'_>, last_frame: u64, carrier: Carrier) {
+        for dir in [Dir::ClientToServer, Dir::ServerToClient] {
+            if let Some(p) = self.joiner[dir as usize].finish() {
+                sio(cx, dir, last_frame, transport(carrier), p);
+            }
+        }
+    }
+}
+
+/// An Engine.IO packet: counted, listed (but messages: their Socket.IO
+/// packet is), reported.
+fn packet(cx: &mut Cx<'_>, dir: Dir, frame: u64, transport: &'static str, mut p: EioPacket) {
+    let detail = cx.opts.detail;
+    let so = cx.app.socketio.get_or_insert_default();
+    *so.engine_packets
+        .entry(p.type_name().to_owned())
+        .or_insert(0) += 1;
+    if let EioPacket::Open(o) = &p {
+        so.sid.get_or_insert_with(|| o.sid.clone());
+    }
+    if detail && !matches!(p, EioPacket::Message(_)) && so.packet_rows.len() < MAX_LISTED {
+        so.packet_rows.push(SioRow {
+            frame,
+            from: dir,
+            transport,
+            engine_type: p.type_name(),
+            socket_type: None,
+            namespace: None,
+            ack_id: None,
+            event: None,
+            args: Vec::new(),
+        });
+    }
+    // A message's text was decoded above; the views show none of it, so
+    // the event carries only a head of it (a Socket.IO message may be 1 MiB).
+    let keep = cx.opts.keep_messages;
+    if let EioPacket::Message(EioData::Text(t)) = &mut p
+        && t.len() > keep
+    {
+        t.truncate(t.floor_char_boundary(keep));
+        t.shrink_to_fit();
+    }
+    cx.emit(EngineIoEvent::Packet {
+        dir,
+        frame,
+        transport,
+        packet: p,
+    });
+}
+
+/// A Socket.IO packet: counted, listed, reported.
+fn sio(cx: &mut Cx<'_>, dir: Dir, frame: u64, transport: &'static str, p: SioPacket) {
+    if let Some(w) = &p.warning {
+        cx.problem(format!(
+            "{}: Socket.IO packet at frame {frame} {w}",
+            dir.sender()
+        ));
+    }
+    let so = cx.app.socketio.get_or_insert_default();
+    *so.socket_packets
+        .entry(p.ptype.name().to_owned())
+        .or_insert(0) += 1;
+    if let Some(e) = &p.event {
+        *so.events.entry(clip(e)).or_insert(0) += 1;
+    }
+    let listed = so.packet_rows.len();
+    if cx.listable(listed, p.data_len) {
+        let row = SioRow {
+            frame,
+            from: dir,
+            transport,
+            engine_type: "message",
+            socket_type: Some(p.ptype.name()),
+            namespace: Some(p.namespace.clone()),
+            ack_id: p.ack_id,
+            event: p.event.clone(),
+            args: p.args.clone(),
+        };
+        cx.app
+            .socketio
+            .get_or_insert_default()
+            .packet_rows
+            .push(row);
+    }
+    cx.app.protocol = Some("socket.io");
+    cx.emit(EngineIoEvent::SocketIo {
+        dir,
+        frame,
+        transport,
+        packet: p,
+    });
+}

@@ -1,0 +1,377 @@
+//! HTTP/1.x as an analyzer: requests and responses paired in order, bodies
+//! handed to a protocol carried in them (by the request's URI), and the
+//! upgrade: after a `101 Switching Protocols` the rest of both directions
+//! belongs to the protocol the registry names for it (WebSocket).
+//!
+//! Between an upgrade request and its answer the client's bytes are held
+//! (up to [`MAX_HOLD`]): after a 101 they are the new protocol's, after a
+//! refusal more HTTP.
+
+use std::collections::VecDeque;
+
+use serde::Serialize;
+
+use super::{Head, HttpItem, HttpParser};
+use crate::flow::Dir;
+use crate::proto::bytes::Part;
+use crate::proto::registry::{self, Upgrade};
+use crate::proto::stack::{CarriedAnalyzer, Carrier, Cx, MAX_LISTED, StreamAnalyzer, Unit};
+
+/// Client bytes held between an upgrade request and its answer.
+pub const MAX_HOLD: usize = 64 * 1024;
+/// Requests waiting for their response.
+const MAX_PENDING: usize = 256;
+
+/// What the HTTP analyzer reports.
+#[derive(Clone, Debug)]
+pub enum HttpEvent {
+    Request {
+        dir: Dir,
+        head: Head,
+    },
+    Response {
+        dir: Dir,
+        head: Head,
+        request_frame: Option<u64>,
+    },
+    /// A direction's parser stopped (malformed or too long a head).
+    Error {
+        dir: Dir,
+        frame: u64,
+        reason: String,
+    },
+}
+
+impl HttpEvent {
+    /// Bytes the event points to.
+    pub fn held(&self) -> usize {
+        match self {
+            HttpEvent::Request { head, .. } | HttpEvent::Response { head, .. } => head.head_len,
+            HttpEvent::Error { reason, .. } => reason.len(),
+        }
+    }
+}
+
+/// One request and its response, as the connection record lists them.
+#[derive(Clone, Debug, Serialize)]
+pub struct HttpTx {
+    pub request_frame: Option<u64>,
+    pub response_frame: Option<u64>,
+    pub method: Option<String>,
+    pub uri: Option<String>,
+    pub status: Option<u16>,
+    pub reason: Option<String>,
+    pub request_body: u64,
+    pub response_body: u64,
+}
+
+struct Pending {
+    frame: u64,
+    tx: usize,
+    /// The request offered an upgrade.
+    upgrade: Option<Upgrade>,
+}
+
+/// HTTP over one connection; see the module documentation.
+pub struct Http {
+    req: HttpParser,
+    resp: HttpParser,
+    pending: VecDeque<Pending>,
+    /// Bytes of the client held after an upgrade request, before its answer.
+    hold: Vec<(u64, Vec<u8>)>,
+    hold_len: usize,
+    upgrade_asked: bool,
+    /// Switched to something no analyzer reads: bytes are only counted.
+    opaque: bool,
+    /// The protocol the connection switched to: every byte goes there.
+    child: Option<Box<dyn StreamAnalyzer>>,
+    /// The protocol carried by the bodies of the requests routed to it.
+    carried: Option<Box<dyn CarriedAnalyzer>>,
+    /// Body bytes handed to `carried`, not counted as HTTP bodies.
+    carried_bytes: u64,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Http {
+    pub fn new() -> Self {
+        let mut req = HttpParser::new(true);
+        req.keep_request_body = registry::http_body_wanted;
+        Http {
+            req,
+            resp: HttpParser::new(false),
+            pending: VecDeque::new(),
+            hold: Vec::new(),
+            hold_len: 0,
+            upgrade_asked: false,
+            opaque: false,
+            child: None,
+            carried: None,
+            carried_bytes: 0,
+        }
+    }
+
+    /// A direction's parser stopped: noted as a problem and as an event.
+    fn error(cx: &mut Cx<'_>, dir: Dir, frame: u64, reason: String) {
+        cx.problem(format!(
+            "{}: HTTP {reason} (frame {frame}); the rest of the direction is not decoded",
+            dir.sender()
+        ));
+        cx.emit(HttpEvent::Error { dir, frame, reason });
+    }
+
+    /// Client bytes through the request parser.
+    fn requests(&mut self, cx: &mut Cx<'_>, frame: u64, bytes: &[u8]) {
+        let mut items = Vec::new();
+        self.req.push(bytes, frame, &mut items);
+        for it in items {
+            self.request_item(cx, it);
+        }
+    }
+
+    fn request_item(&mut self, cx: &mut Cx<'_>, it: HttpItem) {
+        match it {
+            HttpItem::Head(head) => {
+                let upgrade = registry::upgrade_offered(&head);
+                let bodies = self.route(cx, &head);
+                self.resp.keep_response_body.push_back(bodies);
+                let tx = cx.app.http.len();
+                if tx < MAX_LISTED {
+                    cx.app.http.push(HttpTx {
+                        request_frame: Some(head.frame),
+                        response_frame: None,
+                        method: head.method.clone(),
+                        uri: head.uri.clone(),
+                        status: None,
+                        reason: None,
+                        request_body: 0,
+                        response_body: 0,
+                    });
+                }
+                if let Some(u) = &upgrade {
+                    self.upgrade_asked = true;
+                    u.offer(cx, &head);
+                }
+                if self.pending.len() < MAX_PENDING {
+                    self.pending.push_back(Pending {
+                        frame: head.frame,
+                        tx,
+                        upgrade,
+                    });
+                }
+                cx.app.protocol.get_or_insert("http");
+                cx.emit(HttpEvent::Request {
+                    dir: Dir::ClientToServer,
+                    head,
+                });
+            }
+            HttpItem::BodyEnd { frame, len, body } => {
+                if let Some(tx) = cx.app.http.last_mut() {
+                    tx.request_body = len;
+                }
+                if let Some(b) = body {
+                    self.body(cx, Dir::ClientToServer, frame, &b);
+                }
+            }
+            HttpItem::Error { frame, reason } => {
+                Self::error(cx, Dir::ClientToServer, frame, reason)
+            }
+        }
+    }
+
+    /// Tells the protocol carried in this request's bodies (if any) of the
+    /// request; true when it wants the bodies.
+    fn route(&mut self, cx: &mut Cx<'_>, head: &Head) -> bool {
+        let Some(kind) = registry::over_http(head) else {
+            return false;
+        };
+        if self.carried.as_ref().map(|c| c.name()) != Some(kind.name()) {
+            if let Some(mut old) = self.carried.take() {
+                old.finish(cx, head.frame, Carrier::HttpBody);
+            }
+            self.carried = Some(kind.analyzer());
+        }
+        self.carried
+            .as_mut()
+            .is_some_and(|c| c.http_request(cx, head))
+    }
+
+    /// A kept body goes to the carried protocol, which takes its bytes from
+    /// the HTTP bodies' share.
+    fn body(&mut self, cx: &mut Cx<'_>, dir: Dir, frame: u64, body: &[u8]) {
+        let Some(c) = self.carried.as_mut() else {
+            return;
+        };
+        let unit = Unit {
+            dir,
+            frame,
+            carrier: Carrier::HttpBody,
+            binary: false,
+            data: body,
+        };
+        let envelope = c.unit(cx, &unit);
+        let len = body.len() as u64;
+        cx.book_carried(c.envelope_part(), envelope, len, false);
+        self.carried_bytes += len;
+    }
+
+    fn response_item(&mut self, cx: &mut Cx<'_>, it: HttpItem) {
+        match it {
+            HttpItem::Head(head) => {
+                let status = head.status.unwrap_or(0);
+                // 1xx other than 101 are interim: the request still waits.
+                let interim = status / 100 == 1 && status != 101;
+                let p = if interim {
+                    None
+                } else {
+                    self.pending.pop_front()
+                };
+                if let Some(p) = &p
+                    && let Some(tx) = cx.app.http.get_mut(p.tx)
+                {
+                    tx.response_frame = Some(head.frame);
+                    tx.status = head.status;
+                    tx.reason = head.reason.clone();
+                }
+                let request_frame = p.as_ref().map(|p| p.frame);
+                let offer = p.and_then(|p| p.upgrade);
+                let switching = status == 101;
+                // The response comes first in the story, then what it opened.
+                let mut opened = Vec::new();
+                if switching || offer.is_some() {
+                    // A 101 that answers no upgrade offer is still the
+                    // WebSocket's to judge (it says "101 without request").
+                    let u = offer.unwrap_or(Upgrade::WebSocket {
+                        key: None,
+                        carried: false,
+                    });
+                    let carried = if u.carries() {
+                        self.carried.take()
+                    } else {
+                        None
+                    };
+                    let mut sub = cx.with_out(&mut opened);
+                    self.child = u.answer(&mut sub, &head, switching, carried);
+                    if self.child.is_some() {
+                        self.req.switch();
+                    }
+                }
+                if switching && self.child.is_none() {
+                    // 101 to something no analyzer reads: the rest is opaque.
+                    self.opaque = true;
+                }
+                cx.emit(HttpEvent::Response {
+                    dir: Dir::ServerToClient,
+                    head,
+                    request_frame,
+                });
+                cx.out.append(&mut opened);
+                self.release_hold(cx);
+            }
+            HttpItem::BodyEnd { frame, len, body } => {
+                if let Some(tx) = cx
+                    .app
+                    .http
+                    .iter_mut()
+                    .rev()
+                    .find(|t| t.response_frame.is_some())
+                {
+                    tx.response_body = len;
+                }
+                if let Some(b) = body {
+                    self.body(cx, Dir::ServerToClient, frame, &b);
+                }
+            }
+            HttpItem::Error { frame, reason } => {
+                Self::error(cx, Dir::ServerToClient, frame, reason)
+            }
+        }
+    }
+
+    /// The upgrade was answered: the client's held bytes go where they belong.
+    fn release_hold(&mut self, cx: &mut Cx<'_>) {
+        if self.hold.is_empty() || self.pending.iter().any(|p| p.upgrade.is_some()) {
+            return;
+        }
+        let held = std::mem::take(&mut self.hold);
+        self.hold_len = 0;
+        self.upgrade_asked = false;
+        for (frame, b) in held {
+            if let Some(c) = self.child.as_mut() {
+                c.data(cx, Dir::ClientToServer, frame, &b);
+            } else if !self.opaque {
+                self.requests(cx, frame, &b);
+            }
+        }
+    }
+}
+
+impl StreamAnalyzer for Http {
+    fn data(&mut self, cx: &mut Cx<'_>, dir: Dir, frame: u64, bytes: &[u8]) {
+        if self.opaque {
+            return;
+        }
+        if let Some(c) = self.child.as_mut() {
+            c.data(cx, dir, frame, bytes);
+            return;
+        }
+        if dir == Dir::ClientToServer {
+            if self.req.switched() || (self.upgrade_asked && !self.pending.is_empty()) {
+                // After an upgrade request, wait for the answer before parsing more.
+                let room = MAX_HOLD.saturating_sub(self.hold_len);
+                let keep = &bytes[..bytes.len().min(room)];
+                self.hold_len += keep.len();
+                self.hold.push((frame, keep.to_vec()));
+                return;
+            }
+            self.requests(cx, frame, bytes);
+        } else {
+            let mut items = Vec::new();
+            let used = self.resp.push(bytes, frame, &mut items);
+            for it in items {
+                self.response_item(cx, it);
+            }
+            let rest = &bytes[used..];
+            if !rest.is_empty()
+                && let Some(c) = self.child.as_mut()
+            {
+                // Bytes in the same segment as the 101: the new protocol's.
+                c.data(cx, dir, frame, rest);
+            }
+        }
+    }
+
+    fn gap(&mut self, cx: &mut Cx<'_>, dir: Dir) {
+        if let Some(c) = self.child.as_mut() {
+            c.gap(cx, dir);
+        }
+        if dir == Dir::ClientToServer {
+            self.req.gap();
+        } else {
+            self.resp.gap();
+        }
+    }
+
+    fn finish(&mut self, cx: &mut Cx<'_>, last_frame: u64) {
+        let mut items = Vec::new();
+        self.resp.close(last_frame, &mut items);
+        for it in items {
+            self.response_item(cx, it);
+        }
+        if let Some(c) = self.carried.as_mut() {
+            c.finish(cx, last_frame, Carrier::HttpBody);
+        }
+        if let Some(c) = self.child.as_mut() {
+            c.finish(cx, last_frame);
+        }
+        cx.book(Part::HttpHead, self.req.head_bytes + self.resp.head_bytes);
+        cx.book(
+            Part::HttpBody,
+            (self.req.body_bytes + self.resp.body_bytes).saturating_sub(self.carried_bytes),
+        );
+    }
+}

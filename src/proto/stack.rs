@@ -1,0 +1,419 @@
+//! The analyzer tree of one TCP connection.
+//!
+//! `flow/` hands each direction's in-order bytes (and its gaps) to the
+//! connection's [`Stack`]; the stack hands them to its first analyzer, chosen
+//! by the [`registry`](super::registry). Each analyzer is one protocol: bytes
+//! in, typed events out. It may hand the rest of a direction's stream to a
+//! child (HTTP to WebSocket after a 101), or whole units (a WebSocket message,
+//! an HTTP body) to a protocol carried inside them (Engine.IO). An analyzer
+//! owns its children and forwards to them, as Zeek's analyzers do, so events
+//! come out in stream order: a response, then what it opened.
+//!
+//! What an analyzer finds goes through its [`Cx`]: events to the views, facts
+//! into the connection's [`AppSummary`], bytes into the summary's ledger
+//! under the analyzer's own [`Part`]s, problems in words.
+//!
+//! Bounded: transactions, frames, messages and packets are listed up to
+//! [`MAX_LISTED`] each per connection (counts go on), and the lists of all
+//! the connections of a run share [`MAX_LISTED_BYTES`].
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use serde::Serialize;
+
+use super::bytes::{Ledger, Part};
+use super::engineio::analyzer::{EngineIoEvent, SocketIoSummary};
+use super::http::Head;
+use super::http::analyzer::{HttpEvent, HttpTx};
+use super::registry::{self, Protocol};
+use super::websocket::analyzer::{WebSocketEvent, WebSocketSummary};
+use crate::flow::Dir;
+use crate::limit::SharedLimit;
+
+/// Items listed per connection in each detail list.
+pub const MAX_LISTED: usize = 10_000;
+/// Text kept per listed message or packet argument string in the detail lists.
+pub const MAX_TEXT: usize = 4096;
+/// Bytes the detail lists (rows and their text) take across all connections
+/// being decoded; past it, rows are counted in `rows_not_listed`, not listed,
+/// until finished connections free room.
+pub const MAX_LISTED_BYTES: usize = 32 * 1024 * 1024;
+/// Problems listed per connection in `app_problems` (the count goes on).
+pub const MAX_PROBLEMS: usize = 32;
+
+/// The detail-list budget, shared by the connections of one run.
+pub type ListBudget = Arc<AtomicUsize>;
+
+/// What the analyzers of a run keep and share, the same for every connection.
+#[derive(Clone, Debug)]
+pub struct StackOptions {
+    /// List every frame, message and packet (for `walk`); without, only count.
+    pub detail: bool,
+    /// Bytes of each plain WebSocket message (and of an Engine.IO message's
+    /// text in its event) kept to be shown; at most [`MAX_TEXT`].
+    pub keep_messages: usize,
+    /// Bytes of each WebSocket data frame's payload kept to be shown.
+    pub keep_frames: usize,
+    /// Shared by the connections' detail lists.
+    pub budget: ListBudget,
+    /// Shared by the connections' unfinished WebSocket messages.
+    pub messages: Option<SharedLimit>,
+    /// Ports whose connections start with a given protocol (`--decode-as`).
+    pub decode_as: Vec<(u16, Protocol)>,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        StackOptions {
+            detail: true,
+            keep_messages: MAX_TEXT,
+            keep_frames: super::websocket::MAX_FRAME_KEEP,
+            budget: ListBudget::default(),
+            messages: None,
+            decode_as: Vec::new(),
+        }
+    }
+}
+
+/// Something an analyzer found, by protocol.
+#[derive(Clone, Debug)]
+pub enum AppEvent {
+    Http(HttpEvent),
+    WebSocket(WebSocketEvent),
+    EngineIo(EngineIoEvent),
+}
+
+impl AppEvent {
+    /// Bytes the event holds, roughly (its size and what it points to): what
+    /// counts when many of them wait to be handed between threads.
+    pub fn weight(&self) -> usize {
+        std::mem::size_of::<AppEvent>()
+            + match self {
+                AppEvent::Http(e) => e.held(),
+                AppEvent::WebSocket(e) => e.held(),
+                AppEvent::EngineIo(e) => e.held(),
+            }
+    }
+}
+
+impl From<HttpEvent> for AppEvent {
+    fn from(e: HttpEvent) -> Self {
+        AppEvent::Http(e)
+    }
+}
+
+impl From<WebSocketEvent> for AppEvent {
+    fn from(e: WebSocketEvent) -> Self {
+        AppEvent::WebSocket(e)
+    }
+}
+
+impl From<EngineIoEvent> for AppEvent {
+    fn from(e: EngineIoEvent) -> Self {
+        AppEvent::EngineIo(e)
+    }
+}
+
+/// What the analyzers found on one connection: the record the views print.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AppSummary {
+    /// The highest protocol reached: "http", "websocket", "socket.io", or null.
+    pub protocol: Option<&'static str>,
+    pub http: Vec<HttpTx>,
+    pub websocket: Option<WebSocketSummary>,
+    pub socketio: Option<SocketIoSummary>,
+    /// Delivered bytes the analyzers recognised, by part.
+    pub bytes: Ledger,
+    /// Rows not listed because [`MAX_LISTED_BYTES`] was reached.
+    #[serde(skip)]
+    pub rows_not_listed: u64,
+    /// What the analyzers gave up on or could not finish, in words ("request
+    /// head longer than 65536 bytes", "server: binary frame unfinished at the
+    /// end: …"), the first [`MAX_PROBLEMS`]; `problem_count` counts them all.
+    #[serde(skip)]
+    pub problems: Vec<String>,
+    #[serde(skip)]
+    pub problem_count: u64,
+    /// The rows' share of the budget, given back when the summary is dropped.
+    #[serde(skip)]
+    held: Held,
+}
+
+impl AppSummary {
+    /// Bytes the summary holds, roughly: its size and its listed rows.
+    pub fn weight(&self) -> usize {
+        std::mem::size_of::<AppSummary>() + self.held.bytes
+    }
+}
+
+/// Bytes taken from a [`ListBudget`], given back on drop.
+#[derive(Debug, Default)]
+struct Held {
+    budget: Option<ListBudget>,
+    bytes: usize,
+}
+
+impl Clone for Held {
+    /// A copy holds nothing: the budget is given back once, by the original.
+    fn clone(&self) -> Self {
+        Held::default()
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(b) = &self.budget {
+            b.fetch_sub(self.bytes, Relaxed);
+        }
+    }
+}
+
+/// What an analyzer works with: the run's options, the connection's summary,
+/// and where its events go.
+pub struct Cx<'a> {
+    pub opts: &'a StackOptions,
+    pub app: &'a mut AppSummary,
+    pub out: &'a mut Vec<AppEvent>,
+}
+
+impl Cx<'_> {
+    pub fn emit(&mut self, e: impl Into<AppEvent>) {
+        self.out.push(e.into());
+    }
+
+    /// The same context, with events going to `out` instead (a carrier puts
+    /// what a carried protocol found after its own event).
+    pub fn with_out<'b>(&'b mut self, out: &'b mut Vec<AppEvent>) -> Cx<'b> {
+        Cx {
+            opts: self.opts,
+            app: self.app,
+            out,
+        }
+    }
+
+    pub fn book(&mut self, part: Part, n: u64) {
+        self.app.bytes.add(part, n);
+    }
+
+    /// Books a unit of `wire` bytes that a carried protocol read, `envelope`
+    /// of them its own: the envelope under `part`, the rest as payload. A
+    /// compressed unit cannot be split: all of it is payload.
+    pub fn book_carried(&mut self, part: Part, envelope: u64, wire: u64, compressed: bool) {
+        let env = if compressed { 0 } else { envelope.min(wire) };
+        self.book(part, env);
+        self.book(Part::Payload, wire - env);
+    }
+
+    /// Notes something an analyzer gave up on.
+    pub fn problem(&mut self, what: String) {
+        self.app.problem_count += 1;
+        if self.app.problems.len() < MAX_PROBLEMS {
+            self.app.problems.push(what);
+        }
+    }
+
+    /// Room for a row of about `bytes` bytes in the detail lists; counts it either way.
+    pub fn list_room(&mut self, bytes: usize) -> bool {
+        let bytes = bytes + 64;
+        let budget = &self.opts.budget;
+        if budget.load(Relaxed) + bytes > MAX_LISTED_BYTES {
+            self.app.rows_not_listed += 1;
+            return false;
+        }
+        budget.fetch_add(bytes, Relaxed);
+        self.app.held.bytes += bytes;
+        true
+    }
+
+    /// A row of about `bytes` bytes may be listed in a list of `len` rows.
+    pub fn listable(&mut self, len: usize, bytes: usize) -> bool {
+        self.opts.detail && len < MAX_LISTED && self.list_room(bytes)
+    }
+}
+
+/// One protocol over a byte stream, both directions.
+pub trait StreamAnalyzer: Send {
+    /// In-order bytes of `dir`, the last of them delivered by capture frame `frame`.
+    fn data(&mut self, cx: &mut Cx<'_>, dir: Dir, frame: u64, bytes: &[u8]);
+    /// Bytes of `dir` were never seen: what follows does not join up.
+    fn gap(&mut self, cx: &mut Cx<'_>, dir: Dir);
+    /// The connection ended at `last_frame`: report what is left.
+    fn finish(&mut self, cx: &mut Cx<'_>, last_frame: u64);
+}
+
+/// What carried a unit to a [`CarriedAnalyzer`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Carrier {
+    /// An HTTP body (Engine.IO long-polling).
+    HttpBody,
+    /// A WebSocket message.
+    WebSocket,
+}
+
+/// One whole unit of a carried protocol: a WebSocket message, an HTTP body.
+pub struct Unit<'a> {
+    pub dir: Dir,
+    /// Capture frame that completed the unit.
+    pub frame: u64,
+    pub carrier: Carrier,
+    /// A binary WebSocket message (else text, or an HTTP body).
+    pub binary: bool,
+    pub data: &'a [u8],
+}
+
+/// A protocol carried in whole units by the one below.
+pub trait CarriedAnalyzer: Send {
+    /// Its name in the registry.
+    fn name(&self) -> &'static str;
+    /// The part its own bytes are booked under.
+    fn envelope_part(&self) -> Part;
+    /// An HTTP request routed to it (by its URI); true when it wants the
+    /// bodies of the request and of its response.
+    fn http_request(&mut self, cx: &mut Cx<'_>, head: &Head) -> bool;
+    /// One unit; returns how many of its bytes were this protocol's envelope.
+    fn unit(&mut self, cx: &mut Cx<'_>, u: &Unit<'_>) -> u64;
+    /// The connection ended, with the carrier it was last reached through.
+    fn finish(&mut self, cx: &mut Cx<'_>, last_frame: u64, carrier: Carrier);
+}
+
+/// The analyzers of one connection and what they found so far.
+pub struct Stack {
+    /// Chosen at the first bytes (or gap), by the registry.
+    root: Option<Box<dyn StreamAnalyzer>>,
+    ports: Option<(u16, u16)>,
+    app: AppSummary,
+}
+
+impl Stack {
+    /// A connection between these ports (when known: the registry may choose
+    /// by port).
+    pub fn new(opts: &StackOptions, ports: Option<(u16, u16)>) -> Self {
+        let mut app = AppSummary::default();
+        app.held.budget = Some(opts.budget.clone());
+        Stack {
+            root: None,
+            ports,
+            app,
+        }
+    }
+
+    fn with_root(
+        &mut self,
+        opts: &StackOptions,
+        out: &mut Vec<AppEvent>,
+        f: impl FnOnce(&mut dyn StreamAnalyzer, &mut Cx<'_>),
+    ) {
+        let mut cx = Cx {
+            opts,
+            app: &mut self.app,
+            out,
+        };
+        let root = self
+            .root
+            .get_or_insert_with(|| registry::first(&mut cx, self.ports));
+        f(root.as_mut(), &mut cx);
+    }
+
+    pub fn data(
+        &mut self,
+        opts: &StackOptions,
+        dir: Dir,
+        frame: u64,
+        bytes: &[u8],
+        out: &mut Vec<AppEvent>,
+    ) {
+        self.with_root(opts, out, |a, cx| a.data(cx, dir, frame, bytes));
+    }
+
+    pub fn gap(&mut self, opts: &StackOptions, dir: Dir, out: &mut Vec<AppEvent>) {
+        self.with_root(opts, out, |a, cx| a.gap(cx, dir));
+    }
+
+    /// Ends the connection: the summary. Events found at the end are not
+    /// shown (no frame carries them), only counted in the summary.
+    pub fn finish(mut self, opts: &StackOptions, last_frame: u64) -> AppSummary {
+        let mut sink = Vec::new();
+        if let Some(mut root) = self.root.take() {
+            let mut cx = Cx {
+                opts,
+                app: &mut self.app,
+                out: &mut sink,
+            };
+            root.finish(&mut cx, last_frame);
+        }
+        self.app
+    }
+}
+
+/// Text as listed: at most [`MAX_TEXT`] bytes, cut at a character boundary.
+pub fn clip(s: &str) -> String {
+    crate::text::clip_bytes(s, MAX_TEXT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::websocket::accept_key as websocket_accept;
+
+    const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+    /// A WebSocket session: the upgrade, then `n` unmasked server text frames.
+    fn session(opts: &StackOptions, n: usize) -> AppSummary {
+        let mut stack = Stack::new(opts, None);
+        let mut out = Vec::new();
+        let req = format!(
+            "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        stack.data(opts, Dir::ClientToServer, 1, req.as_bytes(), &mut out);
+        let resp = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {}\r\n\r\n",
+            websocket_accept(KEY)
+        );
+        stack.data(opts, Dir::ServerToClient, 2, resp.as_bytes(), &mut out);
+        for i in 0..n {
+            let frame = [&[0x81, 5][..], b"hello"].concat();
+            stack.data(opts, Dir::ServerToClient, 3 + i as u64, &frame, &mut out);
+        }
+        stack.finish(opts, 3 + n as u64)
+    }
+
+    /// Rows past the shared budget are counted, not listed; the rows' share
+    /// comes back when their summary is dropped, not before.
+    #[test]
+    fn detail_lists_share_one_budget() {
+        let opts = StackOptions::default();
+        // Room for about three rows (64 bytes of overhead + 5 of text each).
+        let start = MAX_LISTED_BYTES - 3 * 69 - 10;
+        opts.budget.store(start, Relaxed);
+        let sum = session(&opts, 4);
+        let ws = sum.websocket.as_ref().expect("websocket");
+        assert_eq!(ws.messages.get("server:text"), Some(&4));
+        // 4 frames and 4 messages: 3 rows fit, 5 do not.
+        assert_eq!(ws.frame_rows.len() + ws.message_rows.len(), 3);
+        assert_eq!(sum.rows_not_listed, 5);
+        assert_eq!(opts.budget.load(Relaxed), start + 3 * 69);
+        // A copy holds nothing; the original gives the rows' share back once.
+        let copy = sum.clone();
+        drop(sum);
+        assert_eq!(opts.budget.load(Relaxed), start);
+        drop(copy);
+        assert_eq!(opts.budget.load(Relaxed), start);
+    }
+
+    /// Without detail nothing is listed and nothing is taken.
+    #[test]
+    fn counting_only_takes_no_budget() {
+        let opts = StackOptions {
+            detail: false,
+            ..StackOptions::default()
+        };
+        let sum = session(&opts, 50);
+        let ws = sum.websocket.as_ref().expect("websocket");
+        assert!(ws.frame_rows.is_empty() && ws.message_rows.is_empty());
+        assert_eq!(sum.rows_not_listed, 0);
+        assert_eq!(opts.budget.load(Relaxed), 0);
+    }
+}

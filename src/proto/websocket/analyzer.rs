@@ -1,0 +1,383 @@
+//! Both directions of a WebSocket connection as an analyzer: frames and
+//! messages counted, the closing handshake followed, each message handed to
+//! the protocol it carries (Engine.IO, chosen by the offer's URI), and the
+//! bytes booked: frame headers as WebSocket framing, control payloads as
+//! WebSocket control, messages as the carried protocol's envelope and
+//! application payload.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::coding::{OP_BINARY, OP_CLOSE, OP_TEXT, opcode_name};
+use super::deflate::DeflateParams;
+use super::parser::{FrameInfo, MessageInfo, Side, WsEvent, WsParser};
+use crate::flow::Dir;
+use crate::proto::bytes::Part;
+use crate::proto::stack::{
+    CarriedAnalyzer, Carrier, Cx, MAX_LISTED, MAX_TEXT, StreamAnalyzer, Unit, clip,
+};
+
+/// What the WebSocket analyzer reports.
+#[derive(Clone, Debug)]
+pub enum WebSocketEvent {
+    /// The opening handshake was answered (also when refused).
+    Upgrade(Box<WebSocketSummary>),
+    Frame {
+        dir: Dir,
+        frame: FrameInfo,
+    },
+    Message {
+        dir: Dir,
+        message: MessageInfo,
+    },
+    Violation {
+        dir: Dir,
+        frame: u64,
+        kind: &'static str,
+    },
+}
+
+impl WebSocketEvent {
+    /// Bytes the event points to.
+    pub fn held(&self) -> usize {
+        match self {
+            WebSocketEvent::Upgrade(_) => std::mem::size_of::<WebSocketSummary>(),
+            WebSocketEvent::Frame { frame, .. } => frame.payload.len(),
+            WebSocketEvent::Message { message, .. } => message.data.len(),
+            WebSocketEvent::Violation { .. } => 0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CloseInfo {
+    /// Status code of the first close frame (the initiator's); null when it carried none.
+    pub code: Option<u16>,
+    pub reason: String,
+    pub initiator: Option<Dir>,
+    /// Frames of the close frames, initiator's first.
+    pub frames: Vec<u64>,
+}
+
+/// The WebSocket part of a connection record.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct WebSocketSummary {
+    pub request_frame: Option<u64>,
+    pub response_frame: Option<u64>,
+    pub status: Option<u16>,
+    pub uri: Option<String>,
+    pub version: Option<String>,
+    pub key: Option<String>,
+    pub accept: Option<String>,
+    /// The accept value the key calls for.
+    pub expected_accept: Option<String>,
+    pub accept_valid: Option<bool>,
+    pub extensions_offered: Option<String>,
+    pub extensions_negotiated: Option<String>,
+    pub permessage_deflate: bool,
+    pub subprotocols_offered: Option<String>,
+    pub subprotocol: Option<String>,
+    /// The connection switched to WebSocket.
+    pub established: bool,
+    /// Why it did not (or what was wrong): "rejected", "missing_accept", "wrong_accept",
+    /// "101_without_request", "not_websocket", "inferred".
+    pub problems: Vec<&'static str>,
+    pub close: Option<CloseInfo>,
+    /// Frames and messages by direction and opcode name.
+    pub frames: BTreeMap<String, u64>,
+    pub messages: BTreeMap<String, u64>,
+    pub violations: u64,
+    /// Every frame, message and violation (walk), up to [`MAX_LISTED`] each.
+    #[serde(skip)]
+    pub frame_rows: Vec<FrameRow>,
+    #[serde(skip)]
+    pub message_rows: Vec<MessageRow>,
+    #[serde(skip)]
+    pub violation_rows: Vec<(u64, &'static str)>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FrameRow {
+    pub frame: u64,
+    pub from: Dir,
+    pub fin: bool,
+    pub rsv1: bool,
+    pub opcode: u8,
+    pub masked: bool,
+    pub payload_len: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_hex: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MessageRow {
+    pub first_frame: u64,
+    pub last_frame: u64,
+    pub from: Dir,
+    pub opcode: u8,
+    pub length: Option<u64>,
+    pub wire_len: u64,
+    pub compressed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A text message as listed: clipped like any text, and marked when the parser kept
+/// only its head (a cut character at the end is dropped, not replaced).
+fn clip_message(m: &MessageInfo) -> String {
+    clip_kept(&m.data, m.length.unwrap_or(m.wire_len))
+}
+
+/// `kept`, the first bytes of a text of `total` bytes, as listed.
+fn clip_kept(kept: &[u8], total: u64) -> String {
+    if (kept.len() as u64) >= total {
+        return clip(&String::from_utf8_lossy(kept));
+    }
+    let whole = match simdutf8::compat::from_utf8(kept) {
+        Err(e) if e.error_len().is_none() => &kept[..e.valid_up_to()],
+        _ => kept,
+    };
+    let mut t = clip(&String::from_utf8_lossy(whole));
+    if !t.ends_with('…') {
+        t.push('…');
+    }
+    t
+}
+
+/// A WebSocket connection, both directions.
+pub struct WebSocket {
+    parsers: [WsParser; 2],
+    /// The protocol its messages carry.
+    carried: Option<Box<dyn CarriedAnalyzer>>,
+    /// Frames and messages by direction and opcode, named in the summary at
+    /// the end (counting by name per frame would format a string each time).
+    frame_counts: [[u64; 16]; 2],
+    message_counts: [[u64; 16]; 2],
+    /// Reused for each push to a parser.
+    events: Vec<WsEvent>,
+}
+
+impl WebSocket {
+    /// After a handshake that agreed on `deflate`, with `carried` reading the
+    /// messages. A carried protocol needs whole messages; plain ones are only
+    /// previewed, so the parsers keep no more than the views show.
+    pub fn new(
+        cx: &Cx<'_>,
+        deflate: Option<DeflateParams>,
+        carried: Option<Box<dyn CarriedAnalyzer>>,
+    ) -> Self {
+        let parser = |side, deflate| {
+            let mut p = WsParser::new(side, deflate);
+            if let Some(l) = &cx.opts.messages {
+                p = p.sharing(l);
+            }
+            p.keep_frames(cx.opts.keep_frames);
+            if carried.is_none() {
+                p.keep_messages(cx.opts.keep_messages);
+            }
+            p
+        };
+        WebSocket {
+            parsers: [
+                parser(Side::Client, deflate.clone()),
+                parser(Side::Server, deflate),
+            ],
+            carried,
+            frame_counts: [[0; 16]; 2],
+            message_counts: [[0; 16]; 2],
+            events: Vec::new(),
+        }
+    }
+
+    /// A connection seen only after its handshake, taken to carry WebSocket
+    /// frames because the user said so (`--decode-as PORT=websocket`).
+    pub fn assumed(cx: &mut Cx<'_>) -> Self {
+        cx.app.websocket = Some(WebSocketSummary {
+            problems: vec!["inferred"],
+            established: true,
+            ..WebSocketSummary::default()
+        });
+        cx.app.protocol = Some("websocket");
+        WebSocket::new(cx, None, None)
+    }
+
+    fn frame(&mut self, cx: &mut Cx<'_>, dir: Dir, f: FrameInfo) {
+        let d = dir as usize;
+        cx.book(Part::WebSocketFraming, f.header_len as u64);
+        if f.opcode >= OP_CLOSE {
+            cx.book(Part::WebSocketControl, f.payload_len);
+        }
+        if let Some(ws) = &mut cx.app.websocket {
+            self.frame_counts[d][usize::from(f.opcode & 0x0f)] += 1;
+            if f.opcode == OP_CLOSE {
+                let c = ws.close.get_or_insert_with(CloseInfo::default);
+                if c.frames.is_empty() {
+                    c.initiator = Some(dir);
+                    if let Some((code, reason)) = &f.close {
+                        c.code = *code;
+                        c.reason = reason.clone();
+                    }
+                }
+                if c.frames.len() < 8 {
+                    c.frames.push(f.frame);
+                }
+            }
+        }
+        let listed = cx.app.websocket.as_ref().map_or(0, |w| w.frame_rows.len());
+        if cx.listable(listed, f.payload.len().min(MAX_TEXT)) {
+            let text = (f.opcode == OP_TEXT && f.fin && !f.rsv1)
+                .then(|| clip_kept(&f.payload, f.payload_len));
+            let data_hex = (f.opcode != OP_TEXT && !f.payload.is_empty()).then(|| {
+                f.payload
+                    .iter()
+                    .take(64)
+                    .map(|b| format!("{b:02x}"))
+                    .collect()
+            });
+            if let Some(ws) = &mut cx.app.websocket {
+                ws.frame_rows.push(FrameRow {
+                    frame: f.frame,
+                    from: dir,
+                    fin: f.fin,
+                    rsv1: f.rsv1,
+                    opcode: f.opcode,
+                    masked: f.masked,
+                    payload_len: f.payload_len,
+                    text,
+                    data_hex,
+                });
+            }
+        }
+        cx.emit(WebSocketEvent::Frame { dir, frame: f });
+    }
+
+    fn message(&mut self, cx: &mut Cx<'_>, dir: Dir, mut m: MessageInfo) {
+        let d = dir as usize;
+        if cx.app.websocket.is_some() {
+            self.message_counts[d][usize::from(m.opcode & 0x0f)] += 1;
+        }
+        if m.cut_by_shared {
+            let mib = cx.opts.messages.as_ref().map_or(0, |l| l.limit() >> 20);
+            cx.problem(format!(
+                "{}: WebSocket message at frames {}–{} not kept whole: the {mib} MiB shared by all unfinished messages were in use",
+                dir.sender(),
+                m.first_frame,
+                m.last_frame
+            ));
+        }
+        // The message first, then what the carried protocol found in it.
+        let mut envelope = 0u64;
+        let mut carried_events = Vec::new();
+        let mut part = Part::Payload;
+        if let Some(c) = self.carried.as_mut().filter(|_| m.error.is_none()) {
+            let unit = Unit {
+                dir,
+                frame: m.last_frame,
+                carrier: Carrier::WebSocket,
+                binary: m.opcode == OP_BINARY,
+                data: &m.data,
+            };
+            envelope = c.unit(&mut cx.with_out(&mut carried_events), &unit);
+            part = c.envelope_part();
+        }
+        cx.book_carried(part, envelope, m.wire_len, m.compressed);
+        let listed = cx
+            .app
+            .websocket
+            .as_ref()
+            .map_or(0, |w| w.message_rows.len());
+        if cx.listable(listed, m.data.len().min(MAX_TEXT)) {
+            let row = MessageRow {
+                first_frame: m.first_frame,
+                last_frame: m.last_frame,
+                from: dir,
+                opcode: m.opcode,
+                length: m.length,
+                wire_len: m.wire_len,
+                compressed: m.compressed,
+                text: (m.opcode == OP_TEXT).then(|| clip_message(&m)),
+                error: m.error.clone(),
+            };
+            if let Some(ws) = &mut cx.app.websocket {
+                ws.message_rows.push(row);
+            }
+        }
+        // Decoded: the views print only the head of a message (as much as
+        // plain messages keep), so the rest goes now rather than travel with
+        // the event.
+        if m.data.len() > cx.opts.keep_messages {
+            m.data.truncate(cx.opts.keep_messages);
+            m.data.shrink_to_fit();
+        }
+        cx.emit(WebSocketEvent::Message { dir, message: m });
+        cx.out.append(&mut carried_events);
+    }
+
+    fn violation(cx: &mut Cx<'_>, dir: Dir, frame: u64, kind: &'static str) {
+        if let Some(ws) = &mut cx.app.websocket {
+            ws.violations += 1;
+            if cx.opts.detail && ws.violation_rows.len() < MAX_LISTED {
+                ws.violation_rows.push((frame, kind));
+            }
+        }
+        cx.emit(WebSocketEvent::Violation { dir, frame, kind });
+    }
+}
+
+impl StreamAnalyzer for WebSocket {
+    fn data(&mut self, cx: &mut Cx<'_>, dir: Dir, frame: u64, bytes: &[u8]) {
+        let mut evs = std::mem::take(&mut self.events);
+        self.parsers[dir as usize].push(bytes, frame, &mut evs);
+        for e in evs.drain(..) {
+            match e {
+                WsEvent::Frame(f) => self.frame(cx, dir, f),
+                WsEvent::Message(m) => self.message(cx, dir, m),
+                WsEvent::Violation { frame, kind } => Self::violation(cx, dir, frame, kind),
+            }
+        }
+        self.events = evs;
+    }
+
+    fn gap(&mut self, _cx: &mut Cx<'_>, dir: Dir) {
+        self.parsers[dir as usize].gap();
+    }
+
+    fn finish(&mut self, cx: &mut Cx<'_>, last_frame: u64) {
+        if let Some(c) = self.carried.as_mut() {
+            c.finish(cx, last_frame, Carrier::WebSocket);
+        }
+        for dir in [Dir::ClientToServer, Dir::ServerToClient] {
+            let p = &self.parsers[dir as usize];
+            if let Some(what) = p.unfinished() {
+                cx.problem(format!("{}: WebSocket {what}", dir.sender()));
+            }
+            if let Some(why) = p.stop_reason() {
+                cx.problem(format!(
+                    "{}: WebSocket framing lost ({}); the rest of the direction is not decoded",
+                    dir.sender(),
+                    why.replace('_', " ")
+                ));
+            }
+        }
+        if let Some(ws) = &mut cx.app.websocket {
+            for dir in [Dir::ClientToServer, Dir::ServerToClient] {
+                let d = dir as usize;
+                for (counts, map) in [
+                    (&self.frame_counts[d], &mut ws.frames),
+                    (&self.message_counts[d], &mut ws.messages),
+                ] {
+                    for (op, &n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+                        // op < 16: the opcode is a nibble.
+                        let name = opcode_name(op as u8);
+                        *map.entry(format!("{}:{name}", dir.sender())).or_insert(0) += n;
+                    }
+                }
+            }
+        }
+    }
+}

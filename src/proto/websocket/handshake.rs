@@ -1,0 +1,122 @@
+//! The opening handshake (RFC 6455 §4): an HTTP request offering to switch
+//! to WebSocket, and the server's answer. The key and accept value are
+//! checked, the extensions and subprotocol agreed are read, and on a valid
+//! switch the connection's WebSocket analyzer is made.
+
+use super::analyzer::{WebSocket, WebSocketEvent, WebSocketSummary};
+use super::deflate::DeflateParams;
+use crate::proto::http::Head;
+use crate::proto::stack::{CarriedAnalyzer, Cx, StreamAnalyzer};
+
+/// The GUID a server appends to the key (RFC 6455 §1.3).
+const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// `Sec-WebSocket-Accept` for a key (RFC 6455 §4.2.2).
+pub fn accept_key(key: &str) -> String {
+    use base64::Engine as _;
+    use sha1::{Digest, Sha1};
+    let mut h = Sha1::new();
+    h.update(key.trim().as_bytes());
+    h.update(GUID);
+    base64::engine::general_purpose::STANDARD.encode(h.finalize())
+}
+
+/// The request asks to switch this connection to WebSocket.
+pub fn offered(head: &Head) -> bool {
+    head.has_token("Upgrade", "websocket") && head.has_token("Connection", "upgrade")
+}
+
+/// The key of an offer, as the answer is checked against it.
+pub fn key(head: &Head) -> String {
+    head.header("Sec-WebSocket-Key")
+        .unwrap_or("")
+        .trim()
+        .to_owned()
+}
+
+/// An offer: the connection's WebSocket summary starts with the request.
+pub fn offer(cx: &mut Cx<'_>, head: &Head) {
+    cx.app.websocket = Some(WebSocketSummary {
+        request_frame: Some(head.frame),
+        uri: head.uri.clone(),
+        version: head.header("Sec-WebSocket-Version").map(str::to_owned),
+        key: head
+            .header("Sec-WebSocket-Key")
+            .map(|k| k.trim().to_owned()),
+        extensions_offered: head.header("Sec-WebSocket-Extensions").map(str::to_owned),
+        subprotocols_offered: head.header("Sec-WebSocket-Protocol").map(str::to_owned),
+        ..WebSocketSummary::default()
+    });
+}
+
+/// The answer to an offer whose key was `key` (None: a 101 that answers no
+/// offer). Says what it found in an [`WebSocketEvent::Upgrade`]; returns the
+/// analyzer of the frames that follow when the connection switched, with
+/// `carried` (the protocol the offer's URI named) reading their messages.
+pub fn answer(
+    cx: &mut Cx<'_>,
+    head: &Head,
+    key: Option<&str>,
+    switching: bool,
+    carried: Option<Box<dyn CarriedAnalyzer>>,
+) -> Option<Box<dyn StreamAnalyzer>> {
+    let mut w = cx.app.websocket.take().unwrap_or_default();
+    w.response_frame = Some(head.frame);
+    w.status = head.status;
+    let upgrade_ws = head.has_token("Upgrade", "websocket");
+    if key.is_none() {
+        if !(switching && upgrade_ws) {
+            return None;
+        }
+        w.problems.push("101_without_request");
+    }
+    if !switching {
+        // A 426 carrying "Upgrade: websocket" is still a refusal.
+        w.problems.push("rejected");
+    } else if !upgrade_ws {
+        w.problems.push("not_websocket");
+    }
+    w.accept = head
+        .header("Sec-WebSocket-Accept")
+        .map(|a| a.trim().to_owned());
+    if let Some(k) = key {
+        let expected = accept_key(k);
+        w.accept_valid = w.accept.as_ref().map(|a| *a == expected);
+        w.expected_accept = Some(expected);
+        if switching && upgrade_ws {
+            match w.accept_valid {
+                None => w.problems.push("missing_accept"),
+                Some(false) => w.problems.push("wrong_accept"),
+                Some(true) => {}
+            }
+        }
+    }
+    w.extensions_negotiated = head.header("Sec-WebSocket-Extensions").map(str::to_owned);
+    w.subprotocol = head.header("Sec-WebSocket-Protocol").map(str::to_owned);
+    let deflate = w
+        .extensions_negotiated
+        .as_deref()
+        .and_then(DeflateParams::from_extensions);
+    w.permessage_deflate = deflate.is_some();
+    let mut ws = None;
+    if switching && upgrade_ws {
+        // Decode the frames even when the accept key is wrong: say so, show them.
+        w.established = true;
+        cx.app.protocol = Some(carried.as_ref().map_or("websocket", |c| c.name()));
+        ws = Some(Box::new(WebSocket::new(cx, deflate, carried)) as Box<dyn StreamAnalyzer>);
+    }
+    cx.emit(WebSocketEvent::Upgrade(Box::new(w.clone())));
+    cx.app.websocket = Some(w);
+    ws
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc6455_accept_key() {
+        assert_eq!(
+            super::accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+    }
+}

@@ -1,0 +1,78 @@
+//! HTTP told as steps: each request and response, and a head that could
+//! not be read.
+
+use std::fmt::Write as _;
+
+use super::story::At;
+use crate::proto::http::analyzer::{HttpEvent, HttpTx};
+use crate::report::appline::AppLine;
+use crate::text::clip_chars;
+
+/// The steps of an HTTP event.
+pub(super) fn steps(e: &HttpEvent, at: &mut At<'_>) {
+    match e {
+        HttpEvent::Request { dir, head } => {
+            let line = head.start_line();
+            let upgrade = head.has_token("Upgrade", "websocket");
+            let mut text = format!("HTTP request {line}");
+            if upgrade {
+                let _ = write!(
+                    text,
+                    " — the client asks to turn this connection into a WebSocket (Upgrade: websocket, Connection: Upgrade, version {}, key {}",
+                    head.header("Sec-WebSocket-Version").unwrap_or("?"),
+                    head.header("Sec-WebSocket-Key").unwrap_or("?")
+                );
+                if let Some(x) = head.header("Sec-WebSocket-Extensions") {
+                    let _ = write!(text, "; offers {x}");
+                }
+                if let Some(p) = head.header("Sec-WebSocket-Protocol") {
+                    let _ = write!(text, "; subprotocols {p}");
+                }
+                text.push(')');
+            } else if head.uri.as_deref().is_some_and(|u| u.contains("EIO=")) {
+                text.push_str(" — an Engine.IO long-polling request");
+            }
+            let label = if upgrade {
+                format!("{line} (upgrade)")
+            } else {
+                line
+            };
+            at.step(head.frame, 7, Some(*dir), "http_request", text, label);
+        }
+        HttpEvent::Response { dir, head, .. } => {
+            let line = head.start_line();
+            let text = format!("HTTP response {line}");
+            at.step(head.frame, 7, Some(*dir), "http_response", text, line);
+        }
+        HttpEvent::Error { dir, frame, reason } => {
+            at.step(
+                *frame,
+                7,
+                Some(*dir),
+                "http_error",
+                format!("⚠ {reason}"),
+                "malformed HTTP".into(),
+            );
+        }
+    }
+}
+
+/// One line for the packets view and the packet JSON.
+pub(super) fn line(e: &HttpEvent) -> Option<AppLine> {
+    let text = match e {
+        HttpEvent::Request { head, .. } | HttpEvent::Response { head, .. } => {
+            format!("HTTP {}", clip_chars(&head.start_line(), 120))
+        }
+        HttpEvent::Error { reason, .. } => format!("malformed HTTP: {reason}"),
+    };
+    Some(AppLine {
+        osi: 7,
+        protocol: "http",
+        text,
+    })
+}
+
+/// The connection header's line, for a connection that stayed HTTP.
+pub(super) fn header(txs: &[HttpTx]) -> String {
+    format!("  http: {} transactions", txs.len())
+}

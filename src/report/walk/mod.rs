@@ -1,0 +1,395 @@
+//! `osiscope walk`: each TCP connection told as a story. Every step carries
+//! its time, frame, OSI layer, direction and a plain-language explanation; a
+//! ladder diagram of the same steps follows. Runs of ordinary data and ACK
+//! segments are folded into one line so long transfers stay readable.
+//!
+//! Memory: a connection keeps at most [`MAX_STEPS`] steps (a folded run is
+//! one). A finished connection is rendered at once and only its text waits
+//! for the lower-numbered ones, at most [`super::order::MAX_PENDING`] of them
+//! and [`super::order::MAX_PENDING_BYTES`] bytes; past that, connections are
+//! printed as they finish. `--format svg` keeps the drawn connections until
+//! the end (the document's size comes first), at most [`MAX_SVG_BYTES`].
+//!
+//! The view is split by what it does: [`story`] is the model (steps and
+//! folded runs), [`tcp`] tells TCP, one module per protocol tells what its
+//! analyzer found ([`http`], [`websocket`], [`socketio`]), and one module
+//! per format renders a finished connection ([`text`], [`json`],
+//! [`mermaid`], [`svg`]).
+
+mod http;
+mod json;
+mod mermaid;
+mod socketio;
+pub mod story;
+pub mod svg;
+mod tcp;
+mod text;
+mod websocket;
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+use super::escape::escape;
+use super::order::InOrder;
+use super::record::Overhead;
+use super::{FrameEvent, View};
+use crate::flow::ConnSummary;
+use crate::proto::stack::{AppEvent, AppSummary, MAX_LISTED_BYTES};
+use story::{At, Story};
+
+pub use story::{MAX_STEPS, Step};
+pub use text::bar;
+
+/// Bytes of steps kept across all open connections. Past it, steps of every
+/// open connection are counted, not kept, until finished connections free room.
+pub const MAX_STEP_BYTES: usize = 32 * 1024 * 1024;
+/// Bytes of drawn connections an SVG document holds; connections that no
+/// longer fit are counted at its foot (and in its title). A picture larger
+/// than this is more than a browser shows usefully.
+pub const MAX_SVG_BYTES: usize = 16 * 1024 * 1024;
+
+/// What `walk` prints: the walkthrough as text, or as a picture or record.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum WalkFormat {
+    #[value(alias = "table")]
+    Text,
+    Json,
+    Mermaid,
+    Svg,
+}
+
+/// One connection of a Socket.IO session: its number, transports, whether
+/// it upgraded, and its bytes by layer.
+type SessionPart = (u64, Vec<&'static str>, bool, Overhead);
+
+/// The view's output: the destination, or (while a finished connection is
+/// rendered to wait for its turn) a buffer.
+struct Out<W> {
+    inner: W,
+    capture: Option<Vec<u8>>,
+}
+
+impl<W: Write> Write for Out<W> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        match &mut self.capture {
+            Some(v) => v.write(b),
+            None => self.inner.write(b),
+        }
+    }
+    fn write_all(&mut self, b: &[u8]) -> io::Result<()> {
+        match &mut self.capture {
+            Some(v) => v.write_all(b),
+            None => self.inner.write_all(b),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self.capture {
+            Some(_) => Ok(()),
+            None => self.inner.flush(),
+        }
+    }
+}
+
+pub struct WalkView<W: Write> {
+    out: Out<W>,
+    format: WalkFormat,
+    color: bool,
+    brief: bool,
+    /// Only each connection's header (`-q`).
+    quiet: bool,
+    stories: HashMap<u64, Story>,
+    /// Finished connections, rendered, waiting for the lower-numbered ones.
+    order: InOrder<(Vec<u8>, u32)>,
+    /// SVG: the height of the connection just drawn, then the document so
+    /// far (connections in order), its height, and the connections left out.
+    svg_height: u32,
+    svg_body: Vec<u8>,
+    svg_y: u32,
+    svg_omitted: u64,
+    /// Connections printed so far.
+    released: u64,
+    /// Bytes of the steps of open connections, and the most they may take
+    /// ([`MAX_STEP_BYTES`]).
+    step_bytes: usize,
+    step_budget: usize,
+    shown: u64,
+    evicted: u64,
+    /// Socket.IO sessions by sid: the connections that carried them.
+    sessions: std::collections::BTreeMap<String, Vec<SessionPart>>,
+    /// Live capture: each step is printed as it happens.
+    live: bool,
+}
+
+impl<W: Write> WalkView<W> {
+    pub fn new(out: W, format: WalkFormat, color: bool, brief: bool) -> Self {
+        WalkView {
+            out: Out {
+                inner: out,
+                capture: None,
+            },
+            format,
+            color,
+            brief,
+            quiet: false,
+            stories: HashMap::new(),
+            order: InOrder::default(),
+            svg_height: 0,
+            svg_body: Vec::new(),
+            svg_y: svg::TOP,
+            svg_omitted: 0,
+            released: 0,
+            step_bytes: 0,
+            step_budget: MAX_STEP_BYTES,
+            shown: 0,
+            evicted: 0,
+            sessions: std::collections::BTreeMap::new(),
+            live: false,
+        }
+    }
+
+    /// Bytes of steps all open connections may hold together (default
+    /// [`MAX_STEP_BYTES`]); tests make it small to see the budget at work.
+    pub fn step_budget(mut self, bytes: usize) -> Self {
+        self.step_budget = bytes;
+        self
+    }
+
+    /// Text: only each connection's header, no steps, ladder or bytes by layer.
+    pub fn quiet(mut self, quiet: bool) -> Self {
+        self.quiet = quiet;
+        self
+    }
+
+    /// Steps are printed as they happen, prefixed with their connection;
+    /// each connection's summary follows when it ends.
+    pub fn live(mut self) -> Self {
+        self.live = true;
+        self
+    }
+    /// The connection's header lines, then its application layer's.
+    fn full_header(&self, s: &ConnSummary, app: Option<&AppSummary>) -> Vec<String> {
+        let mut head = tcp::header(s);
+        head.extend(app_header(app));
+        head
+    }
+
+    /// Prints a rendered connection; text stories are separated by a blank line.
+    /// A drawn one joins the SVG document, below the ones before.
+    fn release(&mut self, (text, height): &(Vec<u8>, u32)) -> io::Result<()> {
+        if self.format == WalkFormat::Svg {
+            if self.svg_body.len() + text.len() > MAX_SVG_BYTES {
+                self.svg_omitted += 1;
+                return Ok(());
+            }
+            writeln!(
+                self.svg_body,
+                r#"<g transform="translate(0,{})">"#,
+                self.svg_y
+            )?;
+            self.svg_body.extend_from_slice(text);
+            self.svg_body.extend_from_slice(b"</g>\n");
+            self.svg_y += height;
+            self.released += 1;
+            return Ok(());
+        }
+        if self.format == WalkFormat::Text && self.released > 0 {
+            writeln!(self.out)?;
+        }
+        self.released += 1;
+        self.out.write_all(text)
+    }
+
+    fn emit(&mut self, s: &ConnSummary, app: Option<&AppSummary>, story: &Story) -> io::Result<()> {
+        self.shown += 1;
+        match self.format {
+            WalkFormat::Text => self.write_text(s, app, story),
+            WalkFormat::Json => self.write_json(s, app, story),
+            WalkFormat::Mermaid => self.write_mermaid(s, story),
+            WalkFormat::Svg => self.write_svg(s, app, story),
+        }
+    }
+}
+
+impl<W: Write> View for WalkView<W> {
+    fn frame(&mut self, ev: &FrameEvent<'_, '_>) -> io::Result<()> {
+        let Some(c) = ev.tcp else { return Ok(()) };
+        let live = self.live;
+        let story = self.stories.entry(c.stream).or_default();
+        story.no_fold = live;
+        story.room = self.step_bytes < self.step_budget;
+        let before = story.bytes;
+        if live && c.opens && self.format == WalkFormat::Text {
+            writeln!(
+                self.out,
+                "[conn {}] new TCP connection: frame {}",
+                c.stream, ev.frame.number
+            )?;
+        }
+        let app: Vec<&AppEvent> = ev
+            .app
+            .iter()
+            .filter(|(id, _)| *id == c.stream)
+            .map(|(_, e)| e)
+            .collect();
+        tcp::steps(ev, &c, story, !app.is_empty());
+        for e in app {
+            app_steps(e, c.conn_rel_ts, story);
+        }
+        self.step_bytes += story.bytes - before;
+        if live && self.format == WalkFormat::Text {
+            self.print_new(c.stream)?;
+        }
+        Ok(())
+    }
+
+    fn connection(&mut self, s: &ConnSummary, app: Option<&AppSummary>) -> io::Result<()> {
+        self.evicted += u64::from(s.evicted);
+        if let Some(so) = app.and_then(|a| a.socketio.as_ref())
+            && let Some(sid) = &so.sid
+        {
+            let list = self.sessions.entry(sid.clone()).or_default();
+            if list.len() < 1000 {
+                list.push((
+                    s.id,
+                    so.transports.clone(),
+                    so.upgraded,
+                    Overhead::of(s, app),
+                ));
+            }
+        }
+        let mut story = self.stories.remove(&s.id).unwrap_or_default();
+        self.step_bytes = self.step_bytes.saturating_sub(story.bytes);
+        // The folded run's last steps are kept whatever the budget: they are few.
+        story.room = true;
+        story.end_run();
+        // An SVG document is written at the end, live or not.
+        if self.live && self.format != WalkFormat::Svg {
+            self.shown += 1;
+            if self.format == WalkFormat::Text {
+                // The steps were printed as they came: the summary now.
+                let head = self.full_header(s, app);
+                for l in &head {
+                    writeln!(self.out, "[conn {}] {}", s.id, escape(l))?;
+                }
+                if app.is_some_and(|a| a.protocol.is_some()) {
+                    self.overhead(&Overhead::of(s, app))?;
+                }
+            } else {
+                self.emit(s, app, &story)?;
+            }
+            return self.out.flush();
+        }
+        // Rendered now, so only its text waits (a story and its summaries are
+        // several times larger than what is printed of them).
+        self.out.capture = Some(Vec::new());
+        let res = self.emit(s, app, &story);
+        let text = self.out.capture.take().unwrap_or_default();
+        res?;
+        let weight = text.len();
+        for t in self.order.push(s.id, (text, self.svg_height), weight) {
+            self.release(&t)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        for t in self.order.drain() {
+            self.release(&t)?;
+        }
+        if self.format == WalkFormat::Svg {
+            let body = std::mem::take(&mut self.svg_body);
+            let end_y = self.svg_y;
+            let height = end_y + svg::end_height(self.svg_omitted);
+            self.out.write_all(
+                svg::document_start(height, self.released, self.svg_omitted).as_bytes(),
+            )?;
+            self.out.write_all(&body)?;
+            let end = svg::document_end(self.svg_omitted, MAX_SVG_BYTES >> 20, end_y);
+            self.out.write_all(end.as_bytes())?;
+        }
+        if self.format == WalkFormat::Text {
+            if self.shown == 0 {
+                writeln!(self.out, "no TCP connections")?;
+            }
+            self.session_summaries()?;
+            if self.evicted > 0 {
+                writeln!(
+                    self.out,
+                    "\nnote: {} connections were finished early because the connection table was full (--max-connections)",
+                    self.evicted
+                )?;
+            }
+        }
+        self.out.flush()
+    }
+}
+
+/// Header lines about the application layer: what the analyzers gave up
+/// on, then one line per protocol reached.
+fn app_header(app: Option<&AppSummary>) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(a) = app else { return out };
+    for p in &a.problems {
+        out.push(format!("  ⚠ {p}"));
+    }
+    if a.problem_count > a.problems.len() as u64 {
+        out.push(format!(
+            "  ⚠ … {} more problems",
+            a.problem_count - a.problems.len() as u64
+        ));
+    }
+    if a.rows_not_listed > 0 {
+        out.push(format!(
+            "  note: {} frames, messages or packets not listed (limit {} MiB of lists held for all open connections)",
+            a.rows_not_listed,
+            MAX_LISTED_BYTES >> 20
+        ));
+    }
+    if let Some(w) = &a.websocket {
+        out.push(websocket::header(w));
+    }
+    if let Some(so) = &a.socketio {
+        out.push(socketio::header(so));
+    } else if a.websocket.is_none() && !a.http.is_empty() {
+        out.push(http::header(&a.http));
+    }
+    out
+}
+
+/// The steps an application event adds to the story.
+fn app_steps(e: &AppEvent, rel_ts: f64, story: &mut Story) {
+    story.end_run();
+    let mut at = At { story, rel_ts };
+    match e {
+        AppEvent::Http(e) => http::steps(e, &mut at),
+        AppEvent::WebSocket(e) => websocket::steps(e, &mut at),
+        AppEvent::EngineIo(e) => socketio::steps(e, &mut at),
+    }
+}
+
+/// One line per application event, for the packets view and the packet JSON.
+pub fn app_line(e: &AppEvent) -> Option<super::appline::AppLine> {
+    match e {
+        AppEvent::Http(e) => http::line(e),
+        AppEvent::WebSocket(e) => websocket::line(e),
+        AppEvent::EngineIo(e) => socketio::line(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_are_drawn_to_the_eighth() {
+        assert_eq!(bar(0.0, 40), "");
+        assert_eq!(bar(1.0, 40), "█".repeat(40));
+        // 12.4 % of 40 cells = 4.96 cells = 39.68 eighths → 40: five full cells.
+        assert_eq!(bar(0.124, 40), "█████");
+        // 2.1 % → 6.72 eighths → 7: a seven-eighths block.
+        assert_eq!(bar(0.021, 40), "▉");
+        // Tiny but not zero: still one eighth.
+        assert_eq!(bar(0.0001, 40), "▏");
+        assert_eq!(bar(7.0, 2), "██");
+    }
+}

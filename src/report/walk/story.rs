@@ -1,0 +1,211 @@
+//! The story model: a connection's steps, with runs of plain data and ACK
+//! segments folded so long transfers stay readable.
+//!
+//! Memory: a connection keeps at most [`MAX_STEPS`] steps (a folded run is
+//! one); the view also bounds the steps of all open connections together.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::flow::{Dir, Offered};
+
+/// Steps kept per connection; later ones are counted, not kept.
+pub const MAX_STEPS: usize = 2000;
+/// Plain steps shown before and after a folded run.
+const FOLD_HEAD: usize = 3;
+const FOLD_TAIL: usize = 2;
+
+/// One line of the story.
+#[derive(Clone, Debug, Serialize)]
+pub struct Step {
+    pub frame: u64,
+    /// Last frame of a folded run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_frame: Option<u64>,
+    /// Seconds since the connection's first segment.
+    pub rel_ts: f64,
+    pub osi: u8,
+    /// Who sent it; null for a session-level note.
+    pub from: Option<Dir>,
+    pub kind: &'static str,
+    pub text: String,
+    /// The short arrow label of the ladder diagram.
+    #[serde(skip)]
+    pub label: String,
+}
+
+#[derive(Default)]
+struct Fold {
+    count: u64,
+    first: u64,
+    last: u64,
+    rel_ts: f64,
+    segs: [u64; 2],
+    bytes: [u64; 2],
+}
+
+#[derive(Default)]
+pub(super) struct Story {
+    pub(super) steps: Vec<Step>,
+    pub(super) omitted: u64,
+    /// Bytes the kept steps take (estimated: the struct and its text).
+    pub(super) bytes: usize,
+    /// Steps past the all-connections budget were omitted.
+    pub(super) over_budget: bool,
+    /// Set by the view before each frame: the budget has room.
+    pub(super) room: bool,
+    /// The current run of plain data/ACK steps.
+    head: Vec<Step>,
+    /// Steps that may be folded, with the payload bytes each carried.
+    middle: Vec<(Step, u64)>,
+    tail: Vec<(Step, u64)>,
+    fold: Option<Fold>,
+    pub(super) client_opts: Option<Offered>,
+    pub(super) server_opts: Option<Offered>,
+    pub(super) client_isn: Option<u32>,
+    /// Relative sequence number just after each side's FIN.
+    pub(super) fin_end: [Option<u32>; 2],
+    pub(super) fin_acked: [bool; 2],
+    pub(super) closed_told: bool,
+    pub(super) syn_count: u32,
+    pub(super) server_port: u16,
+    /// Which sides sent a WebSocket close frame.
+    pub(super) ws_closed: [bool; 2],
+    /// Live: no folding (steps print as they come), and steps printed so far.
+    pub(super) no_fold: bool,
+    pub(super) printed: usize,
+}
+
+impl Story {
+    pub(super) fn push(&mut self, s: Step) {
+        if self.steps.len() < MAX_STEPS && self.room {
+            self.bytes += std::mem::size_of::<Step>() + s.text.len() + s.label.len();
+            self.steps.push(s);
+        } else {
+            self.over_budget |= !self.room;
+            self.omitted += 1;
+        }
+    }
+
+    /// A plain data/ACK step joins the current run.
+    pub(super) fn push_plain(&mut self, s: Step, len: u64) {
+        if self.no_fold {
+            self.push(s);
+            return;
+        }
+        if self.head.len() < FOLD_HEAD {
+            self.head.push(s);
+            return;
+        }
+        self.tail.push((s, len));
+        if self.tail.len() > FOLD_TAIL {
+            let out = self.tail.remove(0);
+            if self.fold.is_none() && self.middle.len() < 2 {
+                self.middle.push(out);
+                return;
+            }
+            let f = self.fold.get_or_insert_with(|| Fold {
+                first: u64::MAX,
+                ..Fold::default()
+            });
+            for (m, bytes) in self.middle.drain(..).chain(std::iter::once(out)) {
+                if f.first == u64::MAX {
+                    f.first = m.frame;
+                    f.rel_ts = m.rel_ts;
+                }
+                f.last = m.frame;
+                f.count += 1;
+                if let Some(d) = m.from {
+                    f.segs[d as usize] += 1;
+                    f.bytes[d as usize] += bytes;
+                }
+            }
+        }
+    }
+
+    /// Ends the current run: its steps, with the middle folded.
+    pub(super) fn end_run(&mut self) {
+        let head = std::mem::take(&mut self.head);
+        for s in head {
+            self.push(s);
+        }
+        for (s, _) in std::mem::take(&mut self.middle) {
+            self.push(s);
+        }
+        if let Some(f) = self.fold.take() {
+            let mut text = format!("… {} more segments", f.count);
+            let mut parts = Vec::new();
+            if f.segs[0] > 0 {
+                parts.push(format!(
+                    "client → server {} ({} bytes)",
+                    f.segs[0], f.bytes[0]
+                ));
+            }
+            if f.segs[1] > 0 {
+                parts.push(format!(
+                    "server → client {} ({} bytes)",
+                    f.segs[1], f.bytes[1]
+                ));
+            }
+            if !parts.is_empty() {
+                let _ = write!(text, ": {}", parts.join(", "));
+            }
+            self.push(Step {
+                frame: f.first,
+                last_frame: Some(f.last),
+                rel_ts: f.rel_ts,
+                osi: 4,
+                from: None,
+                kind: "folded",
+                label: format!("… {} segments …", f.count),
+                text,
+            });
+        }
+        for (s, _) in std::mem::take(&mut self.tail) {
+            self.push(s);
+        }
+    }
+}
+
+impl Step {
+    /// The frame, or the range of a folded run, as the timeline shows it.
+    pub(super) fn frames(&self) -> String {
+        match self.last_frame {
+            Some(l) => format!("#{}–{}", self.frame, l),
+            None => format!("#{}", self.frame),
+        }
+    }
+}
+
+/// Where a narration adds its steps: the story of a connection, at the
+/// time of the frame being told.
+pub(super) struct At<'s> {
+    pub story: &'s mut Story,
+    /// Seconds since the connection's first segment.
+    pub rel_ts: f64,
+}
+
+impl At<'_> {
+    /// A step at capture frame `frame`: `from` None for a session-level note.
+    pub fn step(
+        &mut self,
+        frame: u64,
+        osi: u8,
+        from: Option<Dir>,
+        kind: &'static str,
+        text: String,
+        label: String,
+    ) {
+        self.story.push(Step {
+            frame,
+            last_frame: None,
+            rel_ts: self.rel_ts,
+            osi,
+            from,
+            kind,
+            text,
+            label,
+        });
+    }
+}

@@ -1,0 +1,327 @@
+//! WebSocket told as steps: the handshake's outcome, control frames (close,
+//! ping, pong), messages with how they were masked and compressed, and
+//! protocol violations.
+
+use std::fmt::Write as _;
+
+use super::story::At;
+use crate::flow::Dir;
+use crate::proto::websocket::analyzer::{WebSocketEvent, WebSocketSummary};
+use crate::proto::websocket::{
+    OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, close_name, opcode_name,
+};
+use crate::report::appline::AppLine;
+use crate::text::clip_chars;
+
+/// The steps of a WebSocket event.
+pub(super) fn steps(e: &WebSocketEvent, at: &mut At<'_>) {
+    match e {
+        WebSocketEvent::Upgrade(w) => {
+            let f = w.response_frame.unwrap_or(0);
+            if w.established {
+                let mut text = String::from("The server switches the connection to WebSocket");
+                match (w.accept_valid, &w.accept, &w.expected_accept) {
+                    (Some(true), Some(a), _) => {
+                        let _ = write!(
+                            text,
+                            "; Sec-WebSocket-Accept {a} is correct (base64 of SHA-1 of the key + RFC 6455's GUID)"
+                        );
+                    }
+                    (Some(false), Some(a), Some(x)) => {
+                        let _ = write!(
+                            text,
+                            "; ⚠ Sec-WebSocket-Accept {a} is WRONG: the key calls for {x}"
+                        );
+                    }
+                    (None, _, _) => text.push_str("; ⚠ no Sec-WebSocket-Accept header"),
+                    _ => {}
+                }
+                if let Some(x) = &w.extensions_negotiated {
+                    let _ = write!(text, "; extensions agreed: {x}");
+                }
+                if let Some(p) = &w.subprotocol {
+                    let _ = write!(text, "; subprotocol {p}");
+                }
+                text.push_str(
+                    ". WebSocket session open: from now on both sides send WebSocket frames.",
+                );
+                at.step(
+                    f,
+                    5,
+                    None,
+                    "websocket_open",
+                    text,
+                    "WebSocket session open".into(),
+                );
+            } else {
+                let text = format!(
+                    "⚠ No WebSocket: the server answered {} instead of 101 Switching Protocols{}",
+                    w.status.map_or("nothing".into(), |s| s.to_string()),
+                    if w.problems.contains(&"not_websocket") {
+                        " (it switched to another protocol)"
+                    } else {
+                        ""
+                    }
+                );
+                at.step(
+                    f,
+                    5,
+                    None,
+                    "websocket_rejected",
+                    text,
+                    "upgrade refused".into(),
+                );
+            }
+        }
+        WebSocketEvent::Frame { dir, frame: fr } => {
+            let who = dir.sender();
+            match fr.opcode {
+                OP_CLOSE => {
+                    let (code, reason) = fr.close.clone().unwrap_or((None, String::new()));
+                    let code_text = code.map_or("no status code".to_owned(), |c| {
+                        format!("{c} ({})", close_name(c))
+                    });
+                    let text = format!(
+                        "WebSocket close frame from the {who}: {code_text}{}",
+                        if reason.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", reason \"{reason}\"")
+                        }
+                    );
+                    let label = format!("close {}", code.map_or("–".into(), |c| c.to_string()));
+                    at.step(fr.frame, 5, Some(*dir), "websocket_close", text, label);
+                    let first = !at.story.ws_closed.iter().any(|c| *c);
+                    at.story.ws_closed[*dir as usize] = true;
+                    if at.story.ws_closed == [true, true] && !first {
+                        at.step(
+                            fr.frame,
+                            5,
+                            None,
+                            "websocket_closed",
+                            format!(
+                                "WebSocket session closed: the closing handshake is complete (the {} closed first); TCP closes next.",
+                                dir.other().sender()
+                            ),
+                            "WebSocket session closed".into(),
+                        );
+                    }
+                }
+                OP_PING | OP_PONG => {
+                    let name = if fr.opcode == OP_PING { "ping" } else { "pong" };
+                    let mut text = format!(
+                        "WebSocket {name} from the {who} ({} bytes){}",
+                        fr.payload_len,
+                        if fr.opcode == OP_PING {
+                            ": are you still there?"
+                        } else {
+                            ": yes, still here"
+                        }
+                    );
+                    if !fr.payload.is_empty() {
+                        let _ = write!(text, " \"{}\"", preview(&fr.payload, 64));
+                    }
+                    at.step(fr.frame, 5, Some(*dir), "websocket_ping", text, name.into());
+                }
+                _ => {}
+            }
+        }
+        WebSocketEvent::Message { dir, message: m } => {
+            let who = dir.sender();
+            let kind = opcode_name(m.opcode);
+            let len = m.length.unwrap_or(m.wire_len);
+            let mut text = format!(
+                "The {who} sends a {kind} message of {len} byte{}",
+                if len == 1 { "" } else { "s" }
+            );
+            if m.first_frame != m.last_frame {
+                let _ = write!(
+                    text,
+                    " in fragments (frames {}–{})",
+                    m.first_frame, m.last_frame
+                );
+            }
+            if *dir == Dir::ClientToServer {
+                text.push_str(", masked (L6: every client frame is XORed with a 4-byte key)");
+            }
+            if m.compressed {
+                let _ = write!(
+                    text,
+                    ", compressed with permessage-deflate (L6): {} bytes on the wire",
+                    m.wire_len
+                );
+            }
+            if let Some(err) = &m.error {
+                let _ = write!(text, " ⚠ {err}");
+            } else if m.opcode == OP_TEXT {
+                let _ = write!(text, ": \"{}\"", preview(&m.data, 200));
+            } else {
+                let _ = write!(text, ": {}", hex_preview(&m.data));
+            }
+            let label = if m.opcode == OP_TEXT {
+                format!("{kind} {len}B \"{}\"", preview(&m.data, 24))
+            } else {
+                format!("{kind} {len}B")
+            };
+            at.step(
+                m.last_frame,
+                7,
+                Some(*dir),
+                "websocket_message",
+                text,
+                label,
+            );
+        }
+        WebSocketEvent::Violation { dir, frame, kind } => {
+            at.step(
+                *frame,
+                6,
+                Some(*dir),
+                "websocket_violation",
+                format!("⚠ WebSocket protocol violation: {}", kind.replace('_', " ")),
+                format!("violation {kind}"),
+            );
+        }
+    }
+}
+
+/// One line for the packets view and the packet JSON. A final data frame
+/// is told as its message; frames are listed for control frames and
+/// fragments.
+pub(super) fn line(e: &WebSocketEvent) -> Option<AppLine> {
+    let (osi, text) = match e {
+        WebSocketEvent::Upgrade(w) => (
+            5,
+            if w.established {
+                format!(
+                    "WebSocket open{}",
+                    match w.accept_valid {
+                        Some(false) => " (accept key wrong)",
+                        None => " (no accept key)",
+                        _ => "",
+                    }
+                )
+            } else {
+                "WebSocket upgrade refused".into()
+            },
+        ),
+        WebSocketEvent::Frame { frame: f, .. }
+            if f.fin && (f.opcode == OP_TEXT || f.opcode == OP_BINARY) =>
+        {
+            return None;
+        }
+        WebSocketEvent::Frame { frame: f, .. } => {
+            let mut t = format!("WS {}", opcode_name(f.opcode));
+            if !f.fin {
+                t.push_str(" (not final)");
+            }
+            if f.rsv1 {
+                t.push_str(" (compressed)");
+            }
+            let _ = write!(t, " {} bytes", f.payload_len);
+            if f.masked {
+                t.push_str(" masked");
+            }
+            if let Some((code, _)) = &f.close {
+                let _ = write!(t, " code {}", code.map_or("–".into(), |c| c.to_string()));
+            }
+            (6, t)
+        }
+        WebSocketEvent::Message { message: m, .. } => {
+            let mut t = format!("WS {}", opcode_name(m.opcode));
+            if m.opcode == OP_TEXT && m.error.is_none() {
+                let _ = write!(
+                    t,
+                    " \"{}\"",
+                    clip_chars(&String::from_utf8_lossy(&m.data), 60)
+                );
+            }
+            let n = m.length.unwrap_or(m.wire_len);
+            let _ = write!(t, " ({n} byte{}", if n == 1 { "" } else { "s" });
+            if m.compressed {
+                let _ = write!(t, ", {} compressed", m.wire_len);
+            }
+            t.push(')');
+            if let Some(e) = &m.error {
+                let _ = write!(t, " ⚠ {e}");
+            }
+            (7, t)
+        }
+        WebSocketEvent::Violation { kind, .. } => (6, format!("WS violation: {kind}")),
+    };
+    Some(AppLine {
+        osi,
+        protocol: "websocket",
+        text,
+    })
+}
+
+/// The connection header's WebSocket line.
+pub(super) fn header(w: &WebSocketSummary) -> String {
+    let mut l = format!(
+        "  websocket: {} {}",
+        w.uri.as_deref().unwrap_or("?"),
+        if w.established {
+            "established"
+        } else {
+            "not established"
+        }
+    );
+    if let Some(f) = w.request_frame {
+        let _ = write!(l, " (request #{f}");
+        if let Some(r) = w.response_frame {
+            let _ = write!(
+                l,
+                ", response #{r} {}",
+                w.status.map_or("?".into(), |s| s.to_string())
+            );
+        }
+        l.push(')');
+    }
+    match w.accept_valid {
+        Some(true) => l.push_str(" · accept key valid"),
+        Some(false) => l.push_str(" · ⚠ accept key WRONG"),
+        None => {}
+    }
+    if w.permessage_deflate {
+        l.push_str(" · permessage-deflate");
+    }
+    if let Some(p) = &w.subprotocol {
+        let _ = write!(l, " · subprotocol {p}");
+    }
+    if let Some(c) = &w.close {
+        let _ = write!(
+            l,
+            " · closed by the {} with {}",
+            c.initiator.map_or("?", |d| d.sender()),
+            c.code.map_or("no status".to_owned(), |c| format!(
+                "{c} ({})",
+                close_name(c)
+            ))
+        );
+    }
+    for p in &w.problems {
+        let _ = write!(l, " · ⚠ {p}");
+    }
+    if w.violations > 0 {
+        let _ = write!(l, " · ⚠ {} protocol violations", w.violations);
+    }
+    l
+}
+
+fn preview(data: &[u8], max: usize) -> String {
+    let text = String::from_utf8_lossy(&data[..data.len().min(max)]).into_owned();
+    if data.len() > max {
+        format!("{text}…")
+    } else {
+        text
+    }
+}
+
+fn hex_preview(data: &[u8]) -> String {
+    let mut s: String = data.iter().take(16).map(|b| format!("{b:02x} ")).collect();
+    if data.len() > 16 {
+        s.push('…');
+    }
+    s.trim_end().to_owned()
+}

@@ -1,0 +1,119 @@
+//! The analyzer stacks of every open connection, fed by the flow table.
+
+use foldhash::HashMap;
+
+use crate::flow::{ConnSummary, Dir, StreamSink};
+use crate::proto::stack::{AppEvent, AppSummary, MAX_TEXT, Stack, StackOptions};
+use crate::proto::websocket::MAX_FRAME_KEEP;
+
+use super::options::RunOptions;
+
+/// Bytes of a message kept for a one-line preview (60 characters, up to 4 bytes each).
+const LINE_PREVIEW: usize = 256;
+
+/// The protocol stacks of the connections one side of a run decodes.
+pub struct Analyzers {
+    opts: StackOptions,
+    conns: HashMap<u64, Stack>,
+    /// Events found while processing the current frame, with their connection.
+    pub events: Vec<(u64, AppEvent)>,
+    scratch: Vec<AppEvent>,
+    /// The view shows frames, so their events are collected.
+    keep_events: bool,
+    /// Ports of the connections, when the registry may choose by port.
+    ports: HashMap<u64, (u16, u16)>,
+    /// Summaries of connections that closed and wait to be reported.
+    done: HashMap<u64, AppSummary>,
+}
+
+impl Analyzers {
+    /// The analyzers a view needs: what it prints of a message or a frame.
+    /// Walk lists them with their text; packets and layers show a line of
+    /// it; flows nothing.
+    pub fn for_view(opts: &RunOptions, wants_frames: bool) -> Analyzers {
+        let (messages, frames) = if opts.detail {
+            (MAX_TEXT, MAX_FRAME_KEEP)
+        } else if wants_frames {
+            (LINE_PREVIEW, 0)
+        } else {
+            (0, 0)
+        };
+        Analyzers {
+            opts: StackOptions {
+                detail: opts.detail,
+                keep_messages: messages.min(MAX_TEXT),
+                keep_frames: frames,
+                messages: opts.messages.clone(),
+                decode_as: opts.decode_as.clone(),
+                ..StackOptions::default()
+            },
+            conns: HashMap::default(),
+            events: Vec::new(),
+            scratch: Vec::new(),
+            keep_events: wants_frames,
+            ports: HashMap::default(),
+            done: HashMap::default(),
+        }
+    }
+
+    /// Runs `f` on the stack of connection `stream` (made at its first call)
+    /// and collects the events it found.
+    fn with_stack(
+        &mut self,
+        stream: u64,
+        f: impl FnOnce(&mut Stack, &StackOptions, &mut Vec<AppEvent>),
+    ) {
+        if self.done.contains_key(&stream) {
+            return;
+        }
+        let mut evs = std::mem::take(&mut self.scratch);
+        let Analyzers {
+            opts, conns, ports, ..
+        } = self;
+        let stack = conns
+            .entry(stream)
+            .or_insert_with(|| Stack::new(opts, ports.get(&stream).copied()));
+        f(stack, opts, &mut evs);
+        if self.keep_events {
+            self.events.extend(evs.drain(..).map(|e| (stream, e)));
+        } else {
+            evs.clear();
+        }
+        self.scratch = evs;
+    }
+
+    /// The ports of connection `stream` (recorded once).
+    pub fn ports(&mut self, stream: u64, ports: (u16, u16)) {
+        self.ports.entry(stream).or_insert(ports);
+    }
+
+    /// The summary of a finished connection.
+    pub fn finish(&mut self, s: &ConnSummary) -> Option<AppSummary> {
+        self.ports.remove(&s.id);
+        if let Some(a) = self.done.remove(&s.id) {
+            return Some(a);
+        }
+        let opts = &self.opts;
+        self.conns
+            .remove(&s.id)
+            .map(|a| a.finish(opts, s.last_frame))
+    }
+
+    /// A connection closed: its analyzers' state is given up now (memory
+    /// stays flat while the connection lingers), keeping only the summary.
+    pub fn closed(&mut self, stream: u64, frame: u64) {
+        if let Some(a) = self.conns.remove(&stream) {
+            self.done.insert(stream, a.finish(&self.opts, frame));
+        }
+    }
+}
+
+impl StreamSink for Analyzers {
+    fn data(&mut self, stream: u64, dir: Dir, frame: u64, bytes: &[u8]) {
+        self.with_stack(stream, |s, opts, out| s.data(opts, dir, frame, bytes, out));
+    }
+
+    fn gap(&mut self, stream: u64, dir: Dir) {
+        self.with_stack(stream, |s, opts, out| s.gap(opts, dir, out));
+    }
+}

@@ -1,0 +1,161 @@
+//! What a run is asked to do: when to stop, what to show, how much to keep.
+//! The command line builds these (`cli.rs`); the stages below take what they
+//! need from them.
+
+use std::io;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use etherparse::{LaxNetSlice, TransportSlice};
+
+use crate::capture::CaptureError;
+use crate::capture::write::PcapOut;
+use crate::decode::Packet;
+use crate::flow::{ConnSummary, Endpoint, SegmentContext};
+use crate::limit::SharedLimit;
+use crate::proto::registry::Protocol;
+
+/// Why a run stopped early.
+#[derive(Debug)]
+pub enum RunError {
+    /// The capture is unreadable from some point on; everything before was shown.
+    Capture(CaptureError),
+    /// Writing the output failed (a closed pipe is not reported as an error).
+    Output(io::Error),
+}
+
+impl From<io::Error> for RunError {
+    fn from(e: io::Error) -> Self {
+        RunError::Output(e)
+    }
+}
+
+/// Bytes of unfinished WebSocket messages kept by all the connections of a
+/// run together. Each message keeps at most [`MAX_MESSAGE_KEEP`] (1 MiB, for
+/// Socket.IO); without this, thousands of connections with a large message
+/// open would each hold that much.
+///
+/// [`MAX_MESSAGE_KEEP`]: crate::proto::websocket::MAX_MESSAGE_KEEP
+pub const MAX_HELD_MESSAGES: usize = 64 << 20;
+
+/// The options of one run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Stop after this many frames that pass the filter (all frames when
+    /// there is none), as tcpdump's -c.
+    pub count: Option<u64>,
+    /// Stop after this frame number.
+    pub last_frame: Option<u64>,
+    pub filter: Filter,
+    /// Connections tracked at once (default [`crate::flow::MAX_CONNECTIONS`]).
+    pub max_connections: Option<usize>,
+    /// Ports whose connections are decoded as a given protocol from their
+    /// first byte (`--decode-as`; `--assume-websocket` is one).
+    pub decode_as: Vec<(u16, Protocol)>,
+    /// Live capture: report each connection as soon as it closes.
+    pub live: bool,
+    /// Keep the per-frame and per-message lists of each connection (walk).
+    pub detail: bool,
+    /// Show a progress bar while reading a file (when a person watches).
+    pub progress: bool,
+    /// Unfinished WebSocket messages' kept bytes, for all connections
+    /// together (see [`MAX_HELD_MESSAGES`]); made by the driver when None,
+    /// so both threads of a run share one.
+    pub messages: Option<SharedLimit>,
+    /// Also write the frames that pass the filter here (`packets -w`). Shared
+    /// only to keep the options cloneable; the reading thread alone writes.
+    pub write: Option<Arc<Mutex<PcapOut>>>,
+}
+
+impl RunOptions {
+    /// The same, with the shared limits made if not given.
+    pub(crate) fn shared(mut self) -> Self {
+        self.messages
+            .get_or_insert_with(|| SharedLimit::new(MAX_HELD_MESSAGES));
+        self
+    }
+}
+
+/// Which packets and connections a view is shown. Tracking always sees every
+/// packet, so stream numbers do not depend on the filter.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub ports: Vec<u16>,
+    pub hosts: Vec<IpAddr>,
+    pub connections: Vec<u64>,
+}
+
+impl Filter {
+    pub fn is_empty(&self) -> bool {
+        self.ports.is_empty() && self.hosts.is_empty() && self.connections.is_empty()
+    }
+
+    fn matches_endpoints(&self, a: Option<Endpoint>, b: Option<Endpoint>) -> bool {
+        let ports_ok = self.ports.is_empty()
+            || [a, b]
+                .iter()
+                .flatten()
+                .any(|e| self.ports.contains(&e.port));
+        let hosts_ok = self.hosts.is_empty()
+            || [a, b]
+                .iter()
+                .flatten()
+                .any(|e| self.hosts.contains(&e.addr));
+        ports_ok && hosts_ok
+    }
+
+    pub(crate) fn matches_packet(&self, pkt: &Packet<'_>, tcp: Option<&SegmentContext>) -> bool {
+        if self.is_empty() {
+            return true;
+        }
+        if !self.connections.is_empty()
+            && !tcp.is_some_and(|c| self.connections.contains(&c.stream))
+        {
+            return false;
+        }
+        let (src, dst) = endpoints(pkt);
+        if (!self.ports.is_empty() || !self.hosts.is_empty()) && src.is_none() {
+            return false;
+        }
+        self.matches_endpoints(src, dst)
+    }
+
+    pub fn matches_connection(&self, s: &ConnSummary) -> bool {
+        if !self.connections.is_empty() && !self.connections.contains(&s.id) {
+            return false;
+        }
+        let parse = |t: &str| -> Option<Endpoint> {
+            let (a, p) = t.rsplit_once(':')?;
+            let a = a.trim_start_matches('[').trim_end_matches(']');
+            Some(Endpoint {
+                addr: a.parse().ok()?,
+                port: p.parse().ok()?,
+            })
+        };
+        self.matches_endpoints(parse(&s.client), parse(&s.server))
+    }
+}
+
+/// Source and destination (address, port) of an IP packet; port 0 without TCP/UDP.
+pub(crate) fn endpoints(pkt: &Packet<'_>) -> (Option<Endpoint>, Option<Endpoint>) {
+    let (sa, da): (IpAddr, IpAddr) = match pkt.net() {
+        Some(LaxNetSlice::Ipv4(v)) => {
+            let h = v.header();
+            (h.source_addr().into(), h.destination_addr().into())
+        }
+        Some(LaxNetSlice::Ipv6(v)) => {
+            let h = v.header();
+            (h.source_addr().into(), h.destination_addr().into())
+        }
+        _ => return (None, None),
+    };
+    let (sp, dp) = match (pkt.tcp(), pkt.transport()) {
+        (Some(t), _) => (t.src_port(), t.dst_port()),
+        (None, Some(TransportSlice::Udp(u))) => (u.source_port(), u.destination_port()),
+        _ => (0, 0),
+    };
+    (
+        Some(Endpoint { addr: sa, port: sp }),
+        Some(Endpoint { addr: da, port: dp }),
+    )
+}

@@ -1,0 +1,104 @@
+//! The consuming side of a run: the analyzers of the connections it decodes
+//! and the view, driven in capture order. On one thread it is the reading
+//! side's [`Downstream`] itself; on two, the pipeline replays into it.
+
+use crate::capture::{Frame, FrameSource, Timestamp};
+use crate::decode::Packet;
+use crate::flow::{ConnSummary, Dir, SegmentContext, StreamSink};
+use crate::proto::stack::AppSummary;
+use crate::report::{FrameEvent, View};
+
+use super::analyzers::Analyzers;
+use super::core::{Downstream, produce};
+use super::options::{Filter, RunError, RunOptions};
+use super::progress::Progress;
+
+/// The analyzers and the view of a run.
+pub(crate) struct Consumer<'v> {
+    pub analyzers: Analyzers,
+    pub view: &'v mut dyn View,
+    filter: Filter,
+}
+
+impl<'v> Consumer<'v> {
+    pub fn new(view: &'v mut dyn View, opts: &RunOptions) -> Self {
+        Consumer {
+            analyzers: Analyzers::for_view(opts, view.wants_frames()),
+            view,
+            filter: opts.filter.clone(),
+        }
+    }
+
+    /// A connection finished whose analyzers ran elsewhere.
+    pub fn finished_with(
+        &mut self,
+        s: ConnSummary,
+        app: Option<AppSummary>,
+    ) -> Result<(), RunError> {
+        if self.filter.matches_connection(&s) {
+            self.view.connection(&s, app.as_ref())?;
+        }
+        Ok(())
+    }
+}
+
+impl StreamSink for Consumer<'_> {
+    fn data(&mut self, stream: u64, dir: Dir, frame: u64, bytes: &[u8]) {
+        self.analyzers.data(stream, dir, frame, bytes);
+    }
+    fn gap(&mut self, stream: u64, dir: Dir) {
+        self.analyzers.gap(stream, dir);
+    }
+}
+
+impl Downstream for Consumer<'_> {
+    fn ports(&mut self, stream: u64, ports: (u16, u16)) {
+        self.analyzers.ports(stream, ports);
+    }
+    fn closed(&mut self, stream: u64, frame: u64) {
+        self.analyzers.closed(stream, frame);
+    }
+    fn finished(&mut self, s: ConnSummary) -> Result<(), RunError> {
+        let app = self.analyzers.finish(&s);
+        self.finished_with(s, app)
+    }
+    fn frame(
+        &mut self,
+        frame: &Frame<'_>,
+        packet: &Packet<'_>,
+        tcp: Option<SegmentContext>,
+        first_ts: Timestamp,
+        shown: bool,
+    ) -> Result<(), RunError> {
+        let res = if shown {
+            self.view.frame(&FrameEvent {
+                frame,
+                packet,
+                tcp,
+                first_ts,
+                app: &self.analyzers.events,
+            })
+        } else {
+            Ok(())
+        };
+        self.analyzers.events.clear();
+        Ok(res?)
+    }
+    fn discard_events(&mut self) {
+        self.analyzers.events.clear();
+    }
+}
+
+/// Runs `source` through `view` on this thread. Connection summaries are
+/// handed over as connections finish and, for the rest, when the source
+/// ends (also when it ends in an error).
+pub fn run(
+    source: &mut dyn FrameSource,
+    view: &mut dyn View,
+    opts: &RunOptions,
+    progress: &Progress,
+) -> Result<(), RunError> {
+    let mut consumer = Consumer::new(view, opts);
+    let wants = consumer.view.wants_frames();
+    produce(source, opts, wants, &mut consumer, progress)
+}
