@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::proto::registry::Protocol;
+use crate::proto::Protocol;
 pub use crate::report::Format;
 pub use crate::report::layers::FrameRange;
 pub use crate::report::style::ColorChoice;

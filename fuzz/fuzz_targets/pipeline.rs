@@ -12,7 +12,7 @@
 use std::io::{Cursor, sink};
 
 use libfuzzer_sys::fuzz_target;
-use osiscope::proto::registry::Protocol;
+use osiscope::proto::Protocol;
 use osiscope::run::{self, RunOptions};
 use osiscope::capture::CaptureReader;
 use osiscope::report::Format;

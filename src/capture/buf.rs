@@ -73,9 +73,4 @@ impl StreamBuf {
         self.start += n;
         &self.buf[s..s + n]
     }
-
-    /// True once the stream has ended and every byte has been consumed.
-    pub fn at_end(&mut self) -> io::Result<bool> {
-        Ok(self.fill(1)? == 0)
-    }
 }

@@ -23,7 +23,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
-pub use buf::StreamBuf;
+use buf::StreamBuf;
 
 /// Largest captured length accepted for one packet: Wireshark's limit for
 /// ordinary link types. A record claiming more is treated as corruption.

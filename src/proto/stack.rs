@@ -2,7 +2,7 @@
 //!
 //! `flow/` hands each direction's in-order bytes (and its gaps) to the
 //! connection's [`Stack`]; the stack hands them to its first analyzer, chosen
-//! by the [`registry`](super::registry). Each analyzer is one protocol: bytes
+//! by the [registry](super#the-registry). Each analyzer is one protocol: bytes
 //! in, typed events out. It may hand the rest of a direction's stream to a
 //! child (HTTP to WebSocket after a 101), or whole units (a WebSocket message,
 //! an HTTP body) to a protocol carried inside them (Engine.IO). An analyzer
@@ -23,11 +23,11 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use serde::Serialize;
 
 use super::bytes::{Ledger, Part};
-use super::engineio::analyzer::{EngineIoEvent, SocketIoSummary};
+use super::engineio::record::{EngineIoEvent, SocketIoSummary};
 use super::http::Head;
-use super::http::analyzer::{HttpEvent, HttpTx};
-use super::registry::{self, Protocol};
-use super::websocket::analyzer::{WebSocketEvent, WebSocketSummary};
+use super::http::record::{HttpEvent, HttpTx};
+use super::websocket::record::{WebSocketEvent, WebSocketSummary};
+use super::{Protocol, first};
 use crate::flow::Dir;
 use crate::limit::SharedLimit;
 
@@ -309,9 +309,7 @@ impl Stack {
             app: &mut self.app,
             out,
         };
-        let root = self
-            .root
-            .get_or_insert_with(|| registry::first(&mut cx, self.ports));
+        let root = self.root.get_or_insert_with(|| first(&mut cx, self.ports));
         f(root.as_mut(), &mut cx);
     }
 

@@ -6,8 +6,9 @@ use std::io;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::appline::{AppLine, line};
+use super::appline::AppLine;
 use super::layers::detail::{self, LayerDetail};
+use super::walk::app_line;
 use super::{FrameEvent, rel_seconds};
 use crate::capture::FrameKind;
 
@@ -56,7 +57,7 @@ impl PacketRecord {
             len: f.orig_len,
             layers: detail::describe(f, ev.packet, ev.tcp.as_ref()),
             problem: ev.packet.problem.as_ref().map(|p| p.text()),
-            app: ev.app.iter().filter_map(|(_, e)| line(e)).collect(),
+            app: ev.app.iter().filter_map(|(_, e)| app_line(e)).collect(),
         }
     }
 }

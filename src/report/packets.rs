@@ -229,7 +229,7 @@ impl<W: Write> View for PacketsView<W> {
         let lines: Vec<String> = ev
             .app
             .iter()
-            .filter_map(|(_, e)| super::appline::line(e))
+            .filter_map(|(_, e)| super::walk::app_line(e))
             .map(|l| escape(&l.text).into_owned())
             .collect();
         if !lines.is_empty() {

@@ -6,10 +6,10 @@ use serde_json::Value;
 
 use crate::flow::ConnSummary;
 use crate::proto::bytes::Ledger;
-use crate::proto::engineio::analyzer::SocketIoSummary;
-use crate::proto::http::analyzer::HttpTx;
+use crate::proto::engineio::record::SocketIoSummary;
+use crate::proto::http::record::HttpTx;
 use crate::proto::stack::AppSummary;
-use crate::proto::websocket::analyzer::WebSocketSummary;
+use crate::proto::websocket::record::WebSocketSummary;
 
 /// Bytes of one connection by layer: the link, IP and TCP parts from the
 /// connection's frames, then what the analyzers booked above TCP, part by

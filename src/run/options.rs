@@ -13,7 +13,7 @@ use crate::capture::write::PcapOut;
 use crate::decode::Packet;
 use crate::flow::{ConnSummary, Endpoint, SegmentContext};
 use crate::limit::SharedLimit;
-use crate::proto::registry::Protocol;
+use crate::proto::Protocol;
 
 /// Why a run stopped early.
 #[derive(Debug)]

@@ -7,80 +7,14 @@
 //! [`Part::EngineIoEnvelope`]; the Socket.IO data as application payload.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
-use serde::Serialize;
-use serde_json::Value;
-
+use super::record::{EngineIoEvent, SioRow};
 use super::{EioData, EioPacket};
 use crate::flow::Dir;
 use crate::proto::bytes::Part;
 use crate::proto::http::Head;
 use crate::proto::socketio::{self, BinaryJoiner, SioPacket};
 use crate::proto::stack::{CarriedAnalyzer, Carrier, Cx, MAX_LISTED, Unit, clip};
-
-/// What the Engine.IO analyzer reports.
-#[derive(Clone, Debug)]
-pub enum EngineIoEvent {
-    /// An Engine.IO packet (a message packet's text is cut to what the views show).
-    Packet {
-        dir: Dir,
-        frame: u64,
-        transport: &'static str,
-        packet: EioPacket,
-    },
-    /// A Socket.IO packet, joined with its binary attachments.
-    SocketIo {
-        dir: Dir,
-        frame: u64,
-        transport: &'static str,
-        packet: SioPacket,
-    },
-}
-
-impl EngineIoEvent {
-    /// Bytes the event points to.
-    pub fn held(&self) -> usize {
-        match self {
-            EngineIoEvent::Packet { packet, .. } => match packet {
-                EioPacket::Message(EioData::Text(t)) | EioPacket::Ping(t) | EioPacket::Pong(t) => {
-                    t.len()
-                }
-                EioPacket::Message(EioData::Binary(b)) => b.len(),
-                _ => 0,
-            },
-            EngineIoEvent::SocketIo { packet, .. } => packet.data_len,
-        }
-    }
-}
-
-/// The Engine.IO/Socket.IO part of a connection record.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct SocketIoSummary {
-    pub sid: Option<String>,
-    pub transports: Vec<&'static str>,
-    /// The transport moved from polling to websocket on this connection.
-    pub upgraded: bool,
-    pub engine_packets: BTreeMap<String, u64>,
-    pub socket_packets: BTreeMap<String, u64>,
-    pub events: BTreeMap<String, u64>,
-    /// Every packet but Engine.IO messages (walk), up to [`MAX_LISTED`].
-    #[serde(skip)]
-    pub packet_rows: Vec<SioRow>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct SioRow {
-    pub frame: u64,
-    pub from: Dir,
-    pub transport: &'static str,
-    pub engine_type: &'static str,
-    pub socket_type: Option<&'static str>,
-    pub namespace: Option<String>,
-    pub ack_id: Option<u64>,
-    pub event: Option<String>,
-    pub args: Vec<Value>,
-}
 
 /// The transport a carrier is, in Engine.IO's words.
 fn transport(c: Carrier) -> &'static str {

@@ -23,6 +23,7 @@
 //! is invalid); nothing else here recurses.
 
 pub mod analyzer;
+pub mod record;
 
 use serde_json::Value;
 

@@ -9,61 +9,17 @@
 
 use std::collections::VecDeque;
 
-use serde::Serialize;
-
+use super::record::{HttpEvent, HttpTx};
 use super::{Head, HttpItem, HttpParser};
 use crate::flow::Dir;
 use crate::proto::bytes::Part;
-use crate::proto::registry::{self, Upgrade};
 use crate::proto::stack::{CarriedAnalyzer, Carrier, Cx, MAX_LISTED, StreamAnalyzer, Unit};
+use crate::proto::{Upgrade, http_body_wanted, over_http, upgrade_offered};
 
 /// Client bytes held between an upgrade request and its answer.
 pub const MAX_HOLD: usize = 64 * 1024;
 /// Requests waiting for their response.
 const MAX_PENDING: usize = 256;
-
-/// What the HTTP analyzer reports.
-#[derive(Clone, Debug)]
-pub enum HttpEvent {
-    Request {
-        dir: Dir,
-        head: Head,
-    },
-    Response {
-        dir: Dir,
-        head: Head,
-        request_frame: Option<u64>,
-    },
-    /// A direction's parser stopped (malformed or too long a head).
-    Error {
-        dir: Dir,
-        frame: u64,
-        reason: String,
-    },
-}
-
-impl HttpEvent {
-    /// Bytes the event points to.
-    pub fn held(&self) -> usize {
-        match self {
-            HttpEvent::Request { head, .. } | HttpEvent::Response { head, .. } => head.head_len,
-            HttpEvent::Error { reason, .. } => reason.len(),
-        }
-    }
-}
-
-/// One request and its response, as the connection record lists them.
-#[derive(Clone, Debug, Serialize)]
-pub struct HttpTx {
-    pub request_frame: Option<u64>,
-    pub response_frame: Option<u64>,
-    pub method: Option<String>,
-    pub uri: Option<String>,
-    pub status: Option<u16>,
-    pub reason: Option<String>,
-    pub request_body: u64,
-    pub response_body: u64,
-}
 
 struct Pending {
     frame: u64,
@@ -100,7 +56,7 @@ impl Default for Http {
 impl Http {
     pub fn new() -> Self {
         let mut req = HttpParser::new(true);
-        req.keep_request_body = registry::http_body_wanted;
+        req.keep_request_body = http_body_wanted;
         Http {
             req,
             resp: HttpParser::new(false),
@@ -136,7 +92,7 @@ impl Http {
     fn request_item(&mut self, cx: &mut Cx<'_>, it: HttpItem) {
         match it {
             HttpItem::Head(head) => {
-                let upgrade = registry::upgrade_offered(&head);
+                let upgrade = upgrade_offered(&head);
                 let bodies = self.route(cx, &head);
                 self.resp.keep_response_body.push_back(bodies);
                 let tx = cx.app.http.len();
@@ -186,7 +142,7 @@ impl Http {
     /// Tells the protocol carried in this request's bodies (if any) of the
     /// request; true when it wants the bodies.
     fn route(&mut self, cx: &mut Cx<'_>, head: &Head) -> bool {
-        let Some(kind) = registry::over_http(head) else {
+        let Some(kind) = over_http(head) else {
             return false;
         };
         if self.carried.as_ref().map(|c| c.name()) != Some(kind.name()) {

@@ -12,6 +12,7 @@
 //! header semantics beyond the framing headers.
 
 pub mod analyzer;
+pub mod record;
 
 use std::fmt::Write as _;
 

@@ -5,127 +5,15 @@
 //! WebSocket control, messages as the carried protocol's envelope and
 //! application payload.
 
-use std::collections::BTreeMap;
-
-use serde::Serialize;
-
 use super::coding::{OP_BINARY, OP_CLOSE, OP_TEXT, opcode_name};
 use super::deflate::DeflateParams;
 use super::parser::{FrameInfo, MessageInfo, Side, WsEvent, WsParser};
+use super::record::{CloseInfo, FrameRow, MessageRow, WebSocketEvent, WebSocketSummary};
 use crate::flow::Dir;
 use crate::proto::bytes::Part;
 use crate::proto::stack::{
     CarriedAnalyzer, Carrier, Cx, MAX_LISTED, MAX_TEXT, StreamAnalyzer, Unit, clip,
 };
-
-/// What the WebSocket analyzer reports.
-#[derive(Clone, Debug)]
-pub enum WebSocketEvent {
-    /// The opening handshake was answered (also when refused).
-    Upgrade(Box<WebSocketSummary>),
-    Frame {
-        dir: Dir,
-        frame: FrameInfo,
-    },
-    Message {
-        dir: Dir,
-        message: MessageInfo,
-    },
-    Violation {
-        dir: Dir,
-        frame: u64,
-        kind: &'static str,
-    },
-}
-
-impl WebSocketEvent {
-    /// Bytes the event points to.
-    pub fn held(&self) -> usize {
-        match self {
-            WebSocketEvent::Upgrade(_) => std::mem::size_of::<WebSocketSummary>(),
-            WebSocketEvent::Frame { frame, .. } => frame.payload.len(),
-            WebSocketEvent::Message { message, .. } => message.data.len(),
-            WebSocketEvent::Violation { .. } => 0,
-        }
-    }
-}
-
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct CloseInfo {
-    /// Status code of the first close frame (the initiator's); null when it carried none.
-    pub code: Option<u16>,
-    pub reason: String,
-    pub initiator: Option<Dir>,
-    /// Frames of the close frames, initiator's first.
-    pub frames: Vec<u64>,
-}
-
-/// The WebSocket part of a connection record.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct WebSocketSummary {
-    pub request_frame: Option<u64>,
-    pub response_frame: Option<u64>,
-    pub status: Option<u16>,
-    pub uri: Option<String>,
-    pub version: Option<String>,
-    pub key: Option<String>,
-    pub accept: Option<String>,
-    /// The accept value the key calls for.
-    pub expected_accept: Option<String>,
-    pub accept_valid: Option<bool>,
-    pub extensions_offered: Option<String>,
-    pub extensions_negotiated: Option<String>,
-    pub permessage_deflate: bool,
-    pub subprotocols_offered: Option<String>,
-    pub subprotocol: Option<String>,
-    /// The connection switched to WebSocket.
-    pub established: bool,
-    /// Why it did not (or what was wrong): "rejected", "missing_accept", "wrong_accept",
-    /// "101_without_request", "not_websocket", "inferred".
-    pub problems: Vec<&'static str>,
-    pub close: Option<CloseInfo>,
-    /// Frames and messages by direction and opcode name.
-    pub frames: BTreeMap<String, u64>,
-    pub messages: BTreeMap<String, u64>,
-    pub violations: u64,
-    /// Every frame, message and violation (walk), up to [`MAX_LISTED`] each.
-    #[serde(skip)]
-    pub frame_rows: Vec<FrameRow>,
-    #[serde(skip)]
-    pub message_rows: Vec<MessageRow>,
-    #[serde(skip)]
-    pub violation_rows: Vec<(u64, &'static str)>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct FrameRow {
-    pub frame: u64,
-    pub from: Dir,
-    pub fin: bool,
-    pub rsv1: bool,
-    pub opcode: u8,
-    pub masked: bool,
-    pub payload_len: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub data_hex: Option<String>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct MessageRow {
-    pub first_frame: u64,
-    pub last_frame: u64,
-    pub from: Dir,
-    pub opcode: u8,
-    pub length: Option<u64>,
-    pub wire_len: u64,
-    pub compressed: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
 
 /// A text message as listed: clipped like any text, and marked when the parser kept
 /// only its head (a cut character at the end is dropped, not replaced).

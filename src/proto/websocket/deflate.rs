@@ -10,10 +10,7 @@
 //! unless the context is reset after every message anyway. A message ending
 //! its deflate stream (a block with BFINAL) also resets the context.
 
-use flate2::{Decompress, FlushDecompress, Status};
-
-use super::coding::OP_TEXT;
-use super::parser::{OpenMessage, WsEvent};
+use flate2::Decompress;
 
 /// Inflated bytes allowed per message; beyond it the message is a deflate bomb: flagged, not expanded further.
 pub const MAX_INFLATE: usize = 16 * 1024 * 1024;
@@ -129,65 +126,4 @@ impl std::fmt::Debug for Inflater {
             .field("poisoned", &self.poisoned)
             .finish_non_exhaustive()
     }
-}
-
-/// Inflates `input` into `m`, flagging a bomb or an error; stops feeding `m` after either.
-pub(super) fn inflate(
-    inf: &mut Inflater,
-    m: &mut OpenMessage,
-    mut input: &[u8],
-    flush: FlushDecompress,
-    frame: u64,
-    out: &mut Vec<WsEvent>,
-) {
-    while m.inflating {
-        inf.out.clear();
-        inf.out.reserve(INFLATE_CHUNK);
-        let in_before = inf.d.total_in();
-        let result = inf.d.decompress_vec(input, &mut inf.out, flush);
-        let consumed =
-            usize::try_from(inf.d.total_in().saturating_sub(in_before)).unwrap_or(usize::MAX);
-        input = input.get(consumed..).unwrap_or_default();
-        let produced = inf.out.len();
-        m.length = m.length.saturating_add(produced as u64);
-        m.keep_data(&inf.out);
-        if m.opcode == OP_TEXT {
-            m.utf8.feed(&inf.out);
-        }
-        if m.length > MAX_INFLATE as u64 {
-            fail_inflate(m, format!("deflate bomb: more than {MAX_INFLATE} bytes"));
-            out.push(WsEvent::Violation {
-                frame,
-                kind: "deflate_bomb",
-            });
-            return;
-        }
-        match result {
-            Err(e) => {
-                let why = e.message().unwrap_or("invalid deflate data");
-                fail_inflate(m, format!("inflate: {why}"));
-                out.push(WsEvent::Violation {
-                    frame,
-                    kind: "inflate_error",
-                });
-            }
-            Ok(Status::StreamEnd) => {
-                m.inflating = false;
-                m.stream_end = true;
-            }
-            Ok(_) => {
-                let full = produced >= inf.out.capacity();
-                if (consumed == 0 && produced == 0) || (input.is_empty() && !full) {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// Marks the message undecodable from here on.
-pub(super) fn fail_inflate(m: &mut OpenMessage, why: String) {
-    m.inflating = false;
-    m.inflate_failed = true;
-    m.error.get_or_insert(why);
 }

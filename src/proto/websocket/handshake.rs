@@ -3,8 +3,9 @@
 //! checked, the extensions and subprotocol agreed are read, and on a valid
 //! switch the connection's WebSocket analyzer is made.
 
-use super::analyzer::{WebSocket, WebSocketEvent, WebSocketSummary};
+use super::analyzer::WebSocket;
 use super::deflate::DeflateParams;
+use super::record::{WebSocketEvent, WebSocketSummary};
 use crate::proto::http::Head;
 use crate::proto::stack::{CarriedAnalyzer, Cx, StreamAnalyzer};
 

@@ -9,6 +9,7 @@
 //!   what it validates;
 //! - [`handshake`]: the opening handshake over HTTP (the accept key, the
 //!   extensions and subprotocol agreed);
+//! - [`record`]: what the analyzer reports and records;
 //! - [`analyzer`]: both directions of a connection as an analyzer of the
 //!   protocol stack, handing messages to the protocol they carry.
 
@@ -18,6 +19,7 @@ pub mod deflate;
 pub mod handshake;
 pub mod mask;
 pub mod parser;
+pub mod record;
 mod utf8;
 
 pub use coding::{

@@ -45,15 +45,15 @@
 //! at most 32 KiB, and its state) and scratch buffers of [`UNMASK_CHUNK`] and
 //! [`INFLATE_CHUNK`] bytes.
 
-use flate2::{Decompress, FlushDecompress};
+use flate2::{Decompress, FlushDecompress, Status};
 
 use super::coding::{
     MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG,
     OP_TEXT, opcode_name, valid_close_code,
 };
 use super::deflate::{
-    CONTEXT_LOST, DEFAULT_WINDOW_BITS, DeflateParams, INFLATE_CHUNK, Inflater, MIN_WINDOW_BITS,
-    TRAILER, fail_inflate, inflate,
+    CONTEXT_LOST, DEFAULT_WINDOW_BITS, DeflateParams, INFLATE_CHUNK, Inflater, MAX_INFLATE,
+    MIN_WINDOW_BITS, TRAILER,
 };
 use super::mask::apply_mask;
 use super::utf8::Utf8Stream;
@@ -256,6 +256,67 @@ impl Drop for OpenMessage {
             s.give(self.counted);
         }
     }
+}
+
+/// Inflates `input` into `m`, flagging a bomb or an error; stops feeding `m` after either.
+fn inflate(
+    inf: &mut Inflater,
+    m: &mut OpenMessage,
+    mut input: &[u8],
+    flush: FlushDecompress,
+    frame: u64,
+    out: &mut Vec<WsEvent>,
+) {
+    while m.inflating {
+        inf.out.clear();
+        inf.out.reserve(INFLATE_CHUNK);
+        let in_before = inf.d.total_in();
+        let result = inf.d.decompress_vec(input, &mut inf.out, flush);
+        let consumed =
+            usize::try_from(inf.d.total_in().saturating_sub(in_before)).unwrap_or(usize::MAX);
+        input = input.get(consumed..).unwrap_or_default();
+        let produced = inf.out.len();
+        m.length = m.length.saturating_add(produced as u64);
+        m.keep_data(&inf.out);
+        if m.opcode == OP_TEXT {
+            m.utf8.feed(&inf.out);
+        }
+        if m.length > MAX_INFLATE as u64 {
+            fail_inflate(m, format!("deflate bomb: more than {MAX_INFLATE} bytes"));
+            out.push(WsEvent::Violation {
+                frame,
+                kind: "deflate_bomb",
+            });
+            return;
+        }
+        match result {
+            Err(e) => {
+                let why = e.message().unwrap_or("invalid deflate data");
+                fail_inflate(m, format!("inflate: {why}"));
+                out.push(WsEvent::Violation {
+                    frame,
+                    kind: "inflate_error",
+                });
+            }
+            Ok(Status::StreamEnd) => {
+                m.inflating = false;
+                m.stream_end = true;
+            }
+            Ok(_) => {
+                let full = produced >= inf.out.capacity();
+                if (consumed == 0 && produced == 0) || (input.is_empty() && !full) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Marks the message undecodable from here on.
+fn fail_inflate(m: &mut OpenMessage, why: String) {
+    m.inflating = false;
+    m.inflate_failed = true;
+    m.error.get_or_insert(why);
 }
 
 /// Follows one direction of a WebSocket connection; see the module documentation.

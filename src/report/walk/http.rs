@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::story::At;
-use crate::proto::http::analyzer::{HttpEvent, HttpTx};
+use crate::proto::http::record::{HttpEvent, HttpTx};
 use crate::report::appline::AppLine;
 use crate::text::clip_chars;
 

@@ -29,6 +29,7 @@ mod websocket;
 use std::collections::HashMap;
 use std::io::{self, Write};
 
+use super::appline::AppLine;
 use super::escape::escape;
 use super::order::InOrder;
 use super::record::Overhead;
@@ -368,7 +369,7 @@ fn app_steps(e: &AppEvent, rel_ts: f64, story: &mut Story) {
 }
 
 /// One line per application event, for the packets view and the packet JSON.
-pub fn app_line(e: &AppEvent) -> Option<super::appline::AppLine> {
+pub fn app_line(e: &AppEvent) -> Option<AppLine> {
     match e {
         AppEvent::Http(e) => http::line(e),
         AppEvent::WebSocket(e) => websocket::line(e),

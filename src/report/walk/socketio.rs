@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::story::At;
 use crate::flow::Dir;
-use crate::proto::engineio::analyzer::{EngineIoEvent, SocketIoSummary};
+use crate::proto::engineio::record::{EngineIoEvent, SocketIoSummary};
 use crate::proto::engineio::{EioData, EioPacket};
 use crate::proto::socketio;
 use crate::report::appline::AppLine;

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::story::At;
 use crate::flow::Dir;
-use crate::proto::websocket::analyzer::{WebSocketEvent, WebSocketSummary};
+use crate::proto::websocket::record::{WebSocketEvent, WebSocketSummary};
 use crate::proto::websocket::{
     OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, close_name, opcode_name,
 };

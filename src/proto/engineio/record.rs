@@ -1,0 +1,74 @@
+//! What the Engine.IO analyzer reports (events) and records (the session,
+//! counts, and every packet for `walk`).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{EioData, EioPacket};
+use crate::flow::Dir;
+use crate::proto::socketio::SioPacket;
+
+/// What the Engine.IO analyzer reports.
+#[derive(Clone, Debug)]
+pub enum EngineIoEvent {
+    /// An Engine.IO packet (a message packet's text is cut to what the views show).
+    Packet {
+        dir: Dir,
+        frame: u64,
+        transport: &'static str,
+        packet: EioPacket,
+    },
+    /// A Socket.IO packet, joined with its binary attachments.
+    SocketIo {
+        dir: Dir,
+        frame: u64,
+        transport: &'static str,
+        packet: SioPacket,
+    },
+}
+
+impl EngineIoEvent {
+    /// Bytes the event points to.
+    pub fn held(&self) -> usize {
+        match self {
+            EngineIoEvent::Packet { packet, .. } => match packet {
+                EioPacket::Message(EioData::Text(t)) | EioPacket::Ping(t) | EioPacket::Pong(t) => {
+                    t.len()
+                }
+                EioPacket::Message(EioData::Binary(b)) => b.len(),
+                _ => 0,
+            },
+            EngineIoEvent::SocketIo { packet, .. } => packet.data_len,
+        }
+    }
+}
+
+/// The Engine.IO/Socket.IO part of a connection record.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SocketIoSummary {
+    pub sid: Option<String>,
+    pub transports: Vec<&'static str>,
+    /// The transport moved from polling to websocket on this connection.
+    pub upgraded: bool,
+    pub engine_packets: BTreeMap<String, u64>,
+    pub socket_packets: BTreeMap<String, u64>,
+    pub events: BTreeMap<String, u64>,
+    /// Every packet but Engine.IO messages (walk), up to [`MAX_LISTED`].
+    #[serde(skip)]
+    pub packet_rows: Vec<SioRow>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SioRow {
+    pub frame: u64,
+    pub from: Dir,
+    pub transport: &'static str,
+    pub engine_type: &'static str,
+    pub socket_type: Option<&'static str>,
+    pub namespace: Option<String>,
+    pub ack_id: Option<u64>,
+    pub event: Option<String>,
+    pub args: Vec<Value>,
+}

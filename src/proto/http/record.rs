@@ -1,0 +1,49 @@
+//! What the HTTP analyzer reports (events) and records (transactions).
+
+use serde::Serialize;
+
+use super::Head;
+use crate::flow::Dir;
+
+/// What the HTTP analyzer reports.
+#[derive(Clone, Debug)]
+pub enum HttpEvent {
+    Request {
+        dir: Dir,
+        head: Head,
+    },
+    Response {
+        dir: Dir,
+        head: Head,
+        request_frame: Option<u64>,
+    },
+    /// A direction's parser stopped (malformed or too long a head).
+    Error {
+        dir: Dir,
+        frame: u64,
+        reason: String,
+    },
+}
+
+impl HttpEvent {
+    /// Bytes the event points to.
+    pub fn held(&self) -> usize {
+        match self {
+            HttpEvent::Request { head, .. } | HttpEvent::Response { head, .. } => head.head_len,
+            HttpEvent::Error { reason, .. } => reason.len(),
+        }
+    }
+}
+
+/// One request and its response, as the connection record lists them.
+#[derive(Clone, Debug, Serialize)]
+pub struct HttpTx {
+    pub request_frame: Option<u64>,
+    pub response_frame: Option<u64>,
+    pub method: Option<String>,
+    pub uri: Option<String>,
+    pub status: Option<u16>,
+    pub reason: Option<String>,
+    pub request_body: u64,
+    pub response_body: u64,
+}

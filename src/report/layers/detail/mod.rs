@@ -1,0 +1,250 @@
+//! A packet described layer by layer: every header field with its value and,
+//! where it helps, its meaning. This is the record behind `osiscope layers` and
+//! the `layers` array of `packets --format json`.
+//!
+//! Values are JSON values (numbers stay numbers); `text` is how a person reads
+//! the value (hex for checksums, names for codes). Strings taken from the wire
+//! are not escaped here: each view escapes for its own medium.
+
+mod link;
+mod net;
+mod transport;
+
+pub use transport::tcp_flags_text;
+
+use etherparse::LaxNetSlice;
+use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde_json::Value;
+
+use crate::capture::{Frame, FrameKind, linktype};
+use crate::decode::{CutHeader, Packet};
+use crate::flow::SegmentContext;
+use link::{cut_layer, link_layers};
+use net::net_layer;
+use transport::{tcp_layer, transport_layer};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LayerDetail {
+    pub osi: u8,
+    pub name: &'static str,
+    /// Byte offset of the layer within the frame, and its captured length.
+    pub offset: usize,
+    pub length: usize,
+    pub fields: Fields,
+    pub summary: String,
+    /// A shorter summary for narrow table cells; empty means "same as summary".
+    #[serde(skip)]
+    pub brief: String,
+}
+
+impl LayerDetail {
+    pub fn brief(&self) -> &str {
+        if self.brief.is_empty() {
+            &self.summary
+        } else {
+            &self.brief
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Field {
+    /// Stable key used in JSON.
+    pub key: &'static str,
+    /// Label shown to a person.
+    pub label: &'static str,
+    pub value: Value,
+    /// How the value reads, when it reads differently from `value`.
+    pub text: Option<String>,
+    /// What the value means, in words.
+    pub meaning: Option<String>,
+}
+
+impl Field {
+    pub fn display(&self) -> String {
+        match (&self.text, &self.value) {
+            (Some(t), _) => t.clone(),
+            (None, Value::String(s)) => s.clone(),
+            (None, v) => v.to_string(),
+        }
+    }
+}
+
+/// Fields serialize as one JSON object, key → value.
+#[derive(Clone, Debug, Default)]
+pub struct Fields(pub Vec<Field>);
+
+impl Serialize for Fields {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for f in &self.0 {
+            m.serialize_entry(f.key, &f.value)?;
+        }
+        m.end()
+    }
+}
+
+impl Fields {
+    fn add(
+        &mut self,
+        key: &'static str,
+        label: &'static str,
+        value: impl Into<Value>,
+    ) -> &mut Field {
+        self.0.push(Field {
+            key,
+            label,
+            value: value.into(),
+            text: None,
+            meaning: None,
+        });
+        self.0.last_mut().expect("just pushed")
+    }
+}
+
+impl Field {
+    fn text(&mut self, t: impl Into<String>) -> &mut Self {
+        self.text = Some(t.into());
+        self
+    }
+    fn means(&mut self, m: impl Into<String>) -> &mut Self {
+        self.meaning = Some(m.into());
+        self
+    }
+}
+
+pub fn mac(m: &[u8]) -> String {
+    // By hand: formatting machinery for two hex digits costs more than the rest
+    // of an Ethernet layer (measured on `packets --format json`).
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(m.len() * 3);
+    for (i, b) in m.iter().enumerate() {
+        if i > 0 {
+            s.push(':');
+        }
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    s
+}
+
+fn layer(osi: u8, name: &'static str, offset: usize, length: usize) -> LayerDetail {
+    LayerDetail {
+        osi,
+        name,
+        offset,
+        length,
+        fields: Fields::default(),
+        summary: String::new(),
+        brief: String::new(),
+    }
+}
+
+/// Every layer of a packet, outermost first. `tcp` carries the connection
+/// context (stream, relative numbers) when the caller tracks connections.
+pub fn describe(
+    frame: &Frame<'_>,
+    pkt: &Packet<'_>,
+    tcp: Option<&SegmentContext>,
+) -> Vec<LayerDetail> {
+    let mut out = Vec::with_capacity(6);
+    out.push(frame_layer(frame));
+    if frame.kind != FrameKind::Packet {
+        return out;
+    }
+    link_layers(pkt, &mut out);
+    if let Some((kind @ (CutHeader::Ipv4 | CutHeader::Ipv6), bytes)) = pkt.cut_header() {
+        out.push(cut_layer(pkt, kind, bytes));
+    }
+    if let Some(s) = &pkt.sliced {
+        if let Some(net) = &s.net {
+            net_layer(pkt, net, &mut out);
+        }
+        if let Some((kind @ (CutHeader::Tcp | CutHeader::Udp), bytes)) = pkt.cut_header() {
+            out.push(cut_layer(pkt, kind, bytes));
+        }
+        match (&s.transport, pkt.tcp()) {
+            (_, Some(view)) => out.push(tcp_layer(pkt, &view, tcp)),
+            (Some(t), None) => transport_layer(pkt, t, &mut out),
+            (None, None) => {}
+        }
+    }
+    let payload = pkt.payload();
+    if !payload.is_empty() {
+        let mut l = layer(7, "Data", pkt.offset_of(payload), payload.len());
+        l.fields.add("length", "Length", payload.len());
+        l.summary = format!("{} bytes of application data", payload.len());
+        l.brief = format!("{} bytes", payload.len());
+        out.push(l);
+    }
+    // Bytes after the last layer (Ethernet padding, trailers) belong to the link.
+    let end = out
+        .iter()
+        .skip(1)
+        .map(|l| l.offset + l.length)
+        .max()
+        .unwrap_or(0);
+    let covered_to = if let Some(net) = pkt.net() {
+        net_end(pkt, net)
+    } else {
+        end
+    };
+    let covered_to = covered_to.max(end);
+    if pkt.problem.is_none() && covered_to > 0 && covered_to < pkt.data.len() {
+        let n = pkt.data.len() - covered_to;
+        let mut l = layer(2, "Trailer", covered_to, n);
+        l.fields.add("length", "Length", n);
+        l.summary = format!("{n} bytes after the network packet (padding or trailer)");
+        out.push(l);
+    }
+    out
+}
+
+fn net_end(pkt: &Packet<'_>, net: &LaxNetSlice<'_>) -> usize {
+    match net {
+        LaxNetSlice::Ipv4(v) => {
+            let p = &v.payload().payload;
+            pkt.offset_of(p) + p.len()
+        }
+        LaxNetSlice::Ipv6(v) => {
+            let p = &v.payload().payload;
+            pkt.offset_of(p) + p.len()
+        }
+        LaxNetSlice::Arp(a) => pkt.offset_of(a.slice()) + a.slice().len(),
+    }
+}
+
+fn frame_layer(f: &Frame<'_>) -> LayerDetail {
+    let mut l = layer(1, "Frame", 0, f.data.len());
+    let fl = &mut l.fields;
+    fl.add("number", "Frame number", f.number);
+    fl.add("interface", "Interface id", f.interface);
+    fl.add("linktype", "Link type", f.linktype).text(format!(
+        "{} ({})",
+        linktype::name(f.linktype),
+        f.linktype
+    ));
+    fl.add("caplen", "Captured length", f.data.len())
+        .means("bytes saved in the capture");
+    fl.add("len", "Wire length", f.orig_len)
+        .means("bytes the frame had on the wire");
+    fl.add("ts", "Arrival time", f.ts.to_string())
+        .means("seconds since 1970-01-01 UTC");
+    l.summary = match f.kind {
+        FrameKind::Packet => {
+            let mut s = format!(
+                "{} bytes on wire, {} captured, {}",
+                f.orig_len,
+                f.data.len(),
+                linktype::name(f.linktype)
+            );
+            if (f.data.len() as u64) < u64::from(f.orig_len) {
+                s.push_str(" (cut by the snap length)");
+            }
+            s
+        }
+        FrameKind::Event(what) => format!("{what} (no packet data)"),
+    };
+    l
+}
