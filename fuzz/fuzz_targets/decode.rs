@@ -91,7 +91,7 @@ fuzz_target!(|data: &[u8]| {
         let opts = tcp_options::parse(t.options(), !t.complete());
         let _ = tcp_options::summary(&opts);
         let _ = detail::tcp_flags_text(t.flags());
-        let _ = detail::segment_len(&pkt, t.header_len());
+        let _ = osiscope::decode::segment_len(&pkt, t.header_len());
     }
 
     // The context a flow table would give a TCP segment, from the selector bits.

@@ -11,7 +11,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use osiscope::proto::engineio;
-use osiscope::proto::http::{self, Head, HttpItem, HttpParser};
+use osiscope::proto::http::{Head, HttpItem, HttpParser};
 use osiscope::proto::websocket::DeflateParams;
 use osiscope_fuzz::{pieces, strict};
 
