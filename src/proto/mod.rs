@@ -6,12 +6,15 @@
 //! ```
 //!
 //! [`stack`] holds the analyzer traits, the context they work in and the
-//! per-connection [`stack::Stack`]; [`registry`] chooses which analyzer reads
-//! what; [`bytes`] lists the parts the bytes of a connection are booked
-//! under. Each protocol is a module with a pure, incremental parser that
-//! knows nothing of TCP (push bytes in, items out, bounded buffers) and an
-//! `analyzer` that runs it over a connection: [`http`], [`websocket`],
-//! [`engineio`] (with [`socketio`] inside it).
+//! per-connection [`stack::Stack`]; this module is the registry that chooses
+//! which analyzer reads what; [`bytes`] lists the parts the bytes of a
+//! connection are booked under. Each protocol is a module of its own: a
+//! pure, incremental parser that knows nothing of TCP (push bytes in, items
+//! out, bounded buffers), a `record` of what it reports and keeps, and an
+//! `analyzer` that runs the parser over a connection: [`http`],
+//! [`websocket`], [`engineio`] (with [`socketio`] inside it). The protocols
+//! are this module's children, so the registry may name them and they may
+//! ask it for the protocol above them.
 //!
 //! # The registry
 //!
@@ -33,16 +36,18 @@
 //!
 //! 1. The parser: `proto/engineio/mod.rs` and `proto/socketio.rs` decode one
 //!    packet from bytes, with every limit a named constant.
-//! 2. The analyzer: `proto/engineio/analyzer.rs` implements
+//! 2. The record: `proto/engineio/record.rs` holds its event type
+//!    (`EngineIoEvent`) and its part of the connection record
+//!    (`SocketIoSummary`).
+//! 3. The analyzer: `proto/engineio/analyzer.rs` implements
 //!    [`stack::CarriedAnalyzer`] (a protocol reached through a stream
-//!    implements [`stack::StreamAnalyzer`] instead). It defines its event
-//!    type (`EngineIoEvent`) and its part of the connection record
-//!    (`SocketIoSummary`), books its bytes under its own [`bytes::Part`],
-//!    and reports problems through its [`stack::Cx`].
-//! 3. Registration: a variant of [`stack::AppEvent`] for its events, a field
+//!    implements [`stack::StreamAnalyzer`] instead), books its bytes under
+//!    its own [`bytes::Part`], and reports events, facts and problems
+//!    through its [`stack::Cx`].
+//! 4. Registration: a variant of [`stack::AppEvent`] for its events, a field
 //!    of [`stack::AppSummary`] for its record, its part in [`bytes::PARTS`],
-//!    and the edge that reaches it in [`registry`] (`over_http`: by URI).
-//! 4. The narration: `report/walk/socketio.rs` tells its events as steps of
+//!    and the edge that reaches it here ([`over_http`]: by URI).
+//! 5. The narration: `report/walk/socketio.rs` tells its events as steps of
 //!    the walkthrough and as one-line summaries (packets, JSON), and its
 //!    header line. The views match on [`stack::AppEvent`], so the compiler
 //!    names every place left to fill.
