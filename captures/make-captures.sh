@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
-# Regenerates every capture in this directory from real traffic between real programs on
-# loopback (127.0.0.1 / ::1 only). Debian, as root:  sudo captures/make-captures.sh
+# Regenerates the captures in this directory from real traffic between real programs on
+# loopback (127.0.0.1 / ::1 only). Debian, as root:
+#   sudo captures/make-captures.sh              every capture
+#   sudo captures/make-captures.sh wss_keyupdate socketio_https   only these (names below)
+#
+# The wss:// and https:// captures use the test certificate in gen/tls/ (a throwaway key for
+# loopback recordings, valid for osiscope.test, localhost, 127.0.0.1 and ::1) and keep the
+# client's TLS secrets next to each capture as NAME.keys (NSS key log format, what
+# SSLKEYLOGFILE writes), so that the traffic can be decrypted: osiscope walk F --keylog F.keys.
 #
 # Installs what it needs if missing (apt: tcpdump, wireshark-common, curl, nodejs, npm,
 # python3-venv; pip: captures/gen/requirements.txt into captures/gen/.venv; npm: `npm ci` in
@@ -162,6 +169,8 @@ client() {
 # Ports are fixed and distinct per capture (all below the ephemeral range).
 P_ECHO=8801 P_DEFLATE=8802 P_IPV6=8803 P_SOCKETIO=8804
 P_REFUSED=8805 P_REJECTED=8806 P_SLL2=8807 P_PCAPNG=8808
+P_WSS13=8811 P_WSS12C=8812 P_WSS12G=8813 P_WSSNODE=8814 P_SIOTLS=8815 P_KEYUPD=8816
+CERT=$GEN/tls/cert.pem KEY=$GEN/tls/key.pem
 
 capture_ws_echo() {
   local out=$WORK/ws-echo.pcap
@@ -239,6 +248,71 @@ capture_ws_echo_pcapng() {
   stop_recorder
 }
 
+# wss_python NAME PORT CLIENT-ARGS...: Python websockets over TLS, secrets in NAME.keys
+wss_python() {
+  local name=$1 port=$2
+  shift 2
+  start_recorder lo "$WORK/$name.pcap" "$port"
+  start_server "$port" "$PY" "$GEN/ws_echo_server.py" --host 127.0.0.1 --port "$port" \
+    --tls-cert "$CERT" --tls-key "$KEY"
+  client "$PY" "$GEN/ws_echo_client.py" --url "wss://127.0.0.1:$port/echo" --ca "$CERT" \
+    --server-name osiscope.test --keylog "$WORK/$name.keys" "$@"
+  wait_server
+  stop_recorder
+}
+
+capture_wss_python_tls13() {
+  # TLS 1.3: OpenSSL's first choice, TLS_AES_256_GCM_SHA384
+  wss_python wss-python-tls13 "$P_WSS13" --script full
+}
+
+capture_wss_python_tls12_chacha() {
+  wss_python wss-python-tls12-chacha "$P_WSS12C" --script full --tls12 \
+    --ciphers ECDHE-ECDSA-CHACHA20-POLY1305
+}
+
+capture_wss_python_tls12_aesgcm() {
+  wss_python wss-python-tls12-aesgcm "$P_WSS12G" --script short --tls12 \
+    --ciphers ECDHE-ECDSA-AES128-GCM-SHA256
+}
+
+capture_wss_node_tls13_aes256() {
+  local name=wss-node-tls13-aes256
+  start_recorder lo "$WORK/$name.pcap" "$P_WSSNODE"
+  start_server "$P_WSSNODE" node "$GEN/wss_node_echo_server.js" 127.0.0.1 "$P_WSSNODE" \
+    "$CERT" "$KEY" TLS_AES_256_GCM_SHA384
+  client node --no-warnings --tls-keylog="$WORK/$name.keys" "$GEN/wss_node_echo_client.js" \
+    "wss://127.0.0.1:$P_WSSNODE/chat" "$CERT" osiscope.test
+  wait_server
+  stop_recorder
+}
+
+capture_socketio_https() {
+  # long-polling then WebSocket, all over TLS 1.3 with ChaCha20-Poly1305; the client
+  # connects to an IP address, so it sends no server name
+  local name=socketio-https
+  start_recorder lo "$WORK/$name.pcap" "$P_SIOTLS"
+  start_server "$P_SIOTLS" node "$GEN/socketio_server.js" "$P_SIOTLS" "$CERT" "$KEY" \
+    TLS_CHACHA20_POLY1305_SHA256
+  client node --no-warnings --tls-keylog="$WORK/$name.keys" "$GEN/socketio_client.js" \
+    "https://127.0.0.1:$P_SIOTLS" "$CERT"
+  wait_server
+  stop_recorder
+}
+
+capture_wss_keyupdate() {
+  # openssl s_client as the TLS client: a KeyUpdate between two WebSocket messages
+  local name=wss-keyupdate
+  start_recorder lo "$WORK/$name.pcap" "$P_KEYUPD"
+  start_server "$P_KEYUPD" "$PY" "$GEN/ws_echo_server.py" --host 127.0.0.1 --port "$P_KEYUPD" \
+    --tls-cert "$CERT" --tls-key "$KEY"
+  client "$PY" "$GEN/wss_keyupdate_client.py" --port "$P_KEYUPD" --ca "$CERT" \
+    --server-name osiscope.test --keylog "$WORK/$name.keys" \
+    --ciphersuite TLS_AES_128_GCM_SHA256
+  wait_server
+  stop_recorder
+}
+
 # ---------------------------------------------------------------- checks
 # Run only when tshark is installed (it is not needed to record). Every file: no malformed or
 # truncated packets, no expert errors, no lost, retransmitted, duplicated or out-of-order
@@ -272,12 +346,61 @@ expect_ws_session() {
   expect "$file" -eq 0 'tcp.flags.reset == 1'
 }
 
+# expect_tls FILE TEST N FILTER: as expect, decrypting with FILE's key log
+expect_tls() {
+  local file=$1 test=$2 want=$3 filter=$4 got
+  got=$(tshark -n -r "$WORK/$file" -o "tls.keylog_file:$WORK/${file%.pcap}.keys" -Y "$filter" 2>/dev/null | wc -l)
+  case $test in
+    -eq) ((got == want)) ;;
+    -ge) ((got >= want)) ;;
+  esac || die "$file: expected $test $want packet(s) matching '$filter' (decrypted), found $got"
+}
+
+check_tls_captures() {
+  local f
+  for f in "$WORK"/*.keys; do
+    f=$(basename "$f" .keys).pcap
+    [[ -f $WORK/$f ]] || continue
+    expect_tls "$f" -ge 1 'tls.handshake.type == 1'
+    expect_tls "$f" -eq 2 'websocket.opcode == 8'
+    # Node resets the kept-alive polling connections when the Socket.IO server closes
+    [[ $f == socketio-https.pcap ]] || expect_tls "$f" -eq 0 'tcp.flags.reset == 1'
+  done
+  if [[ -f $WORK/wss-python-tls13.pcap ]]; then
+    expect_tls wss-python-tls13.pcap -eq 1 'tls.handshake.ciphersuite == 0x1302 && tls.handshake.type == 2'
+    expect_tls wss-python-tls13.pcap -eq 1 'tls.handshake.extensions_server_name == "osiscope.test"'
+    expect_tls wss-python-tls13.pcap -eq 2 'websocket.opcode == 2'
+  fi
+  if [[ -f $WORK/wss-python-tls12-chacha.pcap ]]; then
+    expect_tls wss-python-tls12-chacha.pcap -eq 1 'tls.handshake.ciphersuite == 0xcca9 && tls.handshake.type == 2'
+    expect_tls wss-python-tls12-chacha.pcap -eq 6 'websocket.opcode == 1'
+  fi
+  if [[ -f $WORK/wss-python-tls12-aesgcm.pcap ]]; then
+    expect_tls wss-python-tls12-aesgcm.pcap -eq 1 'tls.handshake.ciphersuite == 0xc02b && tls.handshake.type == 2'
+  fi
+  if [[ -f $WORK/wss-node-tls13-aes256.pcap ]]; then
+    expect_tls wss-node-tls13-aes256.pcap -eq 1 'websocket.payload_length_ext_16 == 40000 && websocket.mask == 1'
+  fi
+  if [[ -f $WORK/socketio-https.pcap ]]; then
+    expect_tls socketio-https.pcap -eq 5 'tls.handshake.type == 1'
+    expect_tls socketio-https.pcap -eq 5 'tls.handshake.ciphersuite == 0x1303 && tls.handshake.type == 2'
+    expect_tls socketio-https.pcap -eq 1 'websocket.payload.text == "5"'
+  fi
+  if [[ -f $WORK/wss-keyupdate.pcap ]]; then
+    expect_tls wss-keyupdate.pcap -ge 1 'tls.handshake.type == 24'
+    expect_tls wss-keyupdate.pcap -eq 4 'websocket.payload.text contains "key update"'
+  fi
+}
+
 check_captures() {
   command -v tshark >/dev/null || { log "tshark not installed: skipping the checks"; return 0; }
   local f
   for f in "$WORK"/*.pcap "$WORK"/*.pcapng; do
-    check_clean "$(basename "$f")"
+    [[ -e $f ]] && check_clean "$(basename "$f")"
   done
+  check_tls_captures
+  # the rest checks the plain captures, when all of them were made
+  [[ -f $WORK/ws-echo.pcap ]] || return 0
 
   expect_ws_session ws-echo.pcap
   expect ws-echo.pcap -eq 2 'websocket.payload_length == 126'
@@ -330,14 +453,26 @@ main() {
   local names=(
     ws_echo ws_deflate ws_echo_ipv6 socketio_upgrade
     refused ws_upgrade_rejected ws_echo_any_sll2 ws_echo_pcapng
+    wss_python_tls13 wss_python_tls12_chacha wss_python_tls12_aesgcm
+    wss_node_tls13_aes256 socketio_https wss_keyupdate
   )
+  if (($#)); then
+    for name in "$@"; do
+      declare -F "capture_$name" >/dev/null || die "no capture named $name (one of: ${names[*]})"
+    done
+    names=("$@")
+  fi
   for name in "${names[@]}"; do
     log "capture: $name"
     "capture_$name"
   done
   check_captures
   local f
+  for f in "$WORK"/*.keys; do
+    [[ -e $f ]] && install -m 644 "$f" "$HERE/$(basename "$f")"
+  done
   for f in "$WORK"/*.pcap "$WORK"/*.pcapng; do
+    [[ -e $f ]] || continue
     install -m 644 "$f" "$HERE/$(basename "$f")"
     printf '%-26s %4s packets %6s bytes\n' "$(basename "$f")" \
       "$(capinfos -T -r -c -M "$f" | cut -f2)" "$(stat -c %s "$f")"

@@ -1,12 +1,16 @@
 // Socket.IO client (Node "socket.io-client"): connects with the default transports, waits for
 // the upgrade to WebSocket, emits events (JSON, with ack, with a Buffer), waits for a ping, disconnects.
+// For an https:// URL, CA is the certificate to trust (run with node --tls-keylog=FILE to
+// record the TLS secrets).
 "use strict";
+const fs = require("fs");
 const { io } = require("socket.io-client");
 
-const url = process.argv[2];
+const [url, ca] = process.argv.slice(2);
 setTimeout(() => { console.error("client timed out"); process.exit(2); }, 15000).unref();
 
-const socket = io(url, { reconnection: false, timeout: 5000 });
+const tls = ca ? { ca: fs.readFileSync(ca) } : {};
+const socket = io(url, { reconnection: false, timeout: 5000, ...tls });
 const once = (emitter, event) => new Promise((resolve) => emitter.once(event, resolve));
 
 let connected = false;

@@ -1,13 +1,23 @@
 // Socket.IO server (Node "socket.io") on 127.0.0.1 PORT: serves ONE client over the default
 // transports (HTTP long-polling, then WebSocket), answers its events, exits on disconnect.
+// With CERT KEY CIPHER it serves https:// and wss:// (TLS 1.3, only the suite CIPHER).
 "use strict";
+const fs = require("fs");
 const http = require("http");
+const https = require("https");
 const { Server } = require("socket.io");
 
-const port = Number(process.argv[2]);
+const [port, cert, key, cipher] = [Number(process.argv[2]), ...process.argv.slice(3)];
 setTimeout(() => { console.error("server timed out"); process.exit(2); }, 15000).unref();
 
-const httpServer = http.createServer();
+const httpServer = cert
+  ? https.createServer({
+      cert: fs.readFileSync(cert),
+      key: fs.readFileSync(key),
+      minVersion: "TLSv1.3",
+      ciphers: cipher,
+    })
+  : http.createServer();
 // pingInterval is shortened (default 25 s) so that one Engine.IO ping/pong shows up quickly
 const io = new Server(httpServer, { pingInterval: 1000, pingTimeout: 3000 });
 

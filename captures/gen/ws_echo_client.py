@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 # WebSocket echo client (Python "websockets"): sends a scripted list of text/binary messages,
 # waits for each echo, sends a ping (not in "short"), then closes with 1000 and a reason.
+# For wss:// URLs: --ca trusts the test certificate, --server-name is sent as SNI, --keylog
+# writes the TLS secrets (NSS key log format, as SSLKEYLOGFILE does), --tls12 and --ciphers
+# pin the version and the cipher suite.
 import argparse
 import asyncio
+import ssl
 
 from websockets.asyncio.client import connect
 
@@ -32,10 +36,28 @@ async def main() -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--script", choices=SCRIPTS, default="full")
     parser.add_argument("--deflate", action="store_true", help="offer permessage-deflate")
+    parser.add_argument("--ca", help="CA certificate (PEM) to trust for wss://")
+    parser.add_argument("--server-name", help="TLS server name (SNI) to send and check")
+    parser.add_argument("--keylog", help="append the TLS secrets to this file")
+    parser.add_argument("--tls12", action="store_true", help="TLS 1.2 at most")
+    parser.add_argument("--ciphers", help="OpenSSL cipher list (TLS 1.2 suites)")
     args = parser.parse_args()
 
+    extra = {}
+    if args.url.startswith("wss://"):
+        tls = ssl.create_default_context(cafile=args.ca)
+        if args.keylog:
+            tls.keylog_filename = args.keylog
+        if args.tls12:
+            tls.maximum_version = ssl.TLSVersion.TLSv1_2
+        if args.ciphers:
+            tls.set_ciphers(args.ciphers)
+        extra = {"ssl": tls, "server_hostname": args.server_name}
+
     compression = "deflate" if args.deflate else None
-    async with connect(args.url, compression=compression, open_timeout=5, close_timeout=5) as ws:
+    async with connect(
+        args.url, compression=compression, open_timeout=5, close_timeout=5, **extra
+    ) as ws:
         for message in SCRIPTS[args.script]:
             await ws.send(message)
             echo = await asyncio.wait_for(ws.recv(), timeout=5)

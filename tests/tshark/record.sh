@@ -8,7 +8,7 @@
 # Usage: tests/tshark/record.sh        (from any directory)
 #
 # Inputs (paths relative to the repository root, sorted bytewise):
-#   captures/**     every regular file except *.md *.sh *.json *.js *.py,
+#   captures/**     every regular file except *.md *.sh *.json *.js *.py *.keys,
 #                   dot-files, and anything under captures/gen/
 #   tests/corpus/** every regular file except *.md *.txt *.out *.test and
 #                   anything under a directory named "expected"
@@ -23,6 +23,11 @@
 #                                         holds WebSocket frames (only if there is one)
 #   tests/expected/tshark/N.ws.stderr     stderr of that run (only if non-empty and
 #                                         different from N.stderr)
+#   tests/expected/tshark/N.tls.tsv       TLS fields, one row per packet holding TLS
+#                                         records, decrypted with the key log P.keys
+#                                         (only for inputs with one beside them)
+#   tests/expected/tshark/N.wss.tsv       WebSocket fields as N.ws.tsv, decrypted with
+#                                         P.keys (only for inputs with one beside them)
 #   tests/expected/tshark/SUMMARY.tsv     one row per input
 #   tests/expected/tshark/VERSION.txt     first line of `tshark --version`
 # Every other *.tsv / *.stderr in tests/expected/tshark/ is deleted, so files
@@ -80,6 +85,16 @@ WS_FIELDS=(
     websocket.reassembled.length
     _ws.malformed _ws.expert.message
 )
+# One row per packet holding TLS records, decrypted with the capture's key log.
+TLS_FIELDS=(
+    frame.number tcp.stream tcp.srcport
+    tls.record.content_type tls.record.opaque_type tls.record.version tls.record.length
+    tls.handshake.type tls.handshake.version tls.handshake.ciphersuite
+    tls.handshake.extensions_server_name tls.handshake.extensions_alpn_str
+    tls.handshake.extensions.supported_version tls.handshake.extensions_key_share_group
+    tls.handshake.extensions_supported_group tls.alert_message.level tls.alert_message.desc
+    tls.change_cipher_spec tls.handshake.ciphersuites
+)
 FIELD_OPTS=(-T fields -E header=y -E separator=/t -E occurrence=a -E aggregator=, -E quote=n)
 
 TMP="$(mktemp -d)"
@@ -113,7 +128,7 @@ list_inputs() {
     if [ -d captures ]; then
         find captures -path captures/gen -prune -o -type f \
             ! -name '.*' ! -name '*.md' ! -name '*.sh' ! -name '*.json' \
-            ! -name '*.js' ! -name '*.py' -print0
+            ! -name '*.js' ! -name '*.py' ! -name '*.keys' -print0
     fi
     if [ -d tests/corpus ]; then
         find tests/corpus -type d -name expected -prune -o -type f \
@@ -146,6 +161,7 @@ printf '%s\n' "$TSHARK_VERSION" >"$NEW/VERSION.txt"
 fargs=(); for f in "${FIELDS[@]}"; do fargs+=(-e "$f"); done
 targs=(); for f in "${TCP_FIELDS[@]}"; do targs+=(-e "$f"); done
 wargs=(); for f in "${WS_FIELDS[@]}"; do wargs+=(-e "$f"); done
+largs=(); for f in "${TLS_FIELDS[@]}"; do largs+=(-e "$f"); done
 
 summary="$NEW/SUMMARY.tsv"
 printf 'path\ttshark_exit\tframes\tstderr_first_line\tcapinfos_file_type\tcapinfos_encapsulation\n' >"$summary"
@@ -205,6 +221,15 @@ for path in "${INPUTS[@]}"; do
             if [ -s "$TMP/werr.clean" ] && ! cmp -s "$TMP/werr.clean" "$TMP/err.clean"; then
                 cp "$TMP/werr.clean" "$NEW/$name.ws.stderr"
             fi
+        fi
+
+        # e) with the capture's key log beside it: TLS records and the WebSocket inside
+        keys="${path%.*}.keys"
+        if [ -f "$keys" ]; then
+            tshark -n -r "$path" -o "tls.keylog_file:$keys" -Y tls "${FIELD_OPTS[@]}" "${largs[@]}" \
+                </dev/null 2>/dev/null | tr -d '\r' >"$NEW/$name.tls.tsv" || true
+            tshark -n -r "$path" -o "tls.keylog_file:$keys" -Y websocket "${FIELD_OPTS[@]}" "${wargs[@]}" \
+                </dev/null 2>/dev/null | tr -d '\r' >"$NEW/$name.wss.tsv" || true
         fi
     fi
 done
