@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::proto::Protocol;
+use crate::proto::tls::keylog::KeyLog;
+use std::sync::Arc;
 pub use crate::report::Format;
 pub use crate::report::layers::FrameRange;
 pub use crate::report::style::ColorChoice;
@@ -235,6 +237,12 @@ pub struct FilterArgs {
     /// The same as --decode-as PORT=websocket
     #[arg(long = "assume-websocket", value_name = "PORT")]
     pub assume_websocket: Vec<u16>,
+    /// Decrypt TLS with this NSS key log (what SSLKEYLOGFILE makes browsers, curl, Node and Python write) [default: $SSLKEYLOGFILE when set]
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
+    /// The key log, once read (by main, before the run).
+    #[arg(skip)]
+    pub keylog_read: Option<Arc<KeyLog>>,
 }
 
 impl FilterArgs {
@@ -254,6 +262,7 @@ impl FilterArgs {
             },
             max_connections: Some(self.max_connections),
             decode_as,
+            keylog: self.keylog_read.clone(),
             ..RunOptions::default()
         }
     }
@@ -278,6 +287,21 @@ fn parse_decode_as(s: &str) -> Result<(u16, Protocol), String> {
     let proto = Protocol::from_name(proto.trim())
         .ok_or_else(|| format!("unknown protocol '{proto}' (one of {})", names()))?;
     Ok((port, proto))
+}
+
+impl Command {
+    /// The filters and decoding options of a command that reads packets.
+    pub fn filter_mut(&mut self) -> Option<&mut FilterArgs> {
+        match self {
+            Command::Walk(a) => Some(&mut a.filter),
+            Command::Flows(a) => Some(&mut a.filter),
+            Command::Packets(a) => Some(&mut a.filter),
+            Command::Layers(a) => Some(&mut a.filter),
+            Command::Demo(a) => Some(&mut a.filter),
+            Command::Live(a) => Some(&mut a.filter),
+            Command::Completions(_) | Command::Man => None,
+        }
+    }
 }
 
 #[derive(Args, Debug)]

@@ -252,8 +252,56 @@ fn walk(
     (input.name(), input.run(&mut view, l, threads))
 }
 
+/// Reads the key log named by `--keylog`, else by `SSLKEYLOGFILE` (said on
+/// standard error, since the user did not name it here). Malformed lines are
+/// warnings; a key log that cannot be read is a usage error.
+fn read_keylog(f: &mut osiscope::cli::FilterArgs, follow: bool) -> Result<(), ExitCode> {
+    use osiscope::proto::tls::keylog::KeyLog;
+    let (path, from_env) = match &f.keylog {
+        Some(p) => (p.clone(), false),
+        None => match std::env::var_os("SSLKEYLOGFILE").filter(|v| !v.is_empty()) {
+            Some(p) => (PathBuf::from(p), true),
+            None => return Ok(()),
+        },
+    };
+    let name = escape(&path.to_string_lossy()).into_owned();
+    let log = match KeyLog::open(&path, follow) {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "osiscope: {name}: cannot read the key log: {e}");
+            return Err(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let (warnings, count) = log.warnings();
+    for w in &warnings {
+        let _ = writeln!(io::stderr(), "osiscope: {name}: {}", escape(w));
+    }
+    if count > warnings.len() as u64 {
+        let _ = writeln!(
+            io::stderr(),
+            "osiscope: {name}: … and {} more lines not read",
+            count - warnings.len() as u64
+        );
+    }
+    if from_env {
+        let (secrets, sessions) = log.counts();
+        let _ = writeln!(
+            io::stderr(),
+            "osiscope: decrypting TLS with the key log in SSLKEYLOGFILE ({name}: {secrets} secrets for {sessions} sessions)"
+        );
+    }
+    f.keylog_read = Some(std::sync::Arc::new(log));
+    Ok(())
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    let follow = matches!(cli.command, Command::Live(_));
+    if let Some(f) = cli.command.filter_mut()
+        && let Err(code) = read_keylog(f, follow)
+    {
+        return code;
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let (path, res) = match cli.command {

@@ -275,6 +275,8 @@ fn bytes_by_layer_add_up_to_the_wire_bytes_on_every_capture() {
                 "ip",
                 "tcp",
                 "tcp_repeated",
+                "tls_record",
+                "tls_encrypted",
                 "http_head",
                 "http_body",
                 "websocket_framing",

@@ -11,6 +11,11 @@ use serde::ser::SerializeMap;
 /// A kind of byte above TCP, in stack order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
+    /// TLS record headers, handshake, alerts, and what encryption adds to
+    /// each record (nonce, tag, inner type, padding).
+    TlsRecord,
+    /// TLS application data that was not decrypted.
+    TlsEncrypted,
     /// HTTP request and response heads.
     HttpHead,
     /// HTTP bodies (chunk framing included), other than bodies a carried
@@ -34,7 +39,23 @@ pub struct PartInfo {
 }
 
 /// Every part, in stack order (the order of [`Part`]).
-pub const PARTS: [(Part, PartInfo); 6] = [
+pub const PARTS: [(Part, PartInfo); 8] = [
+    (
+        Part::TlsRecord,
+        PartInfo {
+            key: "tls_record",
+            osi: 6,
+            name: "TLS records",
+        },
+    ),
+    (
+        Part::TlsEncrypted,
+        PartInfo {
+            key: "tls_encrypted",
+            osi: 6,
+            name: "TLS encrypted data",
+        },
+    ),
     (
         Part::HttpHead,
         PartInfo {

@@ -57,12 +57,14 @@ pub mod engineio;
 pub mod http;
 pub mod socketio;
 pub mod stack;
+pub mod tls;
 pub mod websocket;
 
 use engineio::analyzer::EngineIo;
 use http::Head;
 use http::analyzer::Http;
 use stack::{CarriedAnalyzer, Cx, StreamAnalyzer};
+use tls::analyzer::Tls;
 use websocket::analyzer::WebSocket;
 use websocket::handshake;
 
@@ -70,6 +72,8 @@ use websocket::handshake;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
     Http,
+    /// TLS records from the first byte (found by content anyway).
+    Tls,
     /// Frames from the first byte: a connection whose handshake was not
     /// captured (marked "inferred").
     WebSocket,
@@ -77,8 +81,11 @@ pub enum Protocol {
 
 impl Protocol {
     /// Every protocol `--decode-as` takes, with its name there.
-    pub const ALL: [(&'static str, Protocol); 2] =
-        [("http", Protocol::Http), ("websocket", Protocol::WebSocket)];
+    pub const ALL: [(&'static str, Protocol); 3] = [
+        ("http", Protocol::Http),
+        ("tls", Protocol::Tls),
+        ("websocket", Protocol::WebSocket),
+    ];
 
     pub fn from_name(name: &str) -> Option<Protocol> {
         Self::ALL
@@ -90,21 +97,42 @@ impl Protocol {
     fn analyzer(self, cx: &mut Cx<'_>) -> Box<dyn StreamAnalyzer> {
         match self {
             Protocol::Http => Box::new(Http::new()),
+            Protocol::Tls => Box::new(Tls::new(cx.opts.keylog.clone())),
             Protocol::WebSocket => Box::new(WebSocket::assumed(cx)),
         }
     }
 }
 
-/// The first analyzer of a connection between `ports` (when known).
-pub fn first(cx: &mut Cx<'_>, ports: Option<(u16, u16)>) -> Box<dyn StreamAnalyzer> {
-    let chosen = ports.and_then(|(a, b)| {
+/// The first analyzer of a connection between `ports` (when known), whose
+/// first delivered bytes are `first_bytes`: by port, else by content (TLS
+/// records), else HTTP.
+pub fn first(
+    cx: &mut Cx<'_>,
+    ports: Option<(u16, u16)>,
+    first_bytes: &[u8],
+) -> Box<dyn StreamAnalyzer> {
+    let by_port = ports.and_then(|(a, b)| {
         cx.opts
             .decode_as
             .iter()
             .find(|(p, _)| *p == a || *p == b)
             .map(|(_, proto)| *proto)
     });
-    chosen.unwrap_or(Protocol::Http).analyzer(cx)
+    let by_content = tls::sniff(first_bytes).then_some(Protocol::Tls);
+    by_port
+        .or(by_content)
+        .unwrap_or(Protocol::Http)
+        .analyzer(cx)
+}
+
+/// The protocol carried by a TLS session whose ALPN is `alpn`, decrypted:
+/// HTTP/1.x (also when no ALPN was agreed); None for HTTP/2, which is not
+/// decoded.
+pub fn over_tls(alpn: Option<&str>) -> Option<Box<dyn StreamAnalyzer>> {
+    match alpn {
+        Some("h2") => None,
+        _ => Some(Box::new(Http::new())),
+    }
 }
 
 /// A protocol carried in whole units (HTTP bodies, WebSocket messages).

@@ -26,6 +26,8 @@ use super::bytes::{Ledger, Part};
 use super::engineio::record::{EngineIoEvent, SocketIoSummary};
 use super::http::Head;
 use super::http::record::{HttpEvent, HttpTx};
+use super::tls::keylog::KeyLog;
+use super::tls::record::{TlsEvent, TlsSummary};
 use super::websocket::record::{WebSocketEvent, WebSocketSummary};
 use super::{Protocol, first};
 use crate::flow::Dir;
@@ -61,6 +63,8 @@ pub struct StackOptions {
     pub messages: Option<SharedLimit>,
     /// Ports whose connections start with a given protocol (`--decode-as`).
     pub decode_as: Vec<(u16, Protocol)>,
+    /// The TLS secrets (`--keylog`, `SSLKEYLOGFILE`), shared by all connections.
+    pub keylog: Option<Arc<KeyLog>>,
 }
 
 impl Default for StackOptions {
@@ -72,6 +76,7 @@ impl Default for StackOptions {
             budget: ListBudget::default(),
             messages: None,
             decode_as: Vec::new(),
+            keylog: None,
         }
     }
 }
@@ -79,6 +84,7 @@ impl Default for StackOptions {
 /// Something an analyzer found, by protocol.
 #[derive(Clone, Debug)]
 pub enum AppEvent {
+    Tls(TlsEvent),
     Http(HttpEvent),
     WebSocket(WebSocketEvent),
     EngineIo(EngineIoEvent),
@@ -90,10 +96,17 @@ impl AppEvent {
     pub fn weight(&self) -> usize {
         std::mem::size_of::<AppEvent>()
             + match self {
+                AppEvent::Tls(e) => e.held(),
                 AppEvent::Http(e) => e.held(),
                 AppEvent::WebSocket(e) => e.held(),
                 AppEvent::EngineIo(e) => e.held(),
             }
+    }
+}
+
+impl From<TlsEvent> for AppEvent {
+    fn from(e: TlsEvent) -> Self {
+        AppEvent::Tls(e)
     }
 }
 
@@ -118,8 +131,10 @@ impl From<EngineIoEvent> for AppEvent {
 /// What the analyzers found on one connection: the record the views print.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct AppSummary {
-    /// The highest protocol reached: "http", "websocket", "socket.io", or null.
+    /// The highest protocol reached: "http", "websocket", "socket.io",
+    /// "tls" (nothing above it decoded), or null.
     pub protocol: Option<&'static str>,
+    pub tls: Option<TlsSummary>,
     pub http: Vec<HttpTx>,
     pub websocket: Option<WebSocketSummary>,
     pub socketio: Option<SocketIoSummary>,
@@ -298,10 +313,13 @@ impl Stack {
         }
     }
 
+    /// Runs `f` on the first analyzer, chosen now if this is the
+    /// connection's first call (by its ports and `first`, its first bytes).
     fn with_root(
         &mut self,
         opts: &StackOptions,
         out: &mut Vec<AppEvent>,
+        first_bytes: &[u8],
         f: impl FnOnce(&mut dyn StreamAnalyzer, &mut Cx<'_>),
     ) {
         let mut cx = Cx {
@@ -309,7 +327,7 @@ impl Stack {
             app: &mut self.app,
             out,
         };
-        let root = self.root.get_or_insert_with(|| first(&mut cx, self.ports));
+        let root = self.root.get_or_insert_with(|| first(&mut cx, self.ports, first_bytes));
         f(root.as_mut(), &mut cx);
     }
 
@@ -321,11 +339,11 @@ impl Stack {
         bytes: &[u8],
         out: &mut Vec<AppEvent>,
     ) {
-        self.with_root(opts, out, |a, cx| a.data(cx, dir, frame, bytes));
+        self.with_root(opts, out, bytes, |a, cx| a.data(cx, dir, frame, bytes));
     }
 
     pub fn gap(&mut self, opts: &StackOptions, dir: Dir, out: &mut Vec<AppEvent>) {
-        self.with_root(opts, out, |a, cx| a.gap(cx, dir));
+        self.with_root(opts, out, &[], |a, cx| a.gap(cx, dir));
     }
 
     /// Ends the connection: the summary. Events found at the end are not

@@ -102,7 +102,7 @@ impl<W: Write> FlowsView<W> {
                 "{} / {}",
                 s.payload_bytes.client_to_server, s.payload_bytes.server_to_client
             ),
-            app.and_then(|a| a.protocol).unwrap_or("–").to_owned(),
+            record::app_label(app),
             if anomalies == 0 {
                 "–".into()
             } else {

@@ -9,6 +9,7 @@ use crate::proto::bytes::Ledger;
 use crate::proto::engineio::record::SocketIoSummary;
 use crate::proto::http::record::HttpTx;
 use crate::proto::stack::AppSummary;
+use crate::proto::tls::record::TlsSummary;
 use crate::proto::websocket::record::WebSocketSummary;
 
 /// Bytes of one connection by layer: the link, IP and TCP parts from the
@@ -93,8 +94,9 @@ pub fn connection(s: &ConnSummary, app: Option<&AppSummary>) -> Value {
 pub struct ConnRecord<'a> {
     #[serde(flatten)]
     pub conn: &'a ConnSummary,
-    /// "http", "websocket", "socket.io", or null.
+    /// "http", "websocket", "socket.io", "tls", or null.
     pub app_protocol: Option<&'static str>,
+    pub tls: Option<&'a TlsSummary>,
     pub http: &'a [HttpTx],
     pub websocket: Option<&'a WebSocketSummary>,
     pub socketio: Option<&'a SocketIoSummary>,
@@ -108,11 +110,27 @@ pub fn record<'a>(s: &'a ConnSummary, app: Option<&'a AppSummary>) -> ConnRecord
     ConnRecord {
         conn: s,
         app_protocol: app.and_then(|a| a.protocol),
+        tls: app.and_then(|a| a.tls.as_ref()),
         http: app.map_or(&[], |a| a.http.as_slice()),
         websocket: app.and_then(|a| a.websocket.as_ref()),
         socketio: app.and_then(|a| a.socketio.as_ref()),
         app_problems: app.map_or(&[], |a| a.problems.as_slice()),
         app_problem_count: app.map_or(0, |a| a.problem_count),
         overhead: Overhead::of(s, app),
+    }
+}
+
+/// The application protocol as the flows table names it: the highest
+/// protocol reached, with "(tls)" when it ran over TLS.
+pub fn app_label(app: Option<&AppSummary>) -> String {
+    match app {
+        Some(a) => match (a.protocol, a.tls.is_some()) {
+            (Some("tls"), _) => "tls".into(),
+            (Some(p), true) => format!("{p} (tls)"),
+            (Some(p), false) => p.into(),
+            (None, true) => "tls".into(),
+            (None, false) => "–".into(),
+        },
+        None => "–".into(),
     }
 }

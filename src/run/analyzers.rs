@@ -45,6 +45,7 @@ impl Analyzers {
                 keep_frames: frames,
                 messages: opts.messages.clone(),
                 decode_as: opts.decode_as.clone(),
+                keylog: opts.keylog.clone(),
                 ..StackOptions::default()
             },
             conns: HashMap::default(),

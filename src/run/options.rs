@@ -14,6 +14,7 @@ use crate::decode::Packet;
 use crate::flow::{ConnSummary, Endpoint, SegmentContext};
 use crate::limit::SharedLimit;
 use crate::proto::Protocol;
+use crate::proto::tls::keylog::KeyLog;
 
 /// Why a run stopped early.
 #[derive(Debug)]
@@ -62,6 +63,8 @@ pub struct RunOptions {
     /// together (see [`MAX_HELD_MESSAGES`]); made by the driver when None,
     /// so both threads of a run share one.
     pub messages: Option<SharedLimit>,
+    /// The TLS secrets to decrypt with.
+    pub keylog: Option<Arc<KeyLog>>,
     /// Also write the frames that pass the filter here (`packets -w`). Shared
     /// only to keep the options cloneable; the reading thread alone writes.
     pub write: Option<Arc<Mutex<PcapOut>>>,

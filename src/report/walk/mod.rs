@@ -24,6 +24,7 @@ pub mod story;
 pub mod svg;
 mod tcp;
 mod text;
+mod tls;
 mod websocket;
 
 use std::collections::HashMap;
@@ -229,7 +230,7 @@ impl<W: Write> View for WalkView<W> {
         let app: Vec<&AppEvent> = ev
             .app
             .iter()
-            .filter(|(id, _)| *id == c.stream)
+            .filter(|(id, e)| *id == c.stream && tells(e))
             .map(|(_, e)| e)
             .collect();
         tcp::steps(ev, &c, story, !app.is_empty());
@@ -346,6 +347,9 @@ fn app_header(app: Option<&AppSummary>) -> Vec<String> {
             MAX_LISTED_BYTES >> 20
         ));
     }
+    if let Some(t) = &a.tls {
+        out.push(tls::header(t));
+    }
     if let Some(w) = &a.websocket {
         out.push(websocket::header(w));
     }
@@ -357,11 +361,21 @@ fn app_header(app: Option<&AppSummary>) -> Vec<String> {
     out
 }
 
+/// Whether an application event is told as a step of its own (a TLS
+/// record is not: the messages in it are, or the segment that carried it).
+fn tells(e: &AppEvent) -> bool {
+    match e {
+        AppEvent::Tls(e) => tls::tells(e),
+        _ => true,
+    }
+}
+
 /// The steps an application event adds to the story.
 fn app_steps(e: &AppEvent, rel_ts: f64, story: &mut Story) {
     story.end_run();
     let mut at = At { story, rel_ts };
     match e {
+        AppEvent::Tls(e) => tls::steps(e, &mut at),
         AppEvent::Http(e) => http::steps(e, &mut at),
         AppEvent::WebSocket(e) => websocket::steps(e, &mut at),
         AppEvent::EngineIo(e) => socketio::steps(e, &mut at),
@@ -371,6 +385,7 @@ fn app_steps(e: &AppEvent, rel_ts: f64, story: &mut Story) {
 /// One line per application event, for the packets view and the packet JSON.
 pub fn app_line(e: &AppEvent) -> Option<AppLine> {
     match e {
+        AppEvent::Tls(e) => tls::line(e),
         AppEvent::Http(e) => http::line(e),
         AppEvent::WebSocket(e) => websocket::line(e),
         AppEvent::EngineIo(e) => socketio::line(e),
