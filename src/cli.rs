@@ -6,13 +6,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::proto::Protocol;
 use crate::proto::tls::keylog::KeyLog;
-use std::sync::Arc;
 pub use crate::report::Format;
 pub use crate::report::layers::FrameRange;
 pub use crate::report::style::ColorChoice;
 pub use crate::report::walk::WalkFormat;
 use crate::run::{Filter, RunOptions};
 pub use crate::sample::SampleName;
+use std::sync::Arc;
 
 const AFTER_HELP: &str = "\
 Examples:

@@ -268,7 +268,10 @@ fn read_keylog(f: &mut osiscope::cli::FilterArgs, follow: bool) -> Result<(), Ex
     let log = match KeyLog::open(&path, follow) {
         Ok(l) => l,
         Err(e) => {
-            let _ = writeln!(io::stderr(), "osiscope: {name}: cannot read the key log: {e}");
+            let _ = writeln!(
+                io::stderr(),
+                "osiscope: {name}: cannot read the key log: {e}"
+            );
             return Err(ExitCode::from(EXIT_USAGE));
         }
     };

@@ -327,7 +327,9 @@ impl Stack {
             app: &mut self.app,
             out,
         };
-        let root = self.root.get_or_insert_with(|| first(&mut cx, self.ports, first_bytes));
+        let root = self
+            .root
+            .get_or_insert_with(|| first(&mut cx, self.ports, first_bytes));
         f(root.as_mut(), &mut cx);
     }
 

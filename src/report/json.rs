@@ -55,7 +55,11 @@ impl PacketRecord {
             linktype: f.linktype,
             caplen: f.data.len(),
             len: f.orig_len,
-            layers: detail::describe(f, ev.packet, ev.tcp.as_ref()),
+            layers: {
+                let mut l = detail::describe(f, ev.packet, ev.tcp.as_ref());
+                detail::tls::add_records(&mut l, ev.app.iter().map(|(_, e)| e));
+                l
+            },
             problem: ev.packet.problem.as_ref().map(|p| p.text()),
             app: ev.app.iter().filter_map(|(_, e)| app_line(e)).collect(),
         }

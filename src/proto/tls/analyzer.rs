@@ -329,8 +329,11 @@ impl Tls {
                 s.sni.clone_from(&h.sni);
                 s.alpn_offered.clone_from(&h.alpn);
                 s.versions_offered = h.versions.iter().map(|v| names::version_name(*v)).collect();
-                s.cipher_suites_offered =
-                    h.cipher_suites.iter().map(|c| names::suite_name(*c)).collect();
+                s.cipher_suites_offered = h
+                    .cipher_suites
+                    .iter()
+                    .map(|c| names::suite_name(*c))
+                    .collect();
                 s.groups_offered = h.groups.iter().map(|g| names::group_name(*g)).collect();
                 s.early_data_offered = h.early_data;
                 s.ech_offered = h.ech;
@@ -362,7 +365,11 @@ impl Tls {
                     frame,
                     hello: hello.clone(),
                 });
-                if !retry {
+                if retry {
+                    // Only TLS 1.3 retries: what follows (a compatibility
+                    // ChangeCipherSpec, the second ClientHello) is plaintext.
+                    self.tls13 = true;
+                } else {
                     self.keys(cx, frame, &hello);
                 }
                 return;
@@ -376,8 +383,8 @@ impl Tls {
                 }
             }
             (CERTIFICATE, Dir::ServerToClient) => {
-                let subject = hello::first_certificate(b, self.tls13)
-                    .and_then(hello::certificate_subject);
+                let subject =
+                    hello::first_certificate(b, self.tls13).and_then(hello::certificate_subject);
                 if let Some(sub) = &subject {
                     detail = Some(sub.clone());
                 }
@@ -405,9 +412,7 @@ impl Tls {
                         .secret
                         .as_ref()
                         .and_then(|s| crypto::next_secret(suite.hash, s));
-                    side.keys = next
-                        .as_ref()
-                        .and_then(|s| Keys::tls13(kind, suite.hash, s));
+                    side.keys = next.as_ref().and_then(|s| Keys::tls13(kind, suite.hash, s));
                     side.secret = next;
                 }
             }
@@ -463,10 +468,7 @@ impl Tls {
             return Err(if hello.ech {
                 "no key for its client random: with Encrypted Client Hello the keys are logged for the inner ClientHello, which the capture cannot see".into()
             } else {
-                format!(
-                    "no key for its client random in {}",
-                    log.path().display()
-                )
+                format!("no key for its client random in {}", log.path().display())
             });
         };
         if self.tls13 {
@@ -476,13 +478,23 @@ impl Tls {
         }
     }
 
-    fn tls13_keys(&mut self, secrets: &Secrets, suite: &Suite, kind: AeadKind) -> Result<(), String> {
+    fn tls13_keys(
+        &mut self,
+        secrets: &Secrets,
+        suite: &Suite,
+        kind: AeadKind,
+    ) -> Result<(), String> {
         let hash = suite.hash;
         let get = |l: Label, what: &str| {
             secrets
                 .get(l)
-                .filter(|s| s.len() == hash.len())
-                .ok_or_else(|| format!("the key log has no {what} of {} bytes for this session", hash.len()))
+                .filter(|s| s.len() == hash.output_len())
+                .ok_or_else(|| {
+                    format!(
+                        "the key log has no {what} of {} bytes for this session",
+                        hash.output_len()
+                    )
+                })
         };
         let ch = get(Label::ClientHandshake, "CLIENT_HANDSHAKE_TRAFFIC_SECRET")?;
         let shs = get(Label::ServerHandshake, "SERVER_HANDSHAKE_TRAFFIC_SECRET")?;
@@ -516,7 +528,8 @@ impl Tls {
         };
         let key_len = kind.key_len();
         let seed = [server_random, client_random].concat();
-        let block = crypto::prf(suite.hash, master, b"key expansion", &seed)(2 * key_len + 2 * iv_len);
+        let block =
+            crypto::prf(suite.hash, master, b"key expansion", &seed)(2 * key_len + 2 * iv_len);
         // client key, server key, client IV, server IV (AEAD suites have no MAC keys).
         let (ck, rest) = block.split_at(key_len);
         let (sk, rest) = rest.split_at(key_len);

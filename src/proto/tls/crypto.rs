@@ -23,7 +23,7 @@ pub enum Hash {
 
 impl Hash {
     /// Bytes of its output: the length of the suite's secrets.
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         match self {
             Hash::Sha256 => 32,
             Hash::Sha384 => 48,
@@ -87,7 +87,7 @@ pub fn expand_label(
 /// The traffic secret after a KeyUpdate (RFC 8446 §7.2): the key log holds
 /// generation 0 only, every later one is derived.
 pub fn next_secret(hash: Hash, secret: &[u8]) -> Option<Vec<u8>> {
-    expand_label(hash, secret, "traffic upd", &[], hash.len())
+    expand_label(hash, secret, "traffic upd", &[], hash.output_len())
 }
 
 /// TLS 1.2's P_hash (RFC 5246 §5): `len` bytes from `secret` and `label ‖ seed`.
@@ -161,7 +161,13 @@ impl Aead {
     }
 }
 
-fn open_with<C: AeadInOut>(c: &C, nonce: &[u8; 12], aad: &[u8], msg: &mut [u8], tag: &[u8]) -> bool {
+fn open_with<C: AeadInOut>(
+    c: &C,
+    nonce: &[u8; 12],
+    aad: &[u8],
+    msg: &mut [u8],
+    tag: &[u8],
+) -> bool {
     let (Ok(nonce), Ok(tag)) = (
         aes_gcm::aead::Nonce::<C>::try_from(&nonce[..]),
         aes_gcm::aead::Tag::<C>::try_from(tag),
@@ -193,7 +199,10 @@ mod tests {
         );
         let key = expand_label(Hash::Sha256, &secret, "key", &[], 16).expect("key");
         let iv = expand_label(Hash::Sha256, &secret, "iv", &[], 12).expect("iv");
-        assert_eq!(key, unhex("3f ce 51 60 09 c2 17 27 d0 f2 e4 e8 6e e4 03 bc"));
+        assert_eq!(
+            key,
+            unhex("3f ce 51 60 09 c2 17 27 d0 f2 e4 e8 6e e4 03 bc")
+        );
         assert_eq!(iv, unhex("5d 31 3e b2 67 12 76 ee 13 00 0b 30"));
     }
 

@@ -47,7 +47,9 @@ impl Label {
             "SERVER_TRAFFIC_SECRET_0" => Label::ServerTraffic,
             "CLIENT_EARLY_TRAFFIC_SECRET" => Label::ClientEarly,
             // Known, not needed: derived from the others or for exporters.
-            "EXPORTER_SECRET" | "EARLY_EXPORTER_SECRET" | "CLIENT_TRAFFIC_SECRET_N"
+            "EXPORTER_SECRET"
+            | "EARLY_EXPORTER_SECRET"
+            | "CLIENT_TRAFFIC_SECRET_N"
             | "SERVER_TRAFFIC_SECRET_N" => return Some(None),
             _ => return None,
         }))
@@ -85,7 +87,9 @@ pub struct KeyLog {
 
 impl std::fmt::Debug for KeyLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyLog").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("KeyLog")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -118,23 +122,29 @@ impl Inner {
         let (Some(label), Some(random), Some(secret), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return self.warn(format!(
-                "line {n}: not LABEL CLIENT_RANDOM SECRET"
-            ));
+            return self.warn(format!("line {n}: not LABEL CLIENT_RANDOM SECRET"));
         };
         let Some(label) = Label::parse(label) else {
-            let shown: String = label.chars().take(40).filter(|c| c.is_ascii_graphic()).collect();
+            let shown: String = label
+                .chars()
+                .take(40)
+                .filter(|c| c.is_ascii_graphic())
+                .collect();
             return self.warn(format!("line {n}: unknown label {shown}"));
         };
         let Some(label) = label else { return };
         let Some(random) = unhex(random).and_then(|r| <[u8; 32]>::try_from(r).ok()) else {
-            return self.warn(format!("line {n}: the client random is not 32 bytes of hex"));
+            return self.warn(format!(
+                "line {n}: the client random is not 32 bytes of hex"
+            ));
         };
         let Some(secret) = unhex(secret).filter(|s| matches!(s.len(), 32 | 48)) else {
             return self.warn(format!("line {n}: the secret is not 32 or 48 bytes of hex"));
         };
         if self.secrets >= MAX_SECRETS {
-            return self.warn(format!("line {n}: more than {MAX_SECRETS} secrets, not kept"));
+            return self.warn(format!(
+                "line {n}: more than {MAX_SECRETS} secrets, not kept"
+            ));
         }
         let entry = self.by_random.entry(random).or_default();
         if entry.0.insert(label, secret).is_none() {
@@ -149,7 +159,10 @@ impl Inner {
         let mut buf = Vec::new();
         loop {
             buf.clear();
-            let n = r.by_ref().take(MAX_LINE as u64 + 1).read_until(b'\n', &mut buf)?;
+            let n = r
+                .by_ref()
+                .take(MAX_LINE as u64 + 1)
+                .read_until(b'\n', &mut buf)?;
             if n == 0 {
                 return Ok(());
             }

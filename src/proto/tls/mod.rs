@@ -201,22 +201,19 @@ impl Handshakes {
             }
             if self.buf.is_empty() {
                 // Whole messages straight from the record.
-                match bytes {
-                    [t, a, b, c, rest @ ..] => {
-                        let len = usize::from(*a) << 16 | usize::from(*b) << 8 | usize::from(*c);
-                        if len > MAX_HANDSHAKE {
-                            self.skipped += 1;
-                            self.skip = len;
-                            bytes = rest;
-                            continue;
-                        }
-                        if let Some(body) = rest.get(..len) {
-                            f(*t, body);
-                            bytes = &rest[len..];
-                            continue;
-                        }
+                if let [t, a, b, c, rest @ ..] = bytes {
+                    let len = usize::from(*a) << 16 | usize::from(*b) << 8 | usize::from(*c);
+                    if len > MAX_HANDSHAKE {
+                        self.skipped += 1;
+                        self.skip = len;
+                        bytes = rest;
+                        continue;
                     }
-                    _ => {}
+                    if let Some(body) = rest.get(..len) {
+                        f(*t, body);
+                        bytes = &rest[len..];
+                        continue;
+                    }
                 }
             }
             // Assemble across records.
@@ -261,7 +258,11 @@ mod tests {
         let mut s = Splitter::default();
         let mut out = Vec::new();
         let mut at = 0;
-        for (i, &c) in cuts.iter().chain(std::iter::once(&stream.len())).enumerate() {
+        for (i, &c) in cuts
+            .iter()
+            .chain(std::iter::once(&stream.len()))
+            .enumerate()
+        {
             s.push(&stream[at..c], i as u64 + 1, |r| {
                 out.push((r.content_type(), r.body.to_vec(), r.frame))
             });
@@ -306,7 +307,11 @@ mod tests {
             let mut got = Vec::new();
             h.push(&msg[..cut], |t, b| got.push((t, b.to_vec())));
             h.push(&msg[cut..], |t, b| got.push((t, b.to_vec())));
-            assert_eq!(got, [(1, vec![10, 11, 12, 13, 14]), (2, vec![7])], "cut at {cut}");
+            assert_eq!(
+                got,
+                [(1, vec![10, 11, 12, 13, 14]), (2, vec![7])],
+                "cut at {cut}"
+            );
         }
     }
 }

@@ -53,23 +53,78 @@ const SUITES: &[Suite] = &[
     s(0x1303, "TLS_CHACHA20_POLY1305_SHA256", Some(CHACHA), H256),
     s(0x1304, "TLS_AES_128_CCM_SHA256", None, H256),
     s(0x1305, "TLS_AES_128_CCM_8_SHA256", None, H256),
-    s(0xc02b, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", Some(G128), H256),
-    s(0xc02c, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", Some(G256), H384),
-    s(0xc02f, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", Some(G128), H256),
-    s(0xc030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", Some(G256), H384),
-    s(0xcca8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", Some(CHACHA), H256),
-    s(0xcca9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", Some(CHACHA), H256),
-    s(0xccaa, "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256", Some(CHACHA), H256),
-    s(0x009e, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", Some(G128), H256),
-    s(0x009f, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", Some(G256), H384),
+    s(
+        0xc02b,
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        Some(G128),
+        H256,
+    ),
+    s(
+        0xc02c,
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        Some(G256),
+        H384,
+    ),
+    s(
+        0xc02f,
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        Some(G128),
+        H256,
+    ),
+    s(
+        0xc030,
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        Some(G256),
+        H384,
+    ),
+    s(
+        0xcca8,
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        Some(CHACHA),
+        H256,
+    ),
+    s(
+        0xcca9,
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+        Some(CHACHA),
+        H256,
+    ),
+    s(
+        0xccaa,
+        "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        Some(CHACHA),
+        H256,
+    ),
+    s(
+        0x009e,
+        "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+        Some(G128),
+        H256,
+    ),
+    s(
+        0x009f,
+        "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+        Some(G256),
+        H384,
+    ),
     s(0x009c, "TLS_RSA_WITH_AES_128_GCM_SHA256", Some(G128), H256),
     s(0x009d, "TLS_RSA_WITH_AES_256_GCM_SHA384", Some(G256), H384),
     s(0xc009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", None, H256),
     s(0xc00a, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", None, H256),
     s(0xc013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", None, H256),
     s(0xc014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", None, H256),
-    s(0xc023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", None, H256),
-    s(0xc024, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", None, H384),
+    s(
+        0xc023,
+        "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+        None,
+        H256,
+    ),
+    s(
+        0xc024,
+        "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
+        None,
+        H384,
+    ),
     s(0xc027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", None, H256),
     s(0xc028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", None, H384),
     s(0xc0ac, "TLS_ECDHE_ECDSA_WITH_AES_128_CCM", None, H256),
@@ -237,7 +292,12 @@ mod tests {
         assert_eq!(handshake_name(24), "KeyUpdate");
         // The TLS 1.2 AEAD suites name their hash last: SHA384 with AES-256.
         for s in SUITES {
-            assert_eq!(s.name.ends_with("SHA384"), s.hash == Hash::Sha384, "{}", s.name);
+            assert_eq!(
+                s.name.ends_with("SHA384"),
+                s.hash == Hash::Sha384,
+                "{}",
+                s.name
+            );
         }
     }
 }

@@ -75,7 +75,8 @@ impl<W: Write> View for LayersView<W> {
             super::json::write(&mut self.out, &PacketRecord::new(ev))?;
             return self.out.write_all(b"\n");
         }
-        let layers = detail::describe(ev.frame, ev.packet, ev.tcp.as_ref());
+        let mut layers = detail::describe(ev.frame, ev.packet, ev.tcp.as_ref());
+        detail::tls::add_records(&mut layers, ev.app.iter().map(|(_, e)| e));
         let c = self.color;
         let out = &mut self.out;
         if self.shown > 1 {
@@ -85,7 +86,9 @@ impl<W: Write> View for LayersView<W> {
         writeln!(out, "{}", paint(c, anstyle::Style::new().bold(), &head))?;
         for l in &layers {
             let tag = format!("L{} {:<12}", l.osi, osi_name(l.osi));
-            let range = if l.length == 0 {
+            let range = if l.reassembled {
+                "completed in this frame".to_owned()
+            } else if l.length == 0 {
                 "no bytes".to_owned()
             } else {
                 format!("bytes {}–{}", l.offset, l.offset + l.length - 1)
@@ -115,9 +118,14 @@ impl<W: Write> View for LayersView<W> {
         writeln!(out)?;
         hexdump(out, ev.frame.data, &layers, c)?;
         if !c {
+            let six = if layers.iter().any(|l| l.osi == 6) {
+                "6 presentation · "
+            } else {
+                ""
+            };
             writeln!(
                 out,
-                "      layer key: 1 frame · 2 data link · 3 network · 4 transport · 7 application · - not decoded"
+                "      layer key: 1 frame · 2 data link · 3 network · 4 transport · {six}7 application · - not decoded"
             )?;
         }
         Ok(())

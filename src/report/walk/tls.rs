@@ -46,7 +46,11 @@ fn client_hello(h: &ClientHello) -> (String, String) {
             .cloned()
             .collect::<Vec<_>>()
             .join(", "),
-        if suites.len() > SUITES_SHOWN { ", …" } else { "" }
+        if suites.len() > SUITES_SHOWN {
+            ", …"
+        } else {
+            ""
+        }
     );
     let shares: Vec<String> = h
         .key_shares
@@ -111,7 +115,10 @@ fn server_hello(h: &ServerHello) -> (String, String) {
             ". The rest of the handshake follows in the clear; each side encrypts after its ChangeCipherSpec.",
         );
     }
-    (text, format!("ServerHello {}", names::version_name(h.version)))
+    (
+        text,
+        format!("ServerHello {}", names::version_name(h.version)),
+    )
 }
 
 /// What a handshake message does, in a few words.
@@ -248,7 +255,14 @@ pub(super) fn steps(e: &TlsEvent, at: &mut At<'_>) {
             } else if *level == 2 {
                 text = format!("⚠ {text} (fatal: the connection ends)");
             }
-            at.step(*frame, 6, Some(*dir), "tls_alert", text, format!("alert {name}"));
+            at.step(
+                *frame,
+                6,
+                Some(*dir),
+                "tls_alert",
+                text,
+                format!("alert {name}"),
+            );
         }
     }
 }
@@ -291,7 +305,11 @@ pub(super) fn line(e: &TlsEvent) -> Option<AppLine> {
 
 /// The connection header's TLS line.
 pub(super) fn header(t: &TlsSummary) -> String {
-    let mut parts = vec![t.version.clone().unwrap_or_else(|| "version unknown".into())];
+    let mut parts = vec![
+        t.version
+            .clone()
+            .unwrap_or_else(|| "version unknown".into()),
+    ];
     parts.extend(t.cipher_suite.clone());
     parts.extend(t.group.clone());
     if let Some(s) = &t.sni {

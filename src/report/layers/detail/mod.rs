@@ -8,6 +8,7 @@
 
 mod link;
 mod net;
+pub mod tls;
 mod transport;
 
 pub use transport::tcp_flags_text;
@@ -36,6 +37,10 @@ pub struct LayerDetail {
     /// A shorter summary for narrow table cells; empty means "same as summary".
     #[serde(skip)]
     pub brief: String,
+    /// A layer of the reassembled stream (a TLS record): it has no byte
+    /// range in this frame of its own.
+    #[serde(skip)]
+    pub reassembled: bool,
 }
 
 impl LayerDetail {
@@ -138,6 +143,7 @@ fn layer(osi: u8, name: &'static str, offset: usize, length: usize) -> LayerDeta
         fields: Fields::default(),
         summary: String::new(),
         brief: String::new(),
+        reassembled: false,
     }
 }
 
