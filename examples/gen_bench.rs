@@ -25,8 +25,17 @@
 //! * WebSocket frames are sometimes split across TCP segments and sometimes
 //!   several are packed into one segment (at most 1448 payload bytes a segment).
 //!
-//! The output is a deterministic function of `--seed` and `--size`: the same
-//! arguments give the same file, byte for byte.
+//! With `--tls KEYS`, every connection runs over TLS 1.3 instead (port 443):
+//! a plaintext ClientHello and ServerHello (`TLS_AES_128_GCM_SHA256`,
+//! x25519), each side's Finished under its handshake keys, then the same
+//! HTTP upgrade and WebSocket traffic in application-data records of at most
+//! 16 KiB, encrypted with AES-128-GCM under keys made from random secrets,
+//! which are written to KEYS in the NSS key log format. The handshake proves
+//! nothing (no certificate, random Finished): it only has the shape a
+//! decrypting reader needs, to measure what decrypting costs.
+//!
+//! The output is a deterministic function of `--seed`, `--size` and `--tls`:
+//! the same arguments give the same file, byte for byte.
 //!
 //! ```text
 //! cargo run --release --example gen_bench -- --out /tmp/x.pcap --size 100M --seed 1
@@ -38,10 +47,13 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use aes_gcm::aead::AeadInOut;
+use aes_gcm::{Aes128Gcm, KeyInit};
 use base64::Engine as _;
 use clap::Parser;
 use etherparse::{IpHeaders, Ipv4Header, PacketBuilder, TcpHeader};
 use flate2::{Compress, Compression, FlushCompress};
+use osiscope::proto::tls::crypto::{Hash, expand_label};
 use sha1::{Digest, Sha1};
 
 /// Writes a SYNTHETIC pcap file of made-up, protocol-correct TCP/HTTP/WebSocket/
@@ -76,6 +88,9 @@ struct Args {
     /// How many connections are kept open at once
     #[arg(long, default_value_t = 200)]
     concurrent: usize,
+    /// Wrap every connection in TLS 1.3 and write its secrets to this key log
+    #[arg(long, value_name = "KEYS")]
+    tls: Option<PathBuf>,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -93,6 +108,159 @@ fn parse_size(s: &str) -> Result<u64, String> {
         return Err(format!("size must be positive, got {s:?}"));
     }
     Ok((n * mult as f64) as u64)
+}
+
+// ---------------------------------------------------------------------------
+// TLS 1.3 wrapping (--tls).
+
+/// One direction's record protection: AES-128-GCM keys and sequence number.
+struct Seal {
+    aead: Aes128Gcm,
+    iv: [u8; 12],
+    seq: u64,
+}
+
+impl Seal {
+    fn new(secret: &[u8]) -> Seal {
+        let key = expand_label(Hash::Sha256, secret, "key", &[], 16).expect("key");
+        let iv = expand_label(Hash::Sha256, secret, "iv", &[], 12).expect("iv");
+        Seal {
+            aead: Aes128Gcm::new_from_slice(&key).expect("key length"),
+            iv: iv.try_into().expect("iv length"),
+            seq: 0,
+        }
+    }
+
+    /// `data` as records of content type `inner`, 16 KiB of plaintext at most each.
+    fn records(&mut self, inner: u8, data: &[u8], out: &mut Vec<u8>) {
+        for chunk in data.chunks(16 * 1024) {
+            let mut body = chunk.to_vec();
+            body.push(inner);
+            let len = (body.len() + 16) as u16;
+            let header = [23, 3, 3, (len >> 8) as u8, len as u8];
+            let mut nonce = self.iv;
+            for (b, s) in nonce[4..].iter_mut().zip(self.seq.to_be_bytes()) {
+                *b ^= s;
+            }
+            self.seq += 1;
+            let tag = self
+                .aead
+                .encrypt_inout_detached(&nonce.into(), &header, body.as_mut_slice().into())
+                .expect("encrypt");
+            out.extend_from_slice(&header);
+            out.extend_from_slice(&body);
+            out.extend_from_slice(&tag);
+        }
+    }
+}
+
+/// A handshake message: type, 24-bit length, body.
+fn handshake(t: u8, body: &[u8]) -> Vec<u8> {
+    let n = body.len();
+    let mut v = vec![t, (n >> 16) as u8, (n >> 8) as u8, n as u8];
+    v.extend_from_slice(body);
+    v
+}
+
+/// An extension: type, 16-bit length, data.
+fn extension(t: u16, data: &[u8]) -> Vec<u8> {
+    let mut v = t.to_be_bytes().to_vec();
+    v.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    v.extend_from_slice(data);
+    v
+}
+
+/// A plaintext handshake record.
+fn plain_record(version: u16, msg: &[u8]) -> Vec<u8> {
+    let mut v = vec![22];
+    v.extend_from_slice(&version.to_be_bytes());
+    v.extend_from_slice(&(msg.len() as u16).to_be_bytes());
+    v.extend_from_slice(msg);
+    v
+}
+
+/// A TLS 1.3 session around one connection's bytes: the hellos, and sealing
+/// for each side's records.
+struct Tls {
+    client_hello: Vec<u8>,
+    /// The ServerHello and the server's Finished under its handshake keys.
+    server_flight: Vec<u8>,
+    /// The client's Finished, under its handshake keys.
+    client_finished: Vec<u8>,
+    /// Application keys: client, server.
+    app: [Seal; 2],
+    /// The key log lines of the session.
+    keylog: String,
+}
+
+impl Tls {
+    fn new(rng: &mut Rng, server_name: &str) -> Tls {
+        let mut rand = |n: usize| {
+            let mut v = vec![0u8; n];
+            rng.fill(&mut v);
+            v
+        };
+        let (client_random, server_random, session) = (rand(32), rand(32), rand(32));
+        let secrets: Vec<Vec<u8>> = (0..4).map(|_| rand(32)).collect();
+        let (share_c, share_s, fin_c, fin_s) = (rand(32), rand(32), rand(32), rand(32));
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let cr = hex(&client_random);
+        let keylog = format!(
+            "CLIENT_HANDSHAKE_TRAFFIC_SECRET {cr} {}\nSERVER_HANDSHAKE_TRAFFIC_SECRET {cr} {}\n\
+             CLIENT_TRAFFIC_SECRET_0 {cr} {}\nSERVER_TRAFFIC_SECRET_0 {cr} {}\n",
+            hex(&secrets[0]),
+            hex(&secrets[1]),
+            hex(&secrets[2]),
+            hex(&secrets[3])
+        );
+        let key_share = |share: &[u8], list: bool| {
+            let mut e = 29u16.to_be_bytes().to_vec();
+            e.extend_from_slice(&(share.len() as u16).to_be_bytes());
+            e.extend_from_slice(share);
+            if list {
+                let mut l = (e.len() as u16).to_be_bytes().to_vec();
+                l.extend_from_slice(&e);
+                l
+            } else {
+                e
+            }
+        };
+        let mut sni = vec![0];
+        sni.extend_from_slice(&(server_name.len() as u16).to_be_bytes());
+        sni.extend_from_slice(server_name.as_bytes());
+        let mut sni_list = (sni.len() as u16).to_be_bytes().to_vec();
+        sni_list.extend_from_slice(&sni);
+        let mut exts = extension(0, &sni_list);
+        exts.extend(extension(43, &[2, 3, 4]));
+        exts.extend(extension(51, &key_share(&share_c, true)));
+        let mut ch = vec![3, 3];
+        ch.extend_from_slice(&client_random);
+        ch.push(32);
+        ch.extend_from_slice(&session);
+        ch.extend_from_slice(&[0, 2, 0x13, 0x01, 1, 0]);
+        ch.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+        ch.extend_from_slice(&exts);
+        let mut exts = extension(43, &[3, 4]);
+        exts.extend(extension(51, &key_share(&share_s, false)));
+        let mut sh = vec![3, 3];
+        sh.extend_from_slice(&server_random);
+        sh.push(32);
+        sh.extend_from_slice(&session);
+        sh.extend_from_slice(&[0x13, 0x01, 0]);
+        sh.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+        sh.extend_from_slice(&exts);
+        let mut server_flight = plain_record(0x0303, &handshake(2, &sh));
+        Seal::new(&secrets[1]).records(22, &handshake(20, &fin_s), &mut server_flight);
+        let mut client_finished = Vec::new();
+        Seal::new(&secrets[0]).records(22, &handshake(20, &fin_c), &mut client_finished);
+        Tls {
+            client_hello: plain_record(0x0301, &handshake(1, &ch)),
+            server_flight,
+            client_finished,
+            app: [Seal::new(&secrets[2]), Seal::new(&secrets[3])],
+            keylog,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -577,6 +745,8 @@ struct Conn {
     steps: VecDeque<Step>,
     /// Bytes still to be written to the file, estimated (for the size target).
     remaining_estimate: u64,
+    /// With --tls: the session's key log lines.
+    keylog: String,
 }
 
 /// Per-packet bytes besides the TCP payload: record header, Ethernet, IPv4, TCP
@@ -592,7 +762,7 @@ struct Stats {
 }
 
 impl Conn {
-    fn new(index: u64, seed: u64, stats: &mut Stats) -> Conn {
+    fn new(index: u64, seed: u64, tls: bool, stats: &mut Stats) -> Conn {
         let mut rng = Rng::new(seed ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03));
         // Unique (client address, client port) for every connection: no port reuse.
         let block = index / 28000;
@@ -641,7 +811,7 @@ impl Conn {
             &mut rng,
             [0x02, 0, 0x0a, 0, 0, server_n],
             [10, 0, 0, server_n],
-            80,
+            if tls { 443 } else { 80 },
             4096,
             65160,
             9,
@@ -726,6 +896,36 @@ impl Conn {
         stats.messages += messages;
         stats.frames += frames;
 
+        let (mut request, mut response, mut steps) =
+            (request.into_bytes(), response.into_bytes(), steps);
+        let mut keylog = String::new();
+        if tls {
+            // The hellos take the place of the upgrade; the upgrade and every
+            // step after it travel sealed.
+            let mut t = Tls::new(&mut rng, &format!("ws{server_n}.bench.test"));
+            let mut first = std::mem::take(&mut t.client_finished);
+            t.app[0].records(23, &request, &mut first);
+            let mut answer = Vec::new();
+            t.app[1].records(23, &response, &mut answer);
+            for s in &mut steps {
+                let mut sealed = Vec::new();
+                t.app[!s.from_client as usize].records(23, &s.bytes, &mut sealed);
+                s.bytes = sealed;
+            }
+            steps.push_front(Step {
+                from_client: false,
+                bytes: answer,
+                with_next: false,
+            });
+            steps.push_front(Step {
+                from_client: true,
+                bytes: first,
+                with_next: false,
+            });
+            request = std::mem::take(&mut t.client_hello);
+            response = std::mem::take(&mut t.server_flight);
+            keylog = t.keylog;
+        }
         let app: u64 = steps.iter().map(|s| s.bytes.len() as u64).sum::<u64>()
             + request.len() as u64
             + response.len() as u64;
@@ -736,9 +936,10 @@ impl Conn {
             rng,
             sides: [client, server],
             phase: Phase::Syn,
-            request: request.into_bytes(),
-            response: response.into_bytes(),
+            request,
+            response,
             steps,
+            keylog,
             remaining_estimate: app + pkts * PKT_OVERHEAD,
         }
     }
@@ -1016,6 +1217,13 @@ fn main() {
         frames: 0,
     };
     let concurrent = args.concurrent.max(1);
+    let mut keys = args.tls.as_ref().map(|p| match File::create(p) {
+        Ok(f) => BufWriter::new(f),
+        Err(e) => {
+            eprintln!("gen_bench: cannot create {}: {e}", p.display());
+            std::process::exit(1);
+        }
+    });
     let mut open: Vec<Conn> = Vec::with_capacity(concurrent);
     // 2026-01-01T00:00:00Z
     let mut now_us: u64 = 1_767_225_600_000_000;
@@ -1033,7 +1241,10 @@ fn main() {
                 opening = false;
             } else if open.len() < concurrent && (open.len() < concurrent / 2 || sched.chance(1, 4))
             {
-                let conn = Conn::new(next_index, args.seed, &mut stats);
+                let conn = Conn::new(next_index, args.seed, args.tls.is_some(), &mut stats);
+                if let Some(k) = keys.as_mut() {
+                    k.write_all(conn.keylog.as_bytes()).expect("write key log");
+                }
                 committed += conn.remaining_estimate;
                 open.push(conn);
                 next_index += 1;
@@ -1052,6 +1263,9 @@ fn main() {
         }
     }
     w.out.flush().expect("write pcap");
+    if let Some(mut k) = keys {
+        k.flush().expect("write key log");
+    }
     drop(w.out);
     let secs = started.elapsed().as_secs_f64();
     println!("SYNTHETIC capture written: {}", args.out.display());

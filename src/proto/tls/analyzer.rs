@@ -84,36 +84,36 @@ impl Keys {
         n
     }
 
-    /// Opens a record: its (inner) content type and plaintext, or None.
-    fn open(&mut self, rec: &Record<'_>) -> Option<(u8, Vec<u8>)> {
-        let (nonce, aad, mut buf) = match self.layout {
-            Layout::Tls13 => (self.nonce(None), rec.header.to_vec(), rec.body.to_vec()),
-            Layout::Tls12Gcm | Layout::Tls12Chacha => {
-                let (explicit, ct) = if self.layout == Layout::Tls12Gcm {
-                    let (e, ct) = rec.body.split_at_checked(EXPLICIT_NONCE_LEN)?;
-                    (Some(e), ct)
-                } else {
-                    (None, rec.body)
-                };
-                let plain_len = u16::try_from(ct.len().checked_sub(TAG_LEN)?).ok()?;
-                let mut aad = self.seq.to_be_bytes().to_vec();
-                aad.extend_from_slice(&rec.header[..3]);
-                aad.extend_from_slice(&plain_len.to_be_bytes());
-                (self.nonce(explicit), aad, ct.to_vec())
+    /// Opens a record in place: its (inner) content type and where the
+    /// plaintext lies in the body, or None when it does not open.
+    fn open(&mut self, header: &[u8; 5], body: &mut [u8]) -> Option<(u8, std::ops::Range<usize>)> {
+        let (nonce, start) = match self.layout {
+            Layout::Tls13 | Layout::Tls12Chacha => (self.nonce(None), 0),
+            Layout::Tls12Gcm => {
+                let explicit = body.get(..EXPLICIT_NONCE_LEN)?;
+                (self.nonce(Some(explicit)), EXPLICIT_NONCE_LEN)
             }
         };
-        if !self.aead.open(&nonce, &aad, &mut buf) {
-            return None;
-        }
+        let sealed = body.get_mut(start..)?;
+        let n = match self.layout {
+            Layout::Tls13 => self.aead.open(&nonce, header, sealed)?,
+            Layout::Tls12Gcm | Layout::Tls12Chacha => {
+                // seq ‖ type ‖ version ‖ plaintext length (RFC 5246 §6.2.3.3).
+                let plain_len = u16::try_from(sealed.len().checked_sub(TAG_LEN)?).ok()?;
+                let mut aad = [0u8; 13];
+                aad[..8].copy_from_slice(&self.seq.to_be_bytes());
+                aad[8..11].copy_from_slice(&header[..3]);
+                aad[11..].copy_from_slice(&plain_len.to_be_bytes());
+                self.aead.open(&nonce, &aad, sealed)?
+            }
+        };
         self.seq += 1;
         if self.layout != Layout::Tls13 {
-            return Some((rec.content_type(), buf));
+            return Some((header[0], start..start + n));
         }
         // TLSInnerPlaintext: content, the real type, zero padding.
-        let end = buf.iter().rposition(|&b| b != 0)?;
-        let inner = buf[end];
-        buf.truncate(end);
-        Some((inner, buf))
+        let end = sealed[..n].iter().rposition(|&b| b != 0)?;
+        Some((sealed[end], 0..end))
     }
 }
 
@@ -213,10 +213,10 @@ impl Tls {
         }
         let side = &mut self.sides[d];
         let opened = match side.keys.as_mut() {
-            Some(k) if !side.failed => k.open(&rec),
+            Some(k) if !side.failed => k.open(&rec.header, rec.body),
             _ => None,
         };
-        let Some((inner, plain)) = opened else {
+        let Some((inner, range)) = opened else {
             cx.book(Part::TlsEncrypted, body_len);
             let early = self.tls13
                 && dir == Dir::ClientToServer
@@ -240,13 +240,14 @@ impl Tls {
         };
         side.opened_any = true;
         info.inner_type = Some(inner);
+        let plain = &rec.body[range];
         cx.book(Part::TlsRecord, body_len - plain.len() as u64);
         if inner == APPLICATION_DATA {
             cx.emit(TlsEvent::Record(info));
-            self.application_data(cx, dir, rec.frame, &plain);
+            self.application_data(cx, dir, rec.frame, plain);
         } else {
             cx.book(Part::TlsRecord, plain.len() as u64);
-            self.plain(cx, dir, inner, &plain, rec.frame, true);
+            self.plain(cx, dir, inner, plain, rec.frame, true);
             cx.emit(TlsEvent::Record(info));
         }
     }

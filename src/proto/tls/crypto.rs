@@ -141,23 +141,19 @@ impl Aead {
         })
     }
 
-    /// Opens `ciphertext ‖ tag` in place; on success `buf` holds the
-    /// plaintext. False when the tag does not authenticate (wrong keys,
-    /// wrong sequence number, damaged bytes).
-    pub fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut Vec<u8>) -> bool {
-        let Some(n) = buf.len().checked_sub(TAG_LEN) else {
-            return false;
-        };
+    /// Opens `ciphertext ‖ tag` in place: on success the plaintext is the
+    /// first `len - TAG_LEN` bytes of `buf`, and that length is returned.
+    /// None when the tag does not authenticate (wrong keys, wrong sequence
+    /// number, damaged bytes).
+    pub fn open(&self, nonce: &[u8; 12], aad: &[u8], buf: &mut [u8]) -> Option<usize> {
+        let n = buf.len().checked_sub(TAG_LEN)?;
         let (msg, tag) = buf.split_at_mut(n);
         let ok = match self {
             Aead::Aes128Gcm(c) => open_with(c.as_ref(), nonce, aad, msg, tag),
             Aead::Aes256Gcm(c) => open_with(c.as_ref(), nonce, aad, msg, tag),
             Aead::ChaCha20Poly1305(c) => open_with(c.as_ref(), nonce, aad, msg, tag),
         };
-        if ok {
-            buf.truncate(n);
-        }
-        ok
+        ok.then_some(n)
     }
 }
 
@@ -224,9 +220,9 @@ mod tests {
     fn short_or_damaged_records_do_not_open() {
         let a = Aead::new(AeadKind::Aes128Gcm, &[7u8; 16]).expect("key");
         let mut short = vec![0u8; 15];
-        assert!(!a.open(&[0; 12], b"", &mut short));
+        assert!(a.open(&[0; 12], b"", &mut short).is_none());
         let mut junk = vec![0u8; 40];
-        assert!(!a.open(&[0; 12], b"", &mut junk));
+        assert!(a.open(&[0; 12], b"", &mut junk).is_none());
         assert!(Aead::new(AeadKind::Aes256Gcm, &[0u8; 16]).is_none());
         assert!(expand_label(Hash::Sha384, &[1u8; 10], "key", &[], 16).is_none());
     }

@@ -61,10 +61,10 @@ pub fn sniff(first: &[u8]) -> bool {
     plausible_header(first)
 }
 
-/// One whole record.
+/// One whole record, its body in the splitter's buffer (decrypted there, in place).
 pub struct Record<'a> {
     pub header: [u8; HEADER_LEN],
-    pub body: &'a [u8],
+    pub body: &'a mut [u8],
     /// Capture frame that delivered the record's last byte.
     pub frame: u64,
 }
@@ -87,10 +87,9 @@ pub enum Lost {
     Gap,
 }
 
-/// One direction's record framing: bytes in, whole records out. A record
-/// is handed over from the bytes delivered when it fits in one delivery
-/// (the usual case: no copy), else assembled in a buffer of at most one
-/// record.
+/// One direction's record framing: bytes in, whole records out. Each record
+/// is assembled in a buffer of at most one record (the one copy of its
+/// bytes), where it can be decrypted in place.
 #[derive(Default)]
 pub struct Splitter {
     buf: Vec<u8>,
@@ -116,15 +115,7 @@ impl Splitter {
     /// Feeds the next bytes; `f` gets each whole record in order.
     pub fn push(&mut self, mut bytes: &[u8], frame: u64, mut f: impl FnMut(Record<'_>)) {
         while self.lost.is_none() && !bytes.is_empty() {
-            if self.buf.is_empty() {
-                // Whole records straight from the delivered bytes.
-                if let Some((rec, rest)) = Self::whole(bytes, frame) {
-                    f(rec);
-                    bytes = rest;
-                    continue;
-                }
-            }
-            // Assemble: the header first, then the body it announces.
+            // The header first, then the body it announces.
             let need_header = HEADER_LEN.saturating_sub(self.buf.len());
             if need_header > 0 {
                 let take = need_header.min(bytes.len());
@@ -145,34 +136,16 @@ impl Splitter {
             self.buf.extend_from_slice(&bytes[..take]);
             bytes = &bytes[take..];
             if self.buf.len() == HEADER_LEN + len {
-                let buf = std::mem::take(&mut self.buf);
-                if let Some((rec, _)) = Self::whole(&buf, frame) {
-                    f(rec);
-                }
-                self.buf = buf;
+                let (head, body) = self.buf.split_at_mut(HEADER_LEN);
+                let header: [u8; HEADER_LEN] = [head[0], head[1], head[2], head[3], head[4]];
+                f(Record {
+                    header,
+                    body,
+                    frame,
+                });
                 self.buf.clear();
             }
         }
-    }
-
-    /// A whole record at the start of `b`, and what follows it; None when
-    /// `b` holds less than a record (or a header no record has: the
-    /// assembling path then says so).
-    fn whole(b: &[u8], frame: u64) -> Option<(Record<'_>, &[u8])> {
-        if !plausible_header(b) {
-            return None;
-        }
-        let len = usize::from(u16::from_be_bytes([b[3], b[4]]));
-        let body = b.get(HEADER_LEN..HEADER_LEN + len)?;
-        let header: [u8; HEADER_LEN] = b[..HEADER_LEN].try_into().ok()?;
-        Some((
-            Record {
-                header,
-                body,
-                frame,
-            },
-            &b[HEADER_LEN + len..],
-        ))
     }
 }
 
