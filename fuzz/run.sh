@@ -22,7 +22,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-all=(capture decode reassembly http websocket socketio pipeline)
+all=(capture decode reassembly http websocket socketio pipeline tls)
 secs=${1:-300}
 shift || true
 targets=("$@")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fills fuzz/corpus/<target>/ with seed inputs: the repository's captures for
 # `capture` and `pipeline`, their single frames for `decode`, and hand-written
-# protocol inputs for the others. Re-running adds nothing twice (file names
+# protocol inputs for the others, and for `tls` the TCP payloads of the TLS
+# captures' connections with and without their key logs. Re-running adds nothing twice (file names
 # are content hashes). The corpus is not committed: run this after a clone.
 #
 # Usage: fuzz/seed.sh
@@ -10,7 +11,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 corpus="$here/corpus"
-mkdir -p "$corpus"/{capture,decode,reassembly,http,websocket,socketio,pipeline}
+mkdir -p "$corpus"/{capture,decode,reassembly,http,websocket,socketio,pipeline,tls}
 
 # Captures over 1 MB make every execution slow and add little a smaller one lacks.
 mapfile -t captures < <(
@@ -261,8 +262,66 @@ put("socketio", bytes([0]) + open_pkt + b"\x1e40\x1e42[\"a\"]\x1ebAQID\x1e" + b"
 v3_open = '0{"sid":"x","upgrades":[],"pingInterval":25000,"pingTimeout":5000}'
 put("socketio", bytes([1]) + f"{len(v3_open)}:{v3_open}2:40".encode() + "2:é€".encode() + b"8:b4AQIDBA")
 put("socketio", bytes([1]) + b"\x00\x02\xff40\x01\x04\xff\x04\x01\x02\x03")
+
+# --- tls: selector, then chunks `dir len_lo len_hi bytes` ------------------
+# The selector picks a key log in the order of KEYLOGS in fuzz_targets/tls.rs
+# (0xff: none). One seed per connection: its TCP payloads in frame order.
+TLS_CAPTURES = [
+    "wss-python-tls13.pcap",
+    "wss-python-tls12-chacha.pcap",
+    "wss-python-tls12-aesgcm.pcap",
+    "wss-node-tls13-aes256.pcap",
+    "socketio-https.pcap",
+    "wss-keyupdate.pcap",
+]
+
+
+def tcp_payload(frame):
+    """(src port, dst port, flags, payload) of an Ethernet/IPv4 or IPv6 TCP frame."""
+    if len(frame) < 14:
+        return None
+    etype, ip = struct.unpack(">H", frame[12:14])[0], frame[14:]
+    if etype == 0x0800 and len(ip) >= 20 and ip[9] == 6:
+        total = struct.unpack(">H", ip[2:4])[0]
+        tcp = ip[(ip[0] & 15) * 4 : total]
+    elif etype == 0x86DD and len(ip) >= 40 and ip[6] == 6:
+        tcp = ip[40 : 40 + struct.unpack(">H", ip[4:6])[0]]
+    else:
+        return None
+    if len(tcp) < 20:
+        return None
+    sport, dport = struct.unpack(">HH", tcp[:4])
+    return sport, dport, tcp[13], tcp[(tcp[12] >> 4) * 4 :]
+
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(corpus)))
+for sel, name in enumerate(TLS_CAPTURES):
+    path = os.path.join(root, "captures", name)
+    if not os.path.exists(path):
+        continue
+    with open(path, "rb") as f:
+        data = f.read()
+    conns = {}  # client port -> (server port, chunks)
+    for _, frame, _ in pcap_frames(data):
+        seg = tcp_payload(frame)
+        if seg is None:
+            continue
+        sport, dport, flags, payload = seg
+        if flags & 0x12 == 0x02:  # SYN without ACK: a new connection
+            conns[sport] = (dport, [])
+        for client, (server, chunks) in conns.items():
+            if payload and {sport, dport} == {client, server}:
+                d = 0 if sport == client else 1
+                for i in range(0, len(payload), 65535):
+                    piece = payload[i : i + 65535]
+                    chunks.append(bytes([d]) + struct.pack("<H", len(piece)) + piece)
+    for _, chunks in conns.values():
+        if chunks:
+            put("tls", bytes([sel]) + b"".join(chunks))
+            put("tls", b"\xff" + b"".join(chunks))
+
 PY
 
-for t in capture decode reassembly http websocket socketio pipeline; do
+for t in capture decode reassembly http websocket socketio pipeline tls; do
     printf '%-12s %5d seeds\n' "$t" "$(find "$corpus/$t" -type f | wc -l)"
 done
