@@ -52,6 +52,9 @@ struct Facts {
     alpn_offered: Vec<String>,
     alpn: Option<String>,
     groups_offered: Vec<String>,
+    /// A full handshake: the server sends a Certificate. Not in a resumed one
+    /// (osiscope's `resumed`), which tshark shows only by its absence.
+    full_handshake: bool,
     records: (u64, u64),
 }
 
@@ -103,6 +106,9 @@ fn theirs(path: &str, server_port: &str) -> BTreeMap<u64, Facts> {
                 .filter(|s| !s.is_empty())
                 .map(|g| group_name(&g));
         }
+        if from_server && types.contains(&"11".to_owned()) {
+            f.full_handshake = true;
+        }
         // The ALPN chosen: in the ServerHello (TLS 1.2) or EncryptedExtensions (1.3).
         if from_server
             && (types.contains(&"2".to_owned()) || types.contains(&"8".to_owned()))
@@ -144,6 +150,7 @@ fn ours(c: &Value) -> Facts {
         alpn_offered: strings("alpn_offered"),
         alpn: s("alpn"),
         groups_offered: strings("groups_offered"),
+        full_handshake: t["resumed"] == false,
         records: (
             t["records"]["client_to_server"].as_u64().unwrap_or(0),
             t["records"]["server_to_client"].as_u64().unwrap_or(0),
@@ -154,7 +161,7 @@ fn ours(c: &Value) -> Facts {
 #[test]
 fn handshake_and_records_match_tshark_with_the_key_logs() {
     let files = captures();
-    assert_eq!(files.len(), 6, "{files:?}");
+    assert_eq!(files.len(), 7, "{files:?}");
     let mut report = String::new();
     let mut checked = 0;
     for path in &files {
@@ -183,8 +190,22 @@ fn handshake_and_records_match_tshark_with_the_key_logs() {
         }
     }
     assert!(report.is_empty(), "TLS differs from tshark:\n{report}");
-    // 5 connections of the Socket.IO session, one in each other capture.
-    assert_eq!(checked, 10);
+    // 5 connections of the Socket.IO session, 3 of the browser's (the page, a
+    // spare one it never used, the WebSocket), one in each other capture.
+    assert_eq!(checked, 13);
+    // The browser's WebSocket resumes the page's session with a pre-shared key.
+    let resumed: Vec<(u64, bool)> = common::json_lines(&[
+        "flows",
+        "--format",
+        "json",
+        "captures/wss-chromium.pcap",
+        "--keylog",
+        "captures/wss-chromium.keys",
+    ])
+    .iter()
+    .map(|c| (c["id"].as_u64().unwrap(), c["tls"]["resumed"] == true))
+    .collect();
+    assert_eq!(resumed, [(0, false), (1, false), (2, true)]);
 }
 
 /// Decrypted or not, the parts of "bytes by layer" add up to the wire bytes.

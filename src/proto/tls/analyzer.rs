@@ -338,20 +338,23 @@ impl Tls {
                 s.groups_offered = h.groups.iter().map(|g| names::group_name(*g)).collect();
                 s.early_data_offered = h.early_data;
                 s.ech_offered = h.ech;
+                s.psk_offered = h.psk;
                 let h = Box::new(h);
                 self.hello = Some(h.clone());
                 cx.emit(TlsEvent::ClientHello { frame, hello: h });
                 return;
             }
             (SERVER_HELLO, Dir::ServerToClient) => {
-                let Some(h) = ServerHello::parse(b) else {
+                let Some(mut h) = ServerHello::parse(b) else {
                     cx.problem(format!("server: malformed TLS ServerHello (frame {frame})"));
                     return;
                 };
+                h.resumed = !h.retry && self.hello.as_ref().is_some_and(|c| h.resumes(c));
                 let s = Self::summary(cx);
                 if h.retry {
                     s.hello_retry = true;
                 } else {
+                    s.resumed = h.resumed;
                     s.server_hello_frame.get_or_insert(frame);
                     s.version = Some(names::version_name(h.version));
                     s.cipher_suite = Some(names::suite_name(h.cipher_suite));

@@ -103,6 +103,10 @@ pub struct ClientHello {
     pub groups: Vec<u16>,
     /// The groups it sent a key share for.
     pub key_shares: Vec<u16>,
+    /// legacy_session_id: a TLS 1.2 client's offer to resume (TLS 1.3 clients
+    /// fill it too, for middleboxes).
+    pub session_id: Vec<u8>,
+    /// pre_shared_key: a TLS 1.3 client's offer to resume.
     pub psk: bool,
     pub early_data: bool,
     pub ech: bool,
@@ -132,7 +136,7 @@ impl ClientHello {
             random: r.take(32)?.try_into().ok()?,
             ..ClientHello::default()
         };
-        r.vec8()?; // legacy_session_id
+        h.session_id = r.vec8()?.to_vec();
         h.cipher_suites = u16_list(r.vec16()?);
         r.vec8()?; // legacy_compression_methods
         extensions(&mut r, |t, data| match t {
@@ -181,6 +185,12 @@ pub struct ServerHello {
     pub alpn: Option<String>,
     /// A HelloRetryRequest: the server asks for another ClientHello.
     pub retry: bool,
+    pub session_id: Vec<u8>,
+    /// pre_shared_key: the server accepts a TLS 1.3 resumption.
+    pub psk: bool,
+    /// The server resumes an earlier session (set by the analyzer, which has
+    /// the ClientHello: see [`ServerHello::resumes`]).
+    pub resumed: bool,
 }
 
 /// The random of a HelloRetryRequest: SHA-256 of "HelloRetryRequest" (RFC 8446 §4.1.3).
@@ -193,9 +203,10 @@ impl ServerHello {
         let mut r = Reader(b);
         let legacy = r.u16()?;
         let random: [u8; 32] = r.take(32)?.try_into().ok()?;
-        r.vec8()?; // legacy_session_id_echo
+        let session_id = r.vec8()?.to_vec();
         let mut h = ServerHello {
             random,
+            session_id,
             version: legacy,
             cipher_suite: r.u16()?,
             retry: random == hello_retry_random(),
@@ -210,9 +221,22 @@ impl ServerHello {
             }
             ext::KEY_SHARE => h.group = Reader(data).u16(),
             ext::ALPN => h.alpn = alpn_list(Reader(data).vec16().unwrap_or_default()).pop(),
+            ext::PRE_SHARED_KEY => h.psk = true,
             _ => {}
         })?;
         Some(h)
+    }
+
+    /// Whether this answer to `client` resumes an earlier session: in TLS 1.3
+    /// the server accepts a pre-shared key; before, it echoes the session ID
+    /// the client offered (RFC 5246 §7.4.1.3, RFC 5077 §3.4). TLS 1.3 echoes
+    /// the ID always, so the echo alone says nothing there.
+    pub fn resumes(&self, client: &ClientHello) -> bool {
+        if self.version >= 0x0304 {
+            self.psk
+        } else {
+            !client.session_id.is_empty() && self.session_id == client.session_id
+        }
     }
 }
 
@@ -350,5 +374,26 @@ mod tests {
         assert!(certificate_subject(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_none());
         assert!(certificate_subject(&[0x30, 0x85, 1, 1, 1, 1, 1]).is_none());
         assert!(certificate_subject(&[]).is_none());
+    }
+
+    /// TLS 1.2 resumes by echoing the client's session ID; TLS 1.3 echoes it
+    /// always and resumes only with a pre-shared key.
+    #[test]
+    fn resumption_by_version() {
+        let client = ClientHello {
+            session_id: vec![7; 32],
+            ..ClientHello::default()
+        };
+        let answer = |version, session_id: Vec<u8>, psk| ServerHello {
+            version,
+            session_id,
+            psk,
+            ..ServerHello::default()
+        };
+        assert!(answer(0x0303, vec![7; 32], false).resumes(&client));
+        assert!(!answer(0x0303, vec![8; 32], false).resumes(&client));
+        assert!(!answer(0x0303, vec![], false).resumes(&ClientHello::default()));
+        assert!(!answer(0x0304, vec![7; 32], false).resumes(&client));
+        assert!(answer(0x0304, vec![7; 32], true).resumes(&client));
     }
 }

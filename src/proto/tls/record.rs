@@ -109,6 +109,10 @@ pub struct TlsSummary {
     pub hello_retry: bool,
     pub early_data_offered: bool,
     pub ech_offered: bool,
+    /// The client offered a TLS 1.3 pre-shared key (to resume a session).
+    pub psk_offered: bool,
+    /// The server resumed an earlier session: no certificate in this handshake.
+    pub resumed: bool,
     /// The subject of the server's certificate (read once decrypted in TLS 1.3).
     pub certificate_subject: Option<String>,
     pub decrypted: bool,

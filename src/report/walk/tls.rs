@@ -70,6 +70,9 @@ fn client_hello(h: &ClientHello) -> (String, String) {
     if !h.alpn.is_empty() {
         let _ = write!(text, "; ALPN {}", h.alpn.join(", "));
     }
+    if h.psk {
+        text.push_str("; it offers to resume an earlier session (a pre-shared key)");
+    }
     if h.early_data {
         text.push_str("; it sends early data (0-RTT)");
     }
@@ -107,6 +110,13 @@ fn server_hello(h: &ServerHello) -> (String, String) {
     }
     if let Some(a) = &h.alpn {
         let _ = write!(text, "; ALPN {a}");
+    }
+    if h.resumed {
+        text.push_str(if h.version >= 0x0304 {
+            "; it resumes the earlier session (the pre-shared key), so it sends no certificate"
+        } else {
+            "; it resumes the earlier session (the session ID), so no certificate or key exchange follows"
+        });
     }
     if h.version == 0x0304 {
         text.push_str(". From here on everything is encrypted.");
@@ -320,6 +330,9 @@ pub(super) fn header(t: &TlsSummary) -> String {
     }
     if let Some(c) = &t.certificate_subject {
         parts.push(format!("certificate {c}"));
+    }
+    if t.resumed {
+        parts.push("resumed session".into());
     }
     if t.key_updates > 0 {
         parts.push(format!("{} key updates", t.key_updates));
