@@ -65,15 +65,31 @@ fn list(cell: &str) -> Vec<String> {
         .collect()
 }
 
-/// tshark's facts per tcp.stream. `server_port` tells the directions apart.
-fn theirs(path: &str, server_port: &str) -> BTreeMap<u64, Facts> {
+/// The server's port of each connection, by id (tshark's tcp.stream).
+fn server_ports(conns: &[Value]) -> BTreeMap<u64, String> {
+    conns
+        .iter()
+        .map(|c| {
+            let port = c["server"].as_str().and_then(|s| s.rsplit(':').next());
+            (
+                c["id"].as_u64().expect("id"),
+                port.expect("port").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// tshark's facts per tcp.stream, from `suffix` (with or without keys).
+fn theirs(path: &str, ports: &BTreeMap<u64, String>, suffix: &str) -> BTreeMap<u64, Facts> {
     let mut out: BTreeMap<u64, Facts> = BTreeMap::new();
-    for r in common::tshark_rows(path, ".tls.tsv").expect("tls.tsv") {
+    for r in common::tshark_rows(path, suffix).expect("tls.tsv") {
         let stream: u64 = r["tcp.stream"].parse().expect("stream");
         let f = out.entry(stream).or_default();
         let frame: u64 = r["frame.number"].parse().expect("frame");
-        let records = list(&r["tls.record.content_type"]).len() as u64;
-        let from_server = r["tcp.srcport"] == server_port;
+        // One length per record (encrypted TLS 1.3 records have an opaque
+        // type instead of a content type when tshark cannot open them).
+        let records = list(&r["tls.record.length"]).len() as u64;
+        let from_server = ports.get(&stream) == Some(&r["tcp.srcport"]);
         if from_server {
             f.records.1 += records;
         } else {
@@ -167,12 +183,7 @@ fn handshake_and_records_match_tshark_with_the_key_logs() {
     for path in &files {
         let conns =
             common::json_lines(&["flows", "--format", "json", path, "--keylog", &keys(path)]);
-        let port = conns[0]["server"]
-            .as_str()
-            .and_then(|s| s.rsplit(':').next())
-            .expect("server port")
-            .to_owned();
-        let theirs = theirs(path, &port);
+        let theirs = theirs(path, &server_ports(&conns), ".tls.tsv");
         assert_eq!(theirs.len(), conns.len(), "{path}: connections");
         for c in &conns {
             let id = c["id"].as_u64().expect("id");
@@ -206,6 +217,58 @@ fn handshake_and_records_match_tshark_with_the_key_logs() {
     .map(|c| (c["id"].as_u64().unwrap(), c["tls"]["resumed"] == true))
     .collect();
     assert_eq!(resumed, [(0, false), (1, false), (2, true)]);
+}
+
+/// Without keys, what the hellos say in the clear matches tshark's without
+/// keys, on every capture where tshark sees TLS: the
+/// seven above and two that other projects recorded (pcap-parser's, with a
+/// HelloRetryRequest; gopacket's, a TLS 1.2 session to a public web server).
+#[test]
+fn without_keys_the_hellos_match_tshark_on_every_tls_capture() {
+    let files: Vec<String> = common::summaries()
+        .into_iter()
+        .map(|s| s.path)
+        .filter(|p| common::exists(p) && common::tshark_rows(p, ".tls-nokeys.tsv").is_some())
+        .collect();
+    assert_eq!(files.len(), 9, "{files:?}");
+    let mut report = String::new();
+    let mut checked = 0;
+    for path in &files {
+        let conns = common::json_lines(&["flows", "--format", "json", path]);
+        let ports = server_ports(&conns);
+        let theirs = theirs(path, &ports, ".tls-nokeys.tsv");
+        for (id, t) in &theirs {
+            let Some(c) = conns.iter().find(|c| c["id"].as_u64() == Some(*id)) else {
+                let _ = writeln!(report, "{path} connection {id}: osiscope has none");
+                continue;
+            };
+            // Compared with keys only: the kind of handshake (without keys
+            // tshark cannot see a TLS 1.3 certificate) and the records (off
+            // port 443 tshark finds TLS by a heuristic that takes the hellos
+            // only, so it counts the records of the handshake's packets).
+            let mut ours = Facts {
+                full_handshake: t.full_handshake,
+                ..ours(c)
+            };
+            if ports.get(id).map(String::as_str) != Some("443") {
+                ours.records = t.records;
+            }
+            if ours != *t {
+                let _ = writeln!(
+                    report,
+                    "{path} connection {id}:\n  tshark   {t:?}\n  osiscope {ours:?}"
+                );
+            }
+            assert_eq!(c["tls"]["decrypted"], false, "{path} {id}");
+            checked += 1;
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "TLS without keys differs from tshark:\n{report}"
+    );
+    // The 13 connections above, one in pcap-parser's file, one in gopacket's.
+    assert_eq!(checked, 15);
 }
 
 /// Decrypted or not, the parts of "bytes by layer" add up to the wire bytes.

@@ -28,6 +28,8 @@
 #                                         (only for inputs with one beside them)
 #   tests/expected/tshark/N.wss.tsv       WebSocket fields as N.ws.tsv, decrypted with
 #                                         P.keys (only for inputs with one beside them)
+#   tests/expected/tshark/N.tls-nokeys.tsv  TLS fields as N.tls.tsv, without a key log
+#                                         (only if tshark sees a TLS record)
 #   tests/expected/tshark/SUMMARY.tsv     one row per input
 #   tests/expected/tshark/VERSION.txt     first line of `tshark --version`
 # Every other *.tsv / *.stderr in tests/expected/tshark/ is deleted, so files
@@ -230,6 +232,14 @@ for path in "${INPUTS[@]}"; do
                 </dev/null 2>/dev/null | tr -d '\r' >"$NEW/$name.tls.tsv" || true
             tshark -n -r "$path" -o "tls.keylog_file:$keys" -Y websocket "${FIELD_OPTS[@]}" "${wargs[@]}" \
                 </dev/null 2>/dev/null | tr -d '\r' >"$NEW/$name.wss.tsv" || true
+        fi
+
+        # f) TLS records without keys, only when tshark sees at least one: what the
+        #    hellos say in the clear
+        tshark -n -r "$path" -Y tls "${FIELD_OPTS[@]}" "${largs[@]}" </dev/null 2>/dev/null |
+            tr -d '\r' >"$TMP/nout" || true
+        if [ "$(grep -c -v '^frame\.number' "$TMP/nout" || true)" -gt 0 ]; then
+            cp "$TMP/nout" "$NEW/$name.tls-nokeys.tsv"
         fi
     fi
 done
