@@ -231,7 +231,7 @@ pub struct FilterArgs {
     /// Most TCP connections tracked at once; beyond it the least recently seen are finished early
     #[arg(long, value_name = "N", default_value_t = crate::flow::MAX_CONNECTIONS)]
     pub max_connections: usize,
-    /// Decode connections on this port as PROTO from their first byte: websocket (frames without a captured handshake, marked as inferred) or http (repeatable)
+    /// Decode connections on this port as PROTO from their first byte: websocket (frames without a captured handshake, marked as inferred), http or tls (repeatable)
     #[arg(long = "decode-as", value_name = "PORT=PROTO", value_parser = parse_decode_as)]
     pub decode_as: Vec<(u16, Protocol)>,
     /// The same as --decode-as PORT=websocket
