@@ -79,6 +79,7 @@ fn live(a: osiscope::cli::LiveArgs, out: impl Write) -> ExitCode {
     let l = RunOptions {
         live: true,
         detail: a.view == LiveView::Walk,
+        whole_messages: a.view == LiveView::Walk && a.format == LiveFormat::Json,
         ..a.filter.run_options()
     };
     let json = a.format == LiveFormat::Json;
@@ -248,7 +249,11 @@ fn walk(
     }
     let mut view =
         WalkView::new(out, opts.format, use_color(opts.color), opts.brief).quiet(opts.quiet);
-    let l = RunOptions { detail: true, ..l };
+    let l = RunOptions {
+        detail: true,
+        whole_messages: opts.format == WalkFormat::Json,
+        ..l
+    };
     (input.name(), input.run(&mut view, l, threads))
 }
 
@@ -416,13 +421,24 @@ fn main() -> ExitCode {
                 Ok(i) => i,
                 Err(code) => return code,
             };
+            let asked_frames = !a.frames.is_empty();
             let mut view =
                 LayersView::new(out, a.output.format, use_color(a.output.color), a.frames);
             let l = RunOptions {
                 last_frame: view.last_wanted(),
                 ..a.input.run_options(&a.filter)
             };
-            (input.name(), input.run(&mut view, l, a.input.threads()))
+            let tally = l.tally.clone();
+            let mut res = input.run(&mut view, l, a.input.threads());
+            if res.is_ok() && asked_frames && view.shown() == 0 {
+                let n = tally.frames.load(std::sync::atomic::Ordering::Relaxed);
+                res = Err(RunError::Nothing(format!(
+                    "no frame {}: the capture has {n} frame{}",
+                    view.asked(),
+                    if n == 1 { "" } else { "s" }
+                )));
+            }
+            (input.name(), res)
         }
     };
     report(&path, res)
@@ -483,6 +499,10 @@ fn report(path: &Path, res: Result<(), RunError>) -> ExitCode {
         }
         Err(RunError::Capture(e)) => {
             let _ = writeln!(io::stderr(), "osiscope: {name}: {}", escape(&e.to_string()));
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+        Err(RunError::Nothing(what)) => {
+            let _ = writeln!(io::stderr(), "osiscope: {name}: {what}");
             ExitCode::from(EXIT_BAD_INPUT)
         }
     }

@@ -17,9 +17,81 @@ pub fn clip_bytes(s: &str, n: usize) -> String {
     format!("{}…", &s[..s.floor_char_boundary(n)])
 }
 
+/// Terminal columns `s` takes (a CJK character or an emoji takes 2, a
+/// combining mark 0).
+pub fn width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// `s` cut to at most `cols` terminal columns at a character boundary, with
+/// `…` after it when something was cut.
+pub fn clip_width(s: &str, cols: usize) -> String {
+    if width(s) <= cols {
+        return s.to_owned();
+    }
+    let mut used = 0;
+    let mut end = 0;
+    for (i, c) in s.char_indices() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > cols {
+            break;
+        }
+        used += w;
+        end = i + c.len_utf8();
+    }
+    format!("{}…", &s[..end])
+}
+
+/// The text at the start of `data`, at most `max` bytes of it: a character
+/// cut by the limit (or by the end of what was kept) is left out rather
+/// than shown as U+FFFD; other invalid bytes are U+FFFD.
+pub fn utf8_head(data: &[u8], max: usize) -> std::borrow::Cow<'_, str> {
+    let head = &data[..data.len().min(max)];
+    match std::str::from_utf8(head) {
+        Ok(s) => s.into(),
+        Err(e) if e.error_len().is_none() => String::from_utf8_lossy(&head[..e.valid_up_to()]),
+        Err(_) => {
+            // Invalid inside: lossy, but still without a cut last character.
+            let cut = (1..4.min(head.len() + 1))
+                .map(|k| head.len() - k)
+                .find(|&i| head[i] & 0xC0 != 0x80)
+                .filter(|&i| {
+                    let need = match head[i] {
+                        b if b >= 0xF0 => 4,
+                        b if b >= 0xE0 => 3,
+                        b if b >= 0xC0 => 2,
+                        _ => 1,
+                    };
+                    head.len() - i < need
+                })
+                .unwrap_or(head.len());
+            String::from_utf8_lossy(&head[..cut])
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cuts_by_terminal_columns_and_never_splits_a_character() {
+        let s = "héllo wörld ✓";
+        assert_eq!(clip_width(s, 13), s);
+        assert_eq!(clip_width(s, 8), "héllo wö…");
+        // Wide characters take two columns each.
+        assert_eq!(clip_width("日本語テキスト", 5), "日本…");
+        assert_eq!(width("日本"), 4);
+        // A byte limit inside 'ö' (2 bytes) or '✓' (3 bytes) drops it.
+        let b = s.as_bytes();
+        assert_eq!(utf8_head(b, 8), "héllo w");
+        assert_eq!(utf8_head(b, 14), "héllo wörld ");
+        assert_eq!(utf8_head(b, 16), "héllo wörld ");
+        assert_eq!(utf8_head(b, 17), s);
+        assert!(!utf8_head(b, 9).contains('\u{fffd}'));
+        // Invalid bytes inside stay visible as U+FFFD.
+        assert_eq!(utf8_head(b"a\xffb\xc3", 4), "a\u{fffd}b");
+    }
 
     #[test]
     fn cuts_at_characters_not_bytes() {

@@ -38,6 +38,7 @@ fn run_all_views(bytes: &[u8]) {
         match run_source(&mut r, &mut v, RunOptions::default()) {
             Ok(()) | Err(RunError::Capture(_)) => {}
             Err(RunError::Output(e)) => panic!("sink failed: {e}"),
+            Err(RunError::Nothing(w)) => panic!("no filter was given, yet: {w}"),
         }
         let Ok(mut r) = CaptureReader::from_reader(Box::new(Cursor::new(bytes.to_vec()))) else {
             return;

@@ -208,6 +208,7 @@ fn without_frames(ev: &[WsEvent]) -> Vec<WsEvent> {
             WsEvent::Message(m) => WsEvent::Message(MessageInfo {
                 first_frame: 0,
                 last_frame: 0,
+                segments: Default::default(),
                 ..m
             }),
             WsEvent::Violation { kind, .. } => WsEvent::Violation { frame: 0, kind },

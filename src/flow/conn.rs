@@ -379,7 +379,9 @@ impl Conn {
                     .sharing(ooo),
             );
         }
-        if !seg.payload.is_empty() && !rst {
+        // A keep-alive's one byte is old data, often not the byte first sent
+        // there: it is the probe's filler, not a rewrite of the stream.
+        if !seg.payload.is_empty() && !rst && !a.has(Analysis::KEEP_ALIVE) {
             let start = if syn {
                 seg.seq.wrapping_add(1)
             } else {
@@ -403,6 +405,7 @@ impl Conn {
         }
         if fin || rst {
             self.flush_stream(d, seg.frame, sink);
+            sink.end(self.id, dir, seg.frame);
         }
 
         SegmentContext {

@@ -189,6 +189,9 @@ pub trait StreamSink {
     fn data(&mut self, stream: u64, dir: Dir, frame: u64, bytes: &[u8]);
     /// Bytes of that direction were never seen: what follows does not join up.
     fn gap(&mut self, stream: u64, dir: Dir);
+    /// That direction ended (FIN or RST) in capture frame `frame`: a message
+    /// delimited by the close is complete there.
+    fn end(&mut self, _stream: u64, _dir: Dir, _frame: u64) {}
 }
 
 /// A sink that drops everything (views that need no application layer).

@@ -57,6 +57,9 @@ pub struct StackOptions {
     pub keep_messages: usize,
     /// Bytes of each WebSocket data frame's payload kept to be shown.
     pub keep_frames: usize,
+    /// Bytes of each message's text or payload in the detail lists: whole
+    /// messages (up to 1 MiB) for walk's JSON, [`MAX_TEXT`] otherwise.
+    pub list_text: usize,
     /// Shared by the connections' detail lists.
     pub budget: ListBudget,
     /// Shared by the connections' unfinished WebSocket messages.
@@ -73,6 +76,7 @@ impl Default for StackOptions {
             detail: true,
             keep_messages: MAX_TEXT,
             keep_frames: super::websocket::MAX_FRAME_KEEP,
+            list_text: MAX_TEXT,
             budget: ListBudget::default(),
             messages: None,
             decode_as: Vec::new(),
@@ -131,7 +135,7 @@ impl From<EngineIoEvent> for AppEvent {
 /// What the analyzers found on one connection: the record the views print.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct AppSummary {
-    /// The highest protocol reached: "http", "websocket", "socket.io",
+    /// The highest protocol reached: "http", "websocket", "engine.io", "socket.io",
     /// "tls" (nothing above it decoded), or null.
     pub protocol: Option<&'static str>,
     pub tls: Option<TlsSummary>,
@@ -253,6 +257,8 @@ pub trait StreamAnalyzer: Send {
     fn data(&mut self, cx: &mut Cx<'_>, dir: Dir, frame: u64, bytes: &[u8]);
     /// Bytes of `dir` were never seen: what follows does not join up.
     fn gap(&mut self, cx: &mut Cx<'_>, dir: Dir);
+    /// `dir` ended (FIN or RST) in capture frame `frame`.
+    fn end(&mut self, _cx: &mut Cx<'_>, _dir: Dir, _frame: u64) {}
     /// The connection ended at `last_frame`: report what is left.
     fn finish(&mut self, cx: &mut Cx<'_>, last_frame: u64);
 }
@@ -346,6 +352,12 @@ impl Stack {
 
     pub fn gap(&mut self, opts: &StackOptions, dir: Dir, out: &mut Vec<AppEvent>) {
         self.with_root(opts, out, &[], |a, cx| a.gap(cx, dir));
+    }
+
+    pub fn end(&mut self, opts: &StackOptions, dir: Dir, frame: u64, out: &mut Vec<AppEvent>) {
+        if self.root.is_some() {
+            self.with_root(opts, out, &[], |a, cx| a.end(cx, dir, frame));
+        }
     }
 
     /// Ends the connection: the summary. Events found at the end are not

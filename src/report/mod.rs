@@ -63,6 +63,9 @@ pub trait View {
     fn connection(&mut self, _summary: &ConnSummary, _app: Option<&AppSummary>) -> io::Result<()> {
         Ok(())
     }
+    /// A connection the filter leaves out of the listing: a view may still
+    /// need its facts (a Socket.IO session that spans it and a listed one).
+    fn unlisted(&mut self, _summary: &ConnSummary, _app: Option<&AppSummary>) {}
     /// Called once at the end, also when the capture ended in an error.
     fn finish(&mut self) -> io::Result<()>;
 }

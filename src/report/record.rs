@@ -94,7 +94,7 @@ pub fn connection(s: &ConnSummary, app: Option<&AppSummary>) -> Value {
 pub struct ConnRecord<'a> {
     #[serde(flatten)]
     pub conn: &'a ConnSummary,
-    /// "http", "websocket", "socket.io", "tls", or null.
+    /// "http", "websocket", "engine.io", "socket.io", "tls", or null.
     pub app_protocol: Option<&'static str>,
     pub tls: Option<&'a TlsSummary>,
     pub http: &'a [HttpTx],

@@ -4,7 +4,7 @@ use foldhash::HashMap;
 
 use crate::flow::{ConnSummary, Dir, StreamSink};
 use crate::proto::stack::{AppEvent, AppSummary, MAX_TEXT, Stack, StackOptions};
-use crate::proto::websocket::MAX_FRAME_KEEP;
+use crate::proto::websocket::{MAX_FRAME_KEEP, MAX_MESSAGE_KEEP};
 
 use super::options::RunOptions;
 
@@ -43,6 +43,11 @@ impl Analyzers {
                 detail: opts.detail,
                 keep_messages: messages.min(MAX_TEXT),
                 keep_frames: frames,
+                list_text: if opts.whole_messages {
+                    MAX_MESSAGE_KEEP
+                } else {
+                    MAX_TEXT
+                },
                 messages: opts.messages.clone(),
                 decode_as: opts.decode_as.clone(),
                 keylog: opts.keylog.clone(),
@@ -116,5 +121,12 @@ impl StreamSink for Analyzers {
 
     fn gap(&mut self, stream: u64, dir: Dir) {
         self.with_stack(stream, |s, opts, out| s.gap(opts, dir, out));
+    }
+
+    fn end(&mut self, stream: u64, dir: Dir, frame: u64) {
+        // A connection that carried no byte has no analyzer to tell.
+        if self.conns.contains_key(&stream) {
+            self.with_stack(stream, |s, opts, out| s.end(opts, dir, frame, out));
+        }
     }
 }

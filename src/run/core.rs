@@ -169,6 +169,9 @@ fn read_all(
             down.discard_events();
         }
         seen += u64::from(kept);
+        opts.tally
+            .frames
+            .store(frame.number, std::sync::atomic::Ordering::Relaxed);
         progress.update(
             frame.number,
             frame.offset + frame.data.len() as u64,

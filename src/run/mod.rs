@@ -64,7 +64,11 @@ pub fn capture(
         single::run(&mut reader, view, &opts, &progress)
     };
     progress.finish();
-    end(view, res)
+    let res = end(view, res);
+    match res {
+        Ok(()) => opts.tally.nothing_listed(&opts.filter).map_or(Ok(()), Err),
+        e => e,
+    }
 }
 
 /// Runs a source that is not a file (a live capture) on this thread.

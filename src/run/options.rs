@@ -4,6 +4,7 @@
 
 use std::io;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use etherparse::{LaxNetSlice, TransportSlice};
@@ -23,6 +24,40 @@ pub enum RunError {
     Capture(CaptureError),
     /// Writing the output failed (a closed pipe is not reported as an error).
     Output(io::Error),
+    /// The filter left nothing to show; the text says what the capture has.
+    Nothing(String),
+}
+
+/// What a run saw, for a filter that matched nothing to say what exists.
+#[derive(Debug, Default)]
+pub struct Tally {
+    /// The number of the last frame read.
+    pub frames: AtomicU64,
+    pub connections: AtomicU64,
+    /// Connections the filter listed.
+    pub listed: AtomicU64,
+}
+
+impl Tally {
+    /// The error for a filter that listed no connection, if it did not.
+    pub fn nothing_listed(&self, f: &Filter) -> Option<RunError> {
+        if f.is_empty() || self.listed.load(Ordering::Relaxed) > 0 {
+            return None;
+        }
+        let n = self.connections.load(Ordering::Relaxed);
+        let has = match n {
+            0 => "the capture has no TCP connection".to_owned(),
+            1 => "the capture has 1 TCP connection, number 0".to_owned(),
+            n => format!("the capture has {n} TCP connections, numbered 0–{}", n - 1),
+        };
+        let what = if f.connections.is_empty() {
+            "no connection matches the filter".to_owned()
+        } else {
+            let ids: Vec<String> = f.connections.iter().map(u64::to_string).collect();
+            format!("no connection {}", ids.join(", "))
+        };
+        Some(RunError::Nothing(format!("{what}: {has}")))
+    }
 }
 
 impl From<io::Error> for RunError {
@@ -56,6 +91,11 @@ pub struct RunOptions {
     /// Live capture: report each connection as soon as it closes.
     pub live: bool,
     /// Keep the per-frame and per-message lists of each connection (walk).
+    /// Walk's JSON: list whole message texts and payloads, up to
+    /// [`MAX_MESSAGE_KEEP`](crate::proto::websocket::MAX_MESSAGE_KEEP) each.
+    /// Counts kept for the end of the run.
+    pub tally: Arc<Tally>,
+    pub whole_messages: bool,
     pub detail: bool,
     /// Show a progress bar while reading a file (when a person watches).
     pub progress: bool,

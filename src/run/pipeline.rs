@@ -62,6 +62,11 @@ enum Op {
         stream: u64,
         dir: Dir,
     },
+    End {
+        stream: u64,
+        dir: Dir,
+        frame: u64,
+    },
     Ports {
         stream: u64,
         ports: (u16, u16),
@@ -205,6 +210,14 @@ impl StreamSink for Recorder {
             self.batch.ops.push(Op::Gap { stream, dir });
         }
     }
+    fn end(&mut self, stream: u64, dir: Dir, frame: u64) {
+        if self.owns(stream) {
+            self.analyzers.end(stream, dir, frame);
+            self.take_events();
+        } else {
+            self.batch.ops.push(Op::End { stream, dir, frame });
+        }
+    }
 }
 
 impl Downstream for Recorder {
@@ -311,6 +324,7 @@ fn replay(batch: &mut Batch, consumer: &mut Consumer<'_>) -> Result<(), RunError
                 arena.get(start..end).unwrap_or_default(),
             ),
             Op::Gap { stream, dir } => consumer.gap(stream, dir),
+            Op::End { stream, dir, frame } => consumer.end(stream, dir, frame),
             Op::Ports { stream, ports } => consumer.ports(stream, ports),
             Op::Closed { stream, frame } => consumer.closed(stream, frame),
             Op::Finished(s) => consumer.finished(*s)?,

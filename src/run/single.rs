@@ -10,7 +10,7 @@ use crate::report::{FrameEvent, View};
 
 use super::analyzers::Analyzers;
 use super::core::{Downstream, produce};
-use super::options::{Filter, RunError, RunOptions};
+use super::options::{Filter, RunError, RunOptions, Tally};
 use super::progress::Progress;
 
 /// The analyzers and the view of a run.
@@ -18,6 +18,7 @@ pub(crate) struct Consumer<'v> {
     pub analyzers: Analyzers,
     pub view: &'v mut dyn View,
     filter: Filter,
+    tally: std::sync::Arc<Tally>,
 }
 
 impl<'v> Consumer<'v> {
@@ -26,6 +27,7 @@ impl<'v> Consumer<'v> {
             analyzers: Analyzers::for_view(opts, view.wants_frames()),
             view,
             filter: opts.filter.clone(),
+            tally: opts.tally.clone(),
         }
     }
 
@@ -35,8 +37,13 @@ impl<'v> Consumer<'v> {
         s: ConnSummary,
         app: Option<AppSummary>,
     ) -> Result<(), RunError> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.tally.connections.fetch_add(1, Relaxed);
         if self.filter.matches_connection(&s) {
+            self.tally.listed.fetch_add(1, Relaxed);
             self.view.connection(&s, app.as_ref())?;
+        } else {
+            self.view.unlisted(&s, app.as_ref());
         }
         Ok(())
     }
@@ -48,6 +55,9 @@ impl StreamSink for Consumer<'_> {
     }
     fn gap(&mut self, stream: u64, dir: Dir) {
         self.analyzers.gap(stream, dir);
+    }
+    fn end(&mut self, stream: u64, dir: Dir, frame: u64) {
+        self.analyzers.end(stream, dir, frame);
     }
 }
 

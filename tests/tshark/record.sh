@@ -30,6 +30,9 @@
 #                                         P.keys (only for inputs with one beside them)
 #   tests/expected/tshark/N.tls-nokeys.tsv  TLS fields as N.tls.tsv, without a key log
 #                                         (only if tshark sees a TLS record)
+#   tests/expected/tshark/N.http.tsv      HTTP fields, one row per packet that ends
+#                                         an HTTP request or response (only if there
+#                                         is one), decrypted with P.keys if present
 #   tests/expected/tshark/SUMMARY.tsv     one row per input
 #   tests/expected/tshark/VERSION.txt     first line of `tshark --version`
 # Every other *.tsv / *.stderr in tests/expected/tshark/ is deleted, so files
@@ -96,6 +99,11 @@ TLS_FIELDS=(
     tls.handshake.extensions.supported_version tls.handshake.extensions_key_share_group
     tls.handshake.extensions_supported_group tls.alert_message.level tls.alert_message.desc
     tls.change_cipher_spec tls.handshake.ciphersuites
+)
+# One row per packet that ends an HTTP message (body included).
+HTTP_FIELDS=(
+    frame.number tcp.stream http.request.method http.request.uri
+    http.response.code http.request_in
 )
 FIELD_OPTS=(-T fields -E header=y -E separator=/t -E occurrence=a -E aggregator=, -E quote=n)
 
@@ -164,6 +172,7 @@ fargs=(); for f in "${FIELDS[@]}"; do fargs+=(-e "$f"); done
 targs=(); for f in "${TCP_FIELDS[@]}"; do targs+=(-e "$f"); done
 wargs=(); for f in "${WS_FIELDS[@]}"; do wargs+=(-e "$f"); done
 largs=(); for f in "${TLS_FIELDS[@]}"; do largs+=(-e "$f"); done
+hargs=(); for f in "${HTTP_FIELDS[@]}"; do hargs+=(-e "$f"); done
 
 summary="$NEW/SUMMARY.tsv"
 printf 'path\ttshark_exit\tframes\tstderr_first_line\tcapinfos_file_type\tcapinfos_encapsulation\n' >"$summary"
@@ -240,6 +249,15 @@ for path in "${INPUTS[@]}"; do
             tr -d '\r' >"$TMP/nout" || true
         if [ "$(grep -c -v '^frame\.number' "$TMP/nout" || true)" -gt 0 ]; then
             cp "$TMP/nout" "$NEW/$name.tls-nokeys.tsv"
+        fi
+
+        # g) HTTP messages: the frame that ends each (inside TLS when the key log is there)
+        kargs=()
+        [ -f "$keys" ] && kargs=(-o "tls.keylog_file:$keys")
+        tshark -n -r "$path" "${dargs[@]}" "${kargs[@]}" -Y http "${FIELD_OPTS[@]}" "${hargs[@]}" \
+            </dev/null 2>/dev/null | tr -d '\r' >"$TMP/hout" || true
+        if [ "$(grep -c -v '^frame\.number' "$TMP/hout" || true)" -gt 0 ]; then
+            cp "$TMP/hout" "$NEW/$name.http.tsv"
         fi
     fi
 done

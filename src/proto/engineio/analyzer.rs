@@ -29,7 +29,15 @@ fn transport(c: Carrier) -> &'static str {
 pub struct EngineIo {
     /// Engine.IO v3 (Socket.IO 2), as the last request's URI said.
     v3: bool,
+    /// The last request routed here was a POST: its answer is `ok`, not
+    /// packets. Polling clients wait for each answer before the next request
+    /// on a connection, so the last request is the one answered.
+    post: bool,
     joiner: [BinaryJoiner; 2],
+    /// The frame of the packet each joiner holds for its attachments, and of
+    /// the one it gave up on.
+    held_at: [u64; 2],
+    incomplete_at: [u64; 2],
 }
 
 impl EngineIo {
@@ -42,7 +50,7 @@ impl EngineIo {
             if let EioPacket::Message(EioData::Binary(b)) = &p
                 && let Some(joined) = self.joiner[d].attachment(b)
             {
-                sio(cx, dir, frame, "websocket", joined);
+                sio(cx, dir, self.held_at[d], frame, "websocket", joined);
             }
             packet(cx, dir, frame, "websocket", p);
             return 0;
@@ -56,12 +64,9 @@ impl EngineIo {
             EioPacket::Message(EioData::Text(t)) => {
                 let parsed = socketio::parse(t);
                 let data_len = parsed.as_ref().ok().map_or(0, |s| s.data_len);
-                if let Ok(sp) = parsed
-                    && let Some(joined) = self.joiner[d].packet(sp)
-                {
-                    sio(cx, dir, frame, "websocket", joined);
+                if let Ok(sp) = parsed {
+                    self.packet_text(cx, dir, frame, "websocket", sp);
                 }
-                self.flush_incomplete(cx, dir, frame, "websocket");
                 (text.len() as u64).saturating_sub(data_len as u64)
             }
             _ => text.len() as u64,
@@ -77,6 +82,10 @@ impl EngineIo {
     fn polling(&mut self, cx: &mut Cx<'_>, u: &Unit<'_>) -> u64 {
         let (dir, frame) = (u.dir, u.frame);
         let d = dir as usize;
+        if dir == Dir::ServerToClient && self.post && u.data == b"ok" {
+            cx.emit(EngineIoEvent::PostAck { dir, frame });
+            return u.data.len() as u64;
+        }
         let (packets, _more) = super::split_polling(u.data, self.v3);
         let mut data = 0u64;
         for p in packets {
@@ -84,16 +93,13 @@ impl EngineIo {
                 EioPacket::Message(EioData::Text(t)) => {
                     if let Ok(sp) = socketio::parse(t) {
                         data += sp.data_len as u64;
-                        if let Some(j) = self.joiner[d].packet(sp) {
-                            sio(cx, dir, frame, "polling", j);
-                        }
-                        self.flush_incomplete(cx, dir, frame, "polling");
+                        self.packet_text(cx, dir, frame, "polling", sp);
                     }
                 }
                 EioPacket::Message(EioData::Binary(b)) => {
                     data += b.len() as u64;
                     if let Some(j) = self.joiner[d].attachment(b) {
-                        sio(cx, dir, frame, "polling", j);
+                        sio(cx, dir, self.held_at[d], frame, "polling", j);
                     }
                 }
                 _ => {}
@@ -104,11 +110,31 @@ impl EngineIo {
         len - data.min(len)
     }
 
-    /// A packet the joiner gave up on (a new one came before all its
-    /// attachments): reported, flagged, rather than lost.
-    fn flush_incomplete(&mut self, cx: &mut Cx<'_>, dir: Dir, frame: u64, t: &'static str) {
-        if let Some(p) = self.joiner[dir as usize].take_incomplete() {
-            sio(cx, dir, frame, t, p);
+    /// A Socket.IO packet's text: reported now, or held by the joiner until
+    /// its attachments come. A packet the joiner gave up on (this one came
+    /// before all its attachments) is reported, flagged, rather than lost.
+    fn packet_text(
+        &mut self,
+        cx: &mut Cx<'_>,
+        dir: Dir,
+        frame: u64,
+        t: &'static str,
+        sp: SioPacket,
+    ) {
+        let d = dir as usize;
+        let before = self.joiner[d].pending();
+        let now = self.joiner[d].packet(sp);
+        if before {
+            self.incomplete_at[d] = self.held_at[d];
+        }
+        if self.joiner[d].pending() {
+            self.held_at[d] = frame;
+        }
+        if let Some(p) = now {
+            sio(cx, dir, frame, frame, t, p);
+        }
+        if let Some(p) = self.joiner[d].take_incomplete() {
+            sio(cx, dir, self.incomplete_at[d], frame, t, p);
         }
     }
 }
@@ -127,6 +153,7 @@ impl CarriedAnalyzer for EngineIo {
             return false;
         };
         self.v3 = v == 3;
+        self.post = head.method.as_deref() == Some("POST");
         let so = cx.app.socketio.get_or_insert_default();
         let t: &'static str = if transport == "websocket" {
             "websocket"
@@ -152,7 +179,8 @@ impl CarriedAnalyzer for EngineIo {
     fn finish(&mut self, cx: &mut Cx<'_>, last_frame: u64, carrier: Carrier) {
         for dir in [Dir::ClientToServer, Dir::ServerToClient] {
             if let Some(p) = self.joiner[dir as usize].finish() {
-                sio(cx, dir, last_frame, transport(carrier), p);
+                let at = self.held_at[dir as usize];
+                sio(cx, dir, at, last_frame, transport(carrier), p);
             }
         }
     }
@@ -162,6 +190,10 @@ impl CarriedAnalyzer for EngineIo {
 /// packet is), reported.
 fn packet(cx: &mut Cx<'_>, dir: Dir, frame: u64, transport: &'static str, mut p: EioPacket) {
     let detail = cx.opts.detail;
+    if cx.app.protocol != Some("socket.io") {
+        // Socket.IO names the connection once one of its packets is seen.
+        cx.app.protocol = Some("engine.io");
+    }
     let so = cx.app.socketio.get_or_insert_default();
     *so.engine_packets
         .entry(p.type_name().to_owned())
@@ -172,6 +204,7 @@ fn packet(cx: &mut Cx<'_>, dir: Dir, frame: u64, transport: &'static str, mut p:
     if detail && !matches!(p, EioPacket::Message(_)) && so.packet_rows.len() < MAX_LISTED {
         so.packet_rows.push(SioRow {
             frame,
+            complete_frame: frame,
             from: dir,
             transport,
             engine_type: p.type_name(),
@@ -199,8 +232,16 @@ fn packet(cx: &mut Cx<'_>, dir: Dir, frame: u64, transport: &'static str, mut p:
     });
 }
 
-/// A Socket.IO packet: counted, listed, reported.
-fn sio(cx: &mut Cx<'_>, dir: Dir, frame: u64, transport: &'static str, p: SioPacket) {
+/// A Socket.IO packet: counted, listed, reported. `frame` holds the
+/// packet, `complete` its last attachment (the same frame without any).
+fn sio(
+    cx: &mut Cx<'_>,
+    dir: Dir,
+    frame: u64,
+    complete: u64,
+    transport: &'static str,
+    p: SioPacket,
+) {
     if let Some(w) = &p.warning {
         cx.problem(format!(
             "{}: Socket.IO packet at frame {frame} {w}",
@@ -218,6 +259,7 @@ fn sio(cx: &mut Cx<'_>, dir: Dir, frame: u64, transport: &'static str, p: SioPac
     if cx.listable(listed, p.data_len) {
         let row = SioRow {
             frame,
+            complete_frame: complete,
             from: dir,
             transport,
             engine_type: "message",
@@ -237,6 +279,7 @@ fn sio(cx: &mut Cx<'_>, dir: Dir, frame: u64, transport: &'static str, p: SioPac
     cx.emit(EngineIoEvent::SocketIo {
         dir,
         frame,
+        complete_frame: complete,
         transport,
         packet: p,
     });

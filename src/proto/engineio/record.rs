@@ -20,10 +20,17 @@ pub enum EngineIoEvent {
         transport: &'static str,
         packet: EioPacket,
     },
+    /// The server's `ok`, the body that answers a long-polling POST: not a
+    /// packet, the acknowledgement that the POST's packets arrived.
+    PostAck { dir: Dir, frame: u64 },
     /// A Socket.IO packet, joined with its binary attachments.
     SocketIo {
         dir: Dir,
+        /// The frame of the packet itself.
         frame: u64,
+        /// The frame of its last binary attachment (`frame` without any):
+        /// where the receiver's handler can run.
+        complete_frame: u64,
         transport: &'static str,
         packet: SioPacket,
     },
@@ -41,6 +48,7 @@ impl EngineIoEvent {
                 _ => 0,
             },
             EngineIoEvent::SocketIo { packet, .. } => packet.data_len,
+            EngineIoEvent::PostAck { .. } => 0,
         }
     }
 }
@@ -63,6 +71,8 @@ pub struct SocketIoSummary {
 #[derive(Clone, Debug, Serialize)]
 pub struct SioRow {
     pub frame: u64,
+    /// Where its last binary attachment arrived (`frame` without any).
+    pub complete_frame: u64,
     pub from: Dir,
     pub transport: &'static str,
     pub engine_type: &'static str,

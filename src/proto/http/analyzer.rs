@@ -45,6 +45,11 @@ pub struct Http {
     carried: Option<Box<dyn CarriedAnalyzer>>,
     /// Body bytes handed to `carried`, not counted as HTTP bodies.
     carried_bytes: u64,
+    /// The request whose body is being read: reported when it ends.
+    req_open: Option<(Head, usize)>,
+    /// The response whose body is being read, its request's frame, and
+    /// whether it is reported when the body ends (else it was already).
+    resp_open: Option<(Option<Head>, Option<u64>, usize)>,
 }
 
 impl Default for Http {
@@ -68,6 +73,39 @@ impl Http {
             child: None,
             carried: None,
             carried_bytes: 0,
+            req_open: None,
+            resp_open: None,
+        }
+    }
+
+    /// Reports the request being read (its message ended at `end`).
+    fn request_done(&mut self, cx: &mut Cx<'_>, end: u64) {
+        if let Some((head, tx)) = self.req_open.take() {
+            if let Some(t) = cx.app.http.get_mut(tx) {
+                t.request_frame = Some(end);
+            }
+            cx.emit(HttpEvent::Request {
+                dir: Dir::ClientToServer,
+                head,
+                end_frame: end,
+            });
+        }
+    }
+
+    /// Reports the response being read, if it waited for its body.
+    fn response_done(&mut self, cx: &mut Cx<'_>, end: u64) {
+        if let Some((head, request_frame, tx)) = self.resp_open.take() {
+            if let Some(t) = cx.app.http.get_mut(tx) {
+                t.response_frame = Some(end);
+            }
+            if let Some(head) = head {
+                cx.emit(HttpEvent::Response {
+                    dir: Dir::ServerToClient,
+                    head,
+                    request_frame,
+                    end_frame: end,
+                });
+            }
         }
     }
 
@@ -100,6 +138,8 @@ impl Http {
                     cx.app.http.push(HttpTx {
                         request_frame: Some(head.frame),
                         response_frame: None,
+                        request_head_frame: Some(head.frame),
+                        response_head_frame: None,
                         method: head.method.clone(),
                         uri: head.uri.clone(),
                         status: None,
@@ -120,20 +160,21 @@ impl Http {
                     });
                 }
                 cx.app.protocol.get_or_insert("http");
-                cx.emit(HttpEvent::Request {
-                    dir: Dir::ClientToServer,
-                    head,
-                });
+                let f = head.frame;
+                self.request_done(cx, f);
+                self.req_open = Some((head, tx));
             }
             HttpItem::BodyEnd { frame, len, body } => {
                 if let Some(tx) = cx.app.http.last_mut() {
                     tx.request_body = len;
                 }
+                self.request_done(cx, frame);
                 if let Some(b) = body {
                     self.body(cx, Dir::ClientToServer, frame, &b);
                 }
             }
             HttpItem::Error { frame, reason } => {
+                self.request_done(cx, frame);
                 Self::error(cx, Dir::ClientToServer, frame, reason)
             }
         }
@@ -179,6 +220,13 @@ impl Http {
         match it {
             HttpItem::Head(head) => {
                 let status = head.status.unwrap_or(0);
+                // A request still reading its body is answered: it is told
+                // first (not for a 100 Continue: that asks for the body).
+                if status / 100 != 1 || status == 101 {
+                    self.request_done(cx, head.frame);
+                }
+                let f = head.frame;
+                self.response_done(cx, f);
                 // 1xx other than 101 are interim: the request still waits.
                 let interim = status / 100 == 1 && status != 101;
                 let p = if interim {
@@ -190,9 +238,11 @@ impl Http {
                     && let Some(tx) = cx.app.http.get_mut(p.tx)
                 {
                     tx.response_frame = Some(head.frame);
+                    tx.response_head_frame = Some(head.frame);
                     tx.status = head.status;
                     tx.reason = head.reason.clone();
                 }
+                let tx = p.as_ref().map_or(usize::MAX, |p| p.tx);
                 let request_frame = p.as_ref().map(|p| p.frame);
                 let offer = p.and_then(|p| p.upgrade);
                 let switching = status == 101;
@@ -220,11 +270,19 @@ impl Http {
                     // 101 to something no analyzer reads: the rest is opaque.
                     self.opaque = true;
                 }
-                cx.emit(HttpEvent::Response {
-                    dir: Dir::ServerToClient,
-                    head,
-                    request_frame,
-                });
+                if interim || switching || !opened.is_empty() {
+                    // Told at once: what it opened (or refused) follows it.
+                    let end_frame = head.frame;
+                    self.resp_open = (!interim && !switching).then_some((None, request_frame, tx));
+                    cx.emit(HttpEvent::Response {
+                        dir: Dir::ServerToClient,
+                        head,
+                        request_frame,
+                        end_frame,
+                    });
+                } else {
+                    self.resp_open = Some((Some(head), request_frame, tx));
+                }
                 cx.out.append(&mut opened);
                 self.release_hold(cx);
             }
@@ -238,11 +296,13 @@ impl Http {
                 {
                     tx.response_body = len;
                 }
+                self.response_done(cx, frame);
                 if let Some(b) = body {
                     self.body(cx, Dir::ServerToClient, frame, &b);
                 }
             }
             HttpItem::Error { frame, reason } => {
+                self.response_done(cx, frame);
                 Self::error(cx, Dir::ServerToClient, frame, reason)
             }
         }
@@ -312,11 +372,32 @@ impl StreamAnalyzer for Http {
         }
     }
 
+    fn end(&mut self, cx: &mut Cx<'_>, dir: Dir, frame: u64) {
+        if let Some(c) = self.child.as_mut() {
+            c.end(cx, dir, frame);
+        } else if dir == Dir::ServerToClient && !self.opaque {
+            let mut items = Vec::new();
+            self.resp.close(frame, &mut items);
+            for it in items {
+                self.response_item(cx, it);
+            }
+        }
+    }
+
     fn finish(&mut self, cx: &mut Cx<'_>, last_frame: u64) {
         let mut items = Vec::new();
         self.resp.close(last_frame, &mut items);
         for it in items {
             self.response_item(cx, it);
+        }
+        // Messages whose bodies never ended: told where their heads were.
+        if let Some((h, _)) = &self.req_open {
+            let f = h.frame;
+            self.request_done(cx, f);
+        }
+        if let Some((h, _, _)) = &self.resp_open {
+            let f = h.as_ref().map_or(last_frame, |h| h.frame);
+            self.response_done(cx, f);
         }
         if let Some(c) = self.carried.as_mut() {
             c.finish(cx, last_frame, Carrier::HttpBody);

@@ -350,10 +350,12 @@ impl HttpParser {
         total
     }
 
-    /// The connection ended: a body delimited by the close is complete now.
+    /// The direction ended in `frame` (its FIN, or the end of the capture):
+    /// a body read until the close is complete there. Nothing is parsed after.
     pub fn close(&mut self, frame: u64, out: &mut Vec<HttpItem>) {
         if self.state == State::UntilClose {
             self.end_body(frame, out);
+            self.state = State::Stopped;
         }
     }
 

@@ -8,14 +8,20 @@ use crate::flow::Dir;
 /// What the HTTP analyzer reports.
 #[derive(Clone, Debug)]
 pub enum HttpEvent {
+    /// A request, reported once its body (if any) has ended.
     Request {
         dir: Dir,
         head: Head,
+        /// The frame that ended the message (`head.frame` without a body).
+        end_frame: u64,
     },
+    /// A response, reported once its body (if any) has ended; a 1xx or an
+    /// answer to an upgrade offer at once.
     Response {
         dir: Dir,
         head: Head,
         request_frame: Option<u64>,
+        end_frame: u64,
     },
     /// A direction's parser stopped (malformed or too long a head).
     Error {
@@ -38,8 +44,14 @@ impl HttpEvent {
 /// One request and its response, as the connection record lists them.
 #[derive(Clone, Debug, Serialize)]
 pub struct HttpTx {
+    /// The frame that ended the request (its body included), as tshark
+    /// reports a request's frame.
     pub request_frame: Option<u64>,
+    /// The frame that ended the response, body included.
     pub response_frame: Option<u64>,
+    /// The frames that ended the heads.
+    pub request_head_frame: Option<u64>,
+    pub response_head_frame: Option<u64>,
     pub method: Option<String>,
     pub uri: Option<String>,
     pub status: Option<u16>,

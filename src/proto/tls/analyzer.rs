@@ -606,6 +606,13 @@ impl StreamAnalyzer for Tls {
         }
     }
 
+    fn end(&mut self, cx: &mut Cx<'_>, dir: Dir, frame: u64) {
+        // What was decrypted of the direction ended with it.
+        if let Some(c) = self.child.as_mut() {
+            c.end(cx, dir, frame);
+        }
+    }
+
     fn finish(&mut self, cx: &mut Cx<'_>, last_frame: u64) {
         for dir in [Dir::ClientToServer, Dir::ServerToClient] {
             let side = &self.sides[dir as usize];

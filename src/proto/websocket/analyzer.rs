@@ -12,29 +12,17 @@ use super::record::{CloseInfo, FrameRow, MessageRow, WebSocketEvent, WebSocketSu
 use crate::flow::Dir;
 use crate::proto::bytes::Part;
 use crate::proto::stack::{
-    CarriedAnalyzer, Carrier, Cx, MAX_LISTED, MAX_TEXT, StreamAnalyzer, Unit, clip,
+    CarriedAnalyzer, Carrier, Cx, MAX_LISTED, MAX_TEXT, StreamAnalyzer, Unit,
 };
 
 /// A text message as listed: clipped like any text, and marked when the parser kept
 /// only its head (a cut character at the end is dropped, not replaced).
-fn clip_message(m: &MessageInfo) -> String {
-    clip_kept(&m.data, m.length.unwrap_or(m.wire_len))
-}
-
-/// `kept`, the first bytes of a text of `total` bytes, as listed.
-fn clip_kept(kept: &[u8], total: u64) -> String {
-    if (kept.len() as u64) >= total {
-        return clip(&String::from_utf8_lossy(kept));
-    }
-    let whole = match simdutf8::compat::from_utf8(kept) {
-        Err(e) if e.error_len().is_none() => &kept[..e.valid_up_to()],
-        _ => kept,
-    };
-    let mut t = clip(&String::from_utf8_lossy(whole));
-    if !t.ends_with('…') {
-        t.push('…');
-    }
-    t
+/// The text of `kept` (the first bytes of a text of `total` bytes) as
+/// listed, at most `cap` bytes of it, and whether it is cut.
+fn listed_text(kept: &[u8], total: u64, cap: usize) -> (String, bool) {
+    let t = crate::text::utf8_head(kept, cap).into_owned();
+    let cut = (t.len() as u64) < total;
+    (t, cut)
 }
 
 /// A WebSocket connection, both directions.
@@ -66,7 +54,7 @@ impl WebSocket {
             }
             p.keep_frames(cx.opts.keep_frames);
             if carried.is_none() {
-                p.keep_messages(cx.opts.keep_messages);
+                p.keep_messages(cx.opts.keep_messages.max(cx.opts.list_text));
             }
             p
         };
@@ -118,8 +106,12 @@ impl WebSocket {
         }
         let listed = cx.app.websocket.as_ref().map_or(0, |w| w.frame_rows.len());
         if cx.listable(listed, f.payload.len().min(MAX_TEXT)) {
-            let text = (f.opcode == OP_TEXT && f.fin && !f.rsv1)
-                .then(|| clip_kept(&f.payload, f.payload_len));
+            let (text, text_truncated) = if f.opcode == OP_TEXT && f.fin && !f.rsv1 {
+                let (t, cut) = listed_text(&f.payload, f.payload_len, MAX_TEXT);
+                (Some(t), cut)
+            } else {
+                (None, false)
+            };
             let data_hex = (f.opcode != OP_TEXT && !f.payload.is_empty()).then(|| {
                 f.payload
                     .iter()
@@ -137,6 +129,7 @@ impl WebSocket {
                     masked: f.masked,
                     payload_len: f.payload_len,
                     text,
+                    text_truncated,
                     data_hex,
                 });
             }
@@ -179,7 +172,21 @@ impl WebSocket {
             .websocket
             .as_ref()
             .map_or(0, |w| w.message_rows.len());
-        if cx.listable(listed, m.data.len().min(MAX_TEXT)) {
+        let cap = cx.opts.list_text;
+        if cx.listable(listed, m.data.len().min(cap)) {
+            let total = m.length.unwrap_or(m.wire_len);
+            let (text, text_truncated) = if m.opcode == OP_TEXT {
+                let (t, cut) = listed_text(&m.data, total, cap);
+                (Some(t), cut)
+            } else {
+                (None, false)
+            };
+            let (data_b64, data_truncated) = if m.opcode == OP_BINARY {
+                let head = &m.data[..m.data.len().min(cap)];
+                (Some(base64_encode(head)), (head.len() as u64) < total)
+            } else {
+                (None, false)
+            };
             let row = MessageRow {
                 first_frame: m.first_frame,
                 last_frame: m.last_frame,
@@ -188,7 +195,13 @@ impl WebSocket {
                 length: m.length,
                 wire_len: m.wire_len,
                 compressed: m.compressed,
-                text: (m.opcode == OP_TEXT).then(|| clip_message(&m)),
+                fragments: m.fragments,
+                segments: m.segments.frames.clone(),
+                segments_count: m.segments.count,
+                text,
+                text_truncated,
+                data_b64,
+                data_truncated,
                 error: m.error.clone(),
             };
             if let Some(ws) = &mut cx.app.websocket {
@@ -268,4 +281,10 @@ impl StreamAnalyzer for WebSocket {
             }
         }
     }
+}
+
+/// Standard base64 with padding, as JSON carries binary payloads.
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(b)
 }

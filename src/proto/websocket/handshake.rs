@@ -103,7 +103,8 @@ pub fn answer(
     if switching && upgrade_ws {
         // Decode the frames even when the accept key is wrong: say so, show them.
         w.established = true;
-        cx.app.protocol = Some(carried.as_ref().map_or("websocket", |c| c.name()));
+        // A carried protocol names the connection once its first unit is read.
+        cx.app.protocol = Some("websocket");
         ws = Some(Box::new(WebSocket::new(cx, deflate, carried)) as Box<dyn StreamAnalyzer>);
     }
     cx.emit(WebSocketEvent::Upgrade(Box::new(w.clone())));

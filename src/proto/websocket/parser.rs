@@ -128,6 +128,40 @@ pub struct MessageInfo {
     /// The message was not kept (`data` is empty) because the limit shared
     /// by all unfinished messages was reached; `error` says so too.
     pub cut_by_shared: bool,
+    /// WebSocket frames of the message (1 when it was not fragmented).
+    pub fragments: u64,
+    /// Capture frames that delivered its bytes (headers and payload).
+    pub segments: Segments,
+}
+
+/// Capture frames that carried a message, in order: all of them counted,
+/// the first [`MAX_SEGMENTS_LISTED`] listed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Segments {
+    pub count: u64,
+    pub frames: Vec<u64>,
+}
+
+/// Capture frames listed per message; a 16 MiB message can take hundreds.
+pub const MAX_SEGMENTS_LISTED: usize = 64;
+
+impl Segments {
+    fn add(&mut self, frame: u64) {
+        if self.count > 0 && self.last() == Some(frame) {
+            return;
+        }
+        self.count += 1;
+        if self.frames.len() < MAX_SEGMENTS_LISTED {
+            self.frames.push(frame);
+        } else if let Some(l) = self.frames.last_mut() {
+            // The last listed stays the latest, so that "last" is right.
+            *l = frame;
+        }
+    }
+
+    fn last(&self) -> Option<u64> {
+        self.frames.last().copied()
+    }
 }
 
 /// What the parser reports, in stream order.
@@ -217,6 +251,8 @@ pub(super) struct OpenMessage {
     pub(super) counted: usize,
     /// Bytes were not kept because `shared` was full.
     pub(super) cut_by_shared: bool,
+    pub(super) fragments: u64,
+    pub(super) segments: Segments,
 }
 
 impl OpenMessage {
@@ -600,6 +636,13 @@ impl WsParser {
             OP_PING | OP_PONG => Role::Control,
             _ => Role::Ignored,
         };
+        if role == Role::Message
+            && let Some(m) = &mut self.msg
+        {
+            m.fragments += 1;
+            m.segments.add(self.hdr_frame);
+            m.segments.add(frame);
+        }
         self.frame = Some(OpenFrame {
             fin,
             rsv1,
@@ -638,6 +681,8 @@ impl WsParser {
             shared: self.shared.clone(),
             counted: 0,
             cut_by_shared: false,
+            fragments: 0,
+            segments: Segments::default(),
         };
         if compressed {
             let (bits, reset_each) = (self.window_bits, self.reset_each);
@@ -703,6 +748,7 @@ impl WsParser {
             f.done += piece.len() as u64;
         }
         if let Some(m) = msg {
+            m.segments.add(frame);
             m.wire_len += chunk.len() as u64;
             if !m.compressed {
                 m.length += chunk.len() as u64;
@@ -808,6 +854,8 @@ impl WsParser {
             utf8_valid,
             error: m.error.take(),
             cut_by_shared: m.cut_by_shared,
+            fragments: m.fragments,
+            segments: std::mem::take(&mut m.segments),
         }));
     }
 }

@@ -96,8 +96,12 @@ pub struct FrameRow {
     pub opcode: u8,
     pub masked: bool,
     pub payload_len: u64,
+    /// The frame's text, up to [`MAX_TEXT`](crate::proto::stack::MAX_TEXT) bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// `text` is not the whole payload.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub text_truncated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_hex: Option<String>,
 }
@@ -111,8 +115,24 @@ pub struct MessageRow {
     pub length: Option<u64>,
     pub wire_len: u64,
     pub compressed: bool,
+    /// WebSocket frames of the message (more than 1: it was fragmented).
+    pub fragments: u64,
+    /// Capture frames that carried its bytes, the first
+    /// [`MAX_SEGMENTS_LISTED`](super::parser::MAX_SEGMENTS_LISTED).
+    pub segments: Vec<u64>,
+    /// How many capture frames carried it.
+    pub segments_count: u64,
+    /// A text message's text, whole up to the list cap (1 MiB in walk's JSON).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// `text` is only the head of the message.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub text_truncated: bool,
+    /// A binary message's bytes, base64, up to the same cap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_b64: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub data_truncated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

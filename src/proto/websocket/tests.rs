@@ -286,6 +286,7 @@ fn split_at_every_position_gives_the_same_events() {
                 WsEvent::Message(m) => WsEvent::Message(MessageInfo {
                     first_frame: 0,
                     last_frame: 0,
+                    segments: Default::default(),
                     ..m
                 }),
                 WsEvent::Violation { kind, .. } => WsEvent::Violation { frame: 0, kind },

@@ -43,6 +43,20 @@ impl<W: Write> LayersView<W> {
         }
     }
 
+    /// The frames asked for, as the user wrote them ("999", "5-7", "9-").
+    pub fn asked(&self) -> String {
+        let r: Vec<String> = self
+            .ranges
+            .iter()
+            .map(|r| match r.last {
+                Some(l) if l == r.first => r.first.to_string(),
+                Some(l) => format!("{}-{l}", r.first),
+                None => format!("{}-", r.first),
+            })
+            .collect();
+        r.join(", ")
+    }
+
     /// The last frame any range asks for, when all ranges are bounded.
     pub fn last_wanted(&self) -> Option<u64> {
         if self.ranges.is_empty() {

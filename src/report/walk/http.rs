@@ -11,7 +11,11 @@ use crate::text::clip_chars;
 /// The steps of an HTTP event.
 pub(super) fn steps(e: &HttpEvent, at: &mut At<'_>) {
     match e {
-        HttpEvent::Request { dir, head } => {
+        HttpEvent::Request {
+            dir,
+            head,
+            end_frame,
+        } => {
             let line = head.start_line();
             let upgrade = head.has_token("Upgrade", "websocket");
             let mut text = format!("HTTP request {line}");
@@ -37,12 +41,31 @@ pub(super) fn steps(e: &HttpEvent, at: &mut At<'_>) {
             } else {
                 line
             };
-            at.step(head.frame, 7, Some(*dir), "http_request", text, label);
+            if *end_frame != head.frame {
+                let _ = write!(
+                    text,
+                    " (head in frame {}, body to frame {end_frame})",
+                    head.frame
+                );
+            }
+            at.step(*end_frame, 7, Some(*dir), "http_request", text, label);
         }
-        HttpEvent::Response { dir, head, .. } => {
+        HttpEvent::Response {
+            dir,
+            head,
+            end_frame,
+            ..
+        } => {
             let line = head.start_line();
-            let text = format!("HTTP response {line}");
-            at.step(head.frame, 7, Some(*dir), "http_response", text, line);
+            let mut text = format!("HTTP response {line}");
+            if *end_frame != head.frame {
+                let _ = write!(
+                    text,
+                    " (head in frame {}, body to frame {end_frame})",
+                    head.frame
+                );
+            }
+            at.step(*end_frame, 7, Some(*dir), "http_response", text, line);
         }
         HttpEvent::Error { dir, frame, reason } => {
             at.step(

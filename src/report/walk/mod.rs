@@ -60,9 +60,16 @@ pub enum WalkFormat {
     Svg,
 }
 
-/// One connection of a Socket.IO session: its number, transports, whether
-/// it upgraded, and its bytes by layer.
-type SessionPart = (u64, Vec<&'static str>, bool, Overhead);
+/// One connection of a Socket.IO session.
+struct SessionPart {
+    id: u64,
+    transports: Vec<&'static str>,
+    /// It moved from polling to WebSocket.
+    upgraded: bool,
+    overhead: Overhead,
+    /// Listed by the filter (a session is told when one of its connections is).
+    listed: bool,
+}
 
 /// The view's output: the destination, or (while a finished connection is
 /// rendered to wait for its turn) a buffer.
@@ -210,6 +217,24 @@ impl<W: Write> WalkView<W> {
             WalkFormat::Svg => self.write_svg(s, app, story),
         }
     }
+
+    /// Notes the connection's part in its Socket.IO session, if it has one.
+    fn session_part(&mut self, s: &ConnSummary, app: Option<&AppSummary>, listed: bool) {
+        if let Some(so) = app.and_then(|a| a.socketio.as_ref())
+            && let Some(sid) = &so.sid
+        {
+            let list = self.sessions.entry(sid.clone()).or_default();
+            if list.len() < 1000 {
+                list.push(SessionPart {
+                    id: s.id,
+                    transports: so.transports.clone(),
+                    upgraded: so.upgraded,
+                    overhead: Overhead::of(s, app),
+                    listed,
+                });
+            }
+        }
+    }
 }
 
 impl<W: Write> View for WalkView<W> {
@@ -246,19 +271,7 @@ impl<W: Write> View for WalkView<W> {
 
     fn connection(&mut self, s: &ConnSummary, app: Option<&AppSummary>) -> io::Result<()> {
         self.evicted += u64::from(s.evicted);
-        if let Some(so) = app.and_then(|a| a.socketio.as_ref())
-            && let Some(sid) = &so.sid
-        {
-            let list = self.sessions.entry(sid.clone()).or_default();
-            if list.len() < 1000 {
-                list.push((
-                    s.id,
-                    so.transports.clone(),
-                    so.upgraded,
-                    Overhead::of(s, app),
-                ));
-            }
-        }
+        self.session_part(s, app, true);
         let mut story = self.stories.remove(&s.id).unwrap_or_default();
         self.step_bytes = self.step_bytes.saturating_sub(story.bytes);
         // The folded run's last steps are kept whatever the budget: they are few.
@@ -292,6 +305,10 @@ impl<W: Write> View for WalkView<W> {
             self.release(&t)?;
         }
         Ok(())
+    }
+
+    fn unlisted(&mut self, s: &ConnSummary, app: Option<&AppSummary>) {
+        self.session_part(s, app, false);
     }
 
     fn finish(&mut self) -> io::Result<()> {

@@ -77,9 +77,18 @@ pub(super) fn steps(e: &EngineIoEvent, at: &mut At<'_>) {
             };
             at.step(*frame, 5, Some(*dir), "engineio", text, label);
         }
+        EngineIoEvent::PostAck { dir, frame } => at.step(
+            *frame,
+            5,
+            Some(*dir),
+            "engineio",
+            "ok — the server confirms it received the packets the client POSTed (Engine.IO's answer to every long-polling POST; packets for the client come in the answers to its GETs)".into(),
+            "EIO ok".into(),
+        ),
         EngineIoEvent::SocketIo {
             dir,
             frame,
+            complete_frame,
             transport,
             packet,
         } => {
@@ -109,6 +118,12 @@ pub(super) fn steps(e: &EngineIoEvent, at: &mut At<'_>) {
                 " [Socket.IO {} over {transport}]",
                 packet.ptype.name()
             );
+            if complete_frame != frame {
+                let _ = write!(
+                    text,
+                    " (the packet in frame {frame}, its last attachment in frame {complete_frame}: only then can the handler run)"
+                );
+            }
             if let Some(w) = &packet.warning {
                 let _ = write!(text, " ⚠ {w}");
             }
@@ -116,7 +131,7 @@ pub(super) fn steps(e: &EngineIoEvent, at: &mut At<'_>) {
                 Some(e) => format!("{} {e}", packet.ptype.name()),
                 None => packet.ptype.name().to_owned(),
             };
-            at.step(*frame, 7, Some(*dir), "socketio", text, label);
+            at.step(*complete_frame, 7, Some(*dir), "socketio", text, label);
         }
     }
 }
@@ -140,6 +155,7 @@ pub(super) fn line(e: &EngineIoEvent) -> Option<AppLine> {
             };
             (5, "engine.io", t.trim_end().to_owned())
         }
+        EngineIoEvent::PostAck { .. } => (5, "engine.io", "EIO ok (POST received)".into()),
         EngineIoEvent::SocketIo { packet, .. } => {
             let mut t = format!("SIO {}", packet.ptype.name());
             if packet.namespace != "/" {

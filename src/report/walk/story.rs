@@ -66,12 +66,16 @@ pub(super) struct Story {
     pub(super) client_isn: Option<u32>,
     /// Relative sequence number just after each side's FIN.
     pub(super) fin_end: [Option<u32>; 2],
+    /// The frame of each side's first FIN.
+    pub(super) fin_frame: [Option<u64>; 2],
     pub(super) fin_acked: [bool; 2],
     pub(super) closed_told: bool,
     pub(super) syn_count: u32,
     pub(super) server_port: u16,
     /// Which sides sent a WebSocket close frame.
     pub(super) ws_closed: [bool; 2],
+    /// TLS was seen: the bytes above it come from records, not segments.
+    pub(super) over_tls: bool,
     /// Live: no folding (steps print as they come), and steps printed so far.
     pub(super) no_fold: bool,
     pub(super) printed: usize,

@@ -91,13 +91,12 @@ pub fn xml(s: &str) -> String {
     out
 }
 
+/// At most `n` columns (a wide character takes two), `…` included.
 fn cut(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
+    if crate::text::width(s) <= n {
         s.to_owned()
     } else {
-        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
-        t.push('…');
-        t
+        crate::text::clip_width(s, n.saturating_sub(1))
     }
 }
 

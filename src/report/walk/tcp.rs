@@ -206,8 +206,19 @@ pub(super) fn steps(ev: &FrameEvent<'_, '_>, c: &SegmentContext, story: &mut Sto
             story.end_run();
             let fin = fl & flags::FIN != 0;
             let mut text = String::new();
-            if fin {
-                story.fin_end[d] = Some(c.rel_seq.wrapping_add(len as u32).wrapping_add(1));
+            let end = c.rel_seq.wrapping_add(len as u32).wrapping_add(1);
+            if fin && story.fin_end[d] == Some(end) {
+                // The same FIN again: its sender had no ACK for it yet.
+                text = format!(
+                    "FIN again — the {who} sends its FIN once more (a retransmission of frame {}: no acknowledgement of it had arrived); nothing new is closed.",
+                    story.fin_frame[d].unwrap_or(f)
+                );
+                if story.fin_end[1 - d].is_some() && c.rel_ack == story.fin_end[1 - d] {
+                    let _ = write!(text, " It also acknowledges the {other}'s FIN.");
+                }
+            } else if fin {
+                story.fin_end[d] = Some(end);
+                story.fin_frame[d] = Some(f);
                 let second = story.fin_end[1 - d].is_some();
                 text = if second {
                     format!("FIN — the {who} closes its side too.")

@@ -112,11 +112,14 @@ impl<W: Write> WalkView<W> {
     pub(super) fn session_summaries(&mut self) -> io::Result<()> {
         let sessions = std::mem::take(&mut self.sessions);
         for (sid, conns) in sessions {
+            if !conns.iter().any(|p| p.listed) {
+                continue;
+            }
             let list = |want: &str| -> Vec<String> {
                 conns
                     .iter()
-                    .filter(|(_, t, _, _)| t.contains(&want))
-                    .map(|(id, _, _, _)| id.to_string())
+                    .filter(|p| p.transports.contains(&want))
+                    .map(|p| p.id.to_string())
                     .collect()
             };
             let (polling, ws) = (list("polling"), list("websocket"));
@@ -134,7 +137,7 @@ impl<W: Write> WalkView<W> {
                 let sep = if polling.is_empty() { ": " } else { "; " };
                 let _ = write!(line, "{sep}WebSocket on {}", ws.join(", "));
             }
-            if conns.iter().any(|(_, _, up, _)| *up) {
+            if conns.iter().any(|p| p.upgraded) {
                 line.push_str(" (upgraded from polling after the probe)");
             }
             writeln!(
@@ -142,11 +145,14 @@ impl<W: Write> WalkView<W> {
                 "{}",
                 paint(self.color, anstyle::Style::new().bold(), &line)
             )?;
-            let mut total = Overhead::default();
-            for (_, _, _, o) in &conns {
-                total += *o;
+            // One connection's bytes were printed with it already.
+            if conns.len() > 1 {
+                let mut total = Overhead::default();
+                for p in &conns {
+                    total += p.overhead;
+                }
+                self.overhead(&total)?;
             }
-            self.overhead(&total)?;
         }
         Ok(())
     }
@@ -194,8 +200,8 @@ impl<W: Write> WalkView<W> {
         for st in &story.steps {
             let frames = st.frames();
             let tag = paint(c, layer_style(st.osi), &format!("L{}", st.osi));
-            let label: String = escape(&st.label).chars().take(LADDER - 8).collect();
-            let n = label.chars().count();
+            let label = clip_to(&escape(&st.label), LADDER - 8);
+            let n = crate::text::width(&label);
             let line = match st.from {
                 Some(Dir::ClientToServer) => {
                     format!("│── {label} {}▶│", "─".repeat(LADDER.saturating_sub(n + 5)))
@@ -226,4 +232,19 @@ pub fn bar(fraction: f64, cells: usize) -> String {
         s.push(PARTS[eighths % 8]);
     }
     s
+}
+
+/// At most `cols` terminal columns of `s`, cut at a character boundary.
+fn clip_to(s: &str, cols: usize) -> String {
+    let mut used = 0;
+    let mut out = String::new();
+    for c in s.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > cols {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out
 }

@@ -163,6 +163,7 @@ fn handshake_meaning(kind: u8, sender: &str, other: &str, detail: Option<&str>) 
 
 /// The steps of a TLS event.
 pub(super) fn steps(e: &TlsEvent, at: &mut At<'_>) {
+    at.story.over_tls = true;
     match e {
         TlsEvent::Record(_) => {}
         TlsEvent::ClientHello { frame, hello } => {

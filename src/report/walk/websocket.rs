@@ -6,12 +6,13 @@ use std::fmt::Write as _;
 
 use super::story::At;
 use crate::flow::Dir;
+use crate::proto::websocket::parser::Segments;
 use crate::proto::websocket::record::{WebSocketEvent, WebSocketSummary};
 use crate::proto::websocket::{
     OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, close_name, opcode_name,
 };
 use crate::report::appline::AppLine;
-use crate::text::clip_chars;
+use crate::text::{clip_width, utf8_head};
 
 /// The steps of a WebSocket event.
 pub(super) fn steps(e: &WebSocketEvent, at: &mut At<'_>) {
@@ -38,6 +39,22 @@ pub(super) fn steps(e: &WebSocketEvent, at: &mut At<'_>) {
                 }
                 if let Some(x) = &w.extensions_negotiated {
                     let _ = write!(text, "; extensions agreed: {x}");
+                }
+                // An offer the server left out of its answer is declined.
+                let offered = w.extensions_offered.as_deref().unwrap_or("");
+                let agreed = w.extensions_negotiated.as_deref().unwrap_or("");
+                for name in extension_names(offered) {
+                    if !extension_names(agreed).any(|a| a.eq_ignore_ascii_case(name)) {
+                        let _ = write!(
+                            text,
+                            "; {name} offered, not accepted{}",
+                            if name.eq_ignore_ascii_case("permessage-deflate") {
+                                " (messages travel uncompressed)"
+                            } else {
+                                ""
+                            }
+                        );
+                    }
                 }
                 if let Some(p) = &w.subprotocol {
                     let _ = write!(text, "; subprotocol {p}");
@@ -134,12 +151,25 @@ pub(super) fn steps(e: &WebSocketEvent, at: &mut At<'_>) {
                 "The {who} sends a {kind} message of {len} byte{}",
                 if len == 1 { "" } else { "s" }
             );
-            if m.first_frame != m.last_frame {
-                let _ = write!(
-                    text,
-                    " in fragments (frames {}–{})",
-                    m.first_frame, m.last_frame
-                );
+            if m.fragments > 1 {
+                let _ = write!(text, " in {} fragments (WebSocket frames)", m.fragments);
+            }
+            if m.segments.count > 1 {
+                let one = if m.fragments > 1 { "" } else { "one frame, " };
+                let _ = if at.story.over_tls {
+                    write!(
+                        text,
+                        ", {one}decrypted from TLS records completed in {}",
+                        frame_list(&m.segments)
+                    )
+                } else {
+                    write!(
+                        text,
+                        ", {one}carried in {} TCP segments ({})",
+                        m.segments.count,
+                        frame_list(&m.segments)
+                    )
+                };
             }
             if *dir == Dir::ClientToServer {
                 text.push_str(", masked (L6: every client frame is XORed with a 4-byte key)");
@@ -230,11 +260,7 @@ pub(super) fn line(e: &WebSocketEvent) -> Option<AppLine> {
         WebSocketEvent::Message { message: m, .. } => {
             let mut t = format!("WS {}", opcode_name(m.opcode));
             if m.opcode == OP_TEXT && m.error.is_none() {
-                let _ = write!(
-                    t,
-                    " \"{}\"",
-                    clip_chars(&String::from_utf8_lossy(&m.data), 60)
-                );
+                let _ = write!(t, " \"{}\"", preview(&m.data, 60));
             }
             let n = m.length.unwrap_or(m.wire_len);
             let _ = write!(t, " ({n} byte{}", if n == 1 { "" } else { "s" });
@@ -309,13 +335,15 @@ pub(super) fn header(w: &WebSocketSummary) -> String {
     l
 }
 
+/// The head of a message's text, at most `max` terminal columns.
 fn preview(data: &[u8], max: usize) -> String {
-    let text = String::from_utf8_lossy(&data[..data.len().min(max)]).into_owned();
-    if data.len() > max {
-        format!("{text}…")
-    } else {
-        text
+    // A column takes at most 4 bytes; more is read than can be shown.
+    let text = utf8_head(data, max.saturating_mul(4));
+    let mut out = clip_width(&text, max);
+    if !out.ends_with('…') && text.len() < data.len() {
+        out.push('…');
     }
+    out
 }
 
 fn hex_preview(data: &[u8]) -> String {
@@ -324,4 +352,31 @@ fn hex_preview(data: &[u8]) -> String {
         s.push('…');
     }
     s.trim_end().to_owned()
+}
+
+/// "frames 14, 15, 17", or "frames 14–90" when there are many.
+fn frame_list(s: &Segments) -> String {
+    let (Some(first), Some(last)) = (s.frames.first(), s.frames.last()) else {
+        return String::new();
+    };
+    if s.count as usize > 5 || s.frames.len() > 5 {
+        return format!("frames {first}–{last}");
+    }
+    let l: Vec<String> = s.frames.iter().map(u64::to_string).collect();
+    format!("frames {}", l.join(", "))
+}
+
+/// The extension names of a `Sec-WebSocket-Extensions` value, each once.
+fn extension_names(v: &str) -> impl Iterator<Item = &str> {
+    let mut seen: Vec<&str> = Vec::new();
+    v.split(',')
+        .filter_map(|e| e.split(';').next().map(str::trim))
+        .filter(|n| !n.is_empty())
+        .filter(move |n| {
+            let new = !seen.iter().any(|s| s.eq_ignore_ascii_case(n));
+            if new {
+                seen.push(n);
+            }
+            new
+        })
 }

@@ -1,0 +1,225 @@
+//! Every HTTP request and response in captures/ and tests/corpus/ is placed
+//! where tshark 4.0 places it (tests/expected/tshark/*.http.tsv, recorded by
+//! tests/tshark/record.sh): at the frame that ends the message, its body
+//! included, on the same TCP stream, with the same method and status. Checked
+//! in the connection records (`request_frame`, `response_frame`) and in the
+//! walk's steps; inside TLS with the capture's key log, as tshark was given.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+/// (stream, frame, "GET" or a status code): one HTTP message.
+type Message = (u64, u64, String);
+
+/// Where osiscope knowingly differs from tshark: (path, stream, frame, why).
+/// A frame of 0 is every frame of the stream.
+const KNOWN_DIFFERENCES: &[(&str, u64, u64, &str)] = &[
+    (
+        "tests/corpus/arkime/no-syn-ack.pcap",
+        1,
+        10,
+        "the capture ends inside the response's body: osiscope lists the response at its head, tshark (never completing it) not at all",
+    ),
+    (
+        "tests/corpus/arkime/twovlan.pcap",
+        0,
+        6,
+        "the capture ends inside the response's body: osiscope lists the response at its head, tshark not at all",
+    ),
+    (
+        "tests/corpus/zeek/mixed-vlan-mpls.pcap",
+        2,
+        37,
+        "an HTTP/0.9 request (`GET /` without a version): tshark reads it, osiscope reports a malformed head",
+    ),
+    (
+        "tests/corpus/zeek/tcp-http-with-padding.pcap",
+        0,
+        18,
+        "HTTP on port 27272: osiscope reads HTTP on any port, tshark only on the ports it knows",
+    ),
+    (
+        "tests/corpus/zeek/tcp/payload-synack.pcap",
+        0,
+        2,
+        "a request inside a SYN-ACK (a test of protocol abuse): tshark reads it as HTTP, osiscope as the server's bytes, which are not a response",
+    ),
+    (
+        "tests/corpus/zeek/communityid/tcp.pcap",
+        0,
+        0,
+        "cut by its snap length: tshark parses the heads' captured part, osiscope does not yet",
+    ),
+];
+
+fn known(path: &str, stream: u64, frame: u64) -> bool {
+    KNOWN_DIFFERENCES
+        .iter()
+        .any(|(p, s, f, _)| *p == path && *s == stream && (*f == 0 || *f == frame))
+}
+
+/// Frames tshark marks as retransmissions: it dissects their HTTP again,
+/// osiscope reads each byte of the stream once.
+fn retransmissions(path: &str) -> BTreeSet<u64> {
+    common::tshark_rows(path, ".tcp.tsv")
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| {
+            !r["tcp.analysis.retransmission"].is_empty()
+                || !r["tcp.analysis.fast_retransmission"].is_empty()
+        })
+        .filter_map(|r| r["frame.number"].parse().ok())
+        .collect()
+}
+
+/// A 1xx other than 101 is interim: a step of the walk, not the answer
+/// that the connection record pairs with its request.
+fn interim(m: &Message) -> bool {
+    m.2.len() == 3 && m.2.starts_with('1') && m.2 != "101"
+}
+
+fn tshark_messages(path: &str) -> Option<BTreeSet<Message>> {
+    let rows = common::tshark_rows(path, ".http.tsv")?;
+    let again = retransmissions(path);
+    let mut out = BTreeSet::new();
+    for r in rows {
+        let frame: u64 = r["frame.number"].parse().expect("frame.number");
+        let stream: u64 = r["tcp.stream"].parse().expect("tcp.stream");
+        if again.contains(&frame) {
+            continue;
+        }
+        // A packet can end several pipelined messages: each is one value.
+        for m in r["http.request.method"]
+            .split(',')
+            .filter(|s| !s.is_empty())
+        {
+            out.insert((stream, frame, m.to_owned()));
+        }
+        for c in r["http.response.code"].split(',').filter(|s| !s.is_empty()) {
+            out.insert((stream, frame, c.to_owned()));
+        }
+    }
+    Some(out)
+}
+
+fn args_for(path: &str) -> Vec<String> {
+    let mut a = vec![path.to_owned()];
+    let keys = format!("{}.keys", path.trim_end_matches(".pcap"));
+    if path.starts_with("captures/") && common::exists(&keys) {
+        a.extend(["--keylog".to_owned(), keys]);
+    }
+    a
+}
+
+fn record_messages(path: &str) -> BTreeSet<Message> {
+    let mut args = vec!["flows", "--format", "json"];
+    let rest = args_for(path);
+    args.extend(rest.iter().map(String::as_str));
+    let mut out = BTreeSet::new();
+    for c in common::json_lines(&args) {
+        let id = c["id"].as_u64().expect("id");
+        for tx in c["http"].as_array().into_iter().flatten() {
+            if let (Some(f), Some(m)) = (tx["request_frame"].as_u64(), tx["method"].as_str()) {
+                out.insert((id, f, m.to_owned()));
+            }
+            if let (Some(f), Some(s)) = (tx["response_frame"].as_u64(), tx["status"].as_u64()) {
+                out.insert((id, f, s.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// The frames of the walk's HTTP steps, by connection.
+fn walk_frames(path: &str) -> BTreeSet<(u64, u64)> {
+    let mut args = vec!["walk", "--format", "json"];
+    let rest = args_for(path);
+    args.extend(rest.iter().map(String::as_str));
+    let mut out = BTreeSet::new();
+    for c in common::json_lines(&args) {
+        let id = c["id"].as_u64().expect("id");
+        for st in c["timeline"].as_array().into_iter().flatten() {
+            if matches!(st["kind"].as_str(), Some("http_request" | "http_response")) {
+                out.insert((id, st["frame"].as_u64().expect("frame")));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_http_message_is_where_tshark_puts_it() {
+    let mut checked = 0;
+    let mut files = 0;
+    let mut report = String::new();
+    for s in common::summaries() {
+        let Some(want) = tshark_messages(&s.path) else {
+            continue;
+        };
+        files += 1;
+        checked += want.len();
+        let path = s.path.as_str();
+        let want: BTreeSet<Message> = want
+            .into_iter()
+            .filter(|m| !known(path, m.0, m.1))
+            .collect();
+        let got: BTreeSet<Message> = record_messages(path)
+            .into_iter()
+            .filter(|m| !known(path, m.0, m.1))
+            .collect();
+        let want_records: BTreeSet<Message> =
+            want.iter().filter(|m| !interim(m)).cloned().collect();
+        if got != want_records {
+            report.push_str(&format!(
+                "{}: records\n  only osiscope: {:?}\n  only tshark:   {:?}\n",
+                s.path,
+                got.difference(&want_records).collect::<Vec<_>>(),
+                want_records.difference(&got).collect::<Vec<_>>()
+            ));
+        }
+        let steps: BTreeSet<(u64, u64)> = walk_frames(path)
+            .into_iter()
+            .filter(|(st, f)| !known(path, *st, *f))
+            .collect();
+        let want_steps: BTreeSet<(u64, u64)> = want.iter().map(|(s, f, _)| (*s, *f)).collect();
+        if steps != want_steps {
+            report.push_str(&format!(
+                "{}: walk steps\n  only osiscope: {:?}\n  only tshark:   {:?}\n",
+                s.path,
+                steps.difference(&want_steps).collect::<Vec<_>>(),
+                want_steps.difference(&steps).collect::<Vec<_>>()
+            ));
+        }
+    }
+    assert!(report.is_empty(), "{report}");
+    // The bundled captures and the corpus hold well over a hundred messages.
+    assert!(
+        files >= 20 && checked >= 150,
+        "{files} files, {checked} messages"
+    );
+}
+
+#[test]
+fn a_response_is_placed_at_the_end_of_its_body_and_keeps_its_head_frame() {
+    // Zeek's pipelined-requests trace: the fifth response's head is in frame
+    // 21, its 27,579-byte body ends in frame 45 (tshark: 45).
+    let c = &common::json_lines(&[
+        "flows",
+        "--format",
+        "json",
+        "tests/corpus/zeek/http/pipelined-requests.pcap",
+    ])[0];
+    let tx: &Value = &c["http"][4];
+    assert_eq!(tx["request_frame"], 20);
+    assert_eq!(tx["response_head_frame"], 21);
+    assert_eq!(tx["response_frame"], 45);
+    assert_eq!(tx["response_body"], 27579);
+    let walk = common::stdout(&["walk", "tests/corpus/zeek/http/pipelined-requests.pcap"]);
+    assert!(
+        walk.contains("#45  L7 Application   server → client  HTTP response 200 OK (head in frame 21, body to frame 45)"),
+        "{walk}"
+    );
+}
