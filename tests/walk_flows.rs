@@ -210,7 +210,11 @@ fn filters_pick_connections_without_renumbering() {
     assert_eq!(by_port[0]["id"], 3);
     let pk = json_lines(&["packets", p, "--format", "json", "--connection", "2"]);
     assert_eq!(pk.len() as u64, all[2]["frames"].as_u64().unwrap());
-    assert!(json_lines(&["flows", p, "--format", "json", "--host", "10.9.9.9"]).is_empty());
+    // No connection has that host: nothing listed, a line says what exists, status 1.
+    let none = common::osiscope(&["flows", p, "--format", "json", "--host", "10.9.9.9"]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(none.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no connection matches the filter"));
 }
 
 #[test]

@@ -136,10 +136,12 @@ pub struct MessageInfo {
 
 /// Capture frames that carried a message, in order: all of them counted,
 /// the first [`MAX_SEGMENTS_LISTED`] listed.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Segments {
     pub count: u64,
     pub frames: Vec<u64>,
+    /// The latest frame counted (listed or not).
+    pub last: u64,
 }
 
 /// Capture frames listed per message; a 16 MiB message can take hundreds.
@@ -147,20 +149,14 @@ pub const MAX_SEGMENTS_LISTED: usize = 64;
 
 impl Segments {
     fn add(&mut self, frame: u64) {
-        if self.count > 0 && self.last() == Some(frame) {
+        if self.count > 0 && self.last == frame {
             return;
         }
         self.count += 1;
+        self.last = frame;
         if self.frames.len() < MAX_SEGMENTS_LISTED {
             self.frames.push(frame);
-        } else if let Some(l) = self.frames.last_mut() {
-            // The last listed stays the latest, so that "last" is right.
-            *l = frame;
         }
-    }
-
-    fn last(&self) -> Option<u64> {
-        self.frames.last().copied()
     }
 }
 

@@ -356,11 +356,11 @@ fn hex_preview(data: &[u8]) -> String {
 
 /// "frames 14, 15, 17", or "frames 14–90" when there are many.
 fn frame_list(s: &Segments) -> String {
-    let (Some(first), Some(last)) = (s.frames.first(), s.frames.last()) else {
+    let Some(first) = s.frames.first() else {
         return String::new();
     };
-    if s.count as usize > 5 || s.frames.len() > 5 {
-        return format!("frames {first}–{last}");
+    if s.count > 5 {
+        return format!("frames {first}–{}", s.last);
     }
     let l: Vec<String> = s.frames.iter().map(u64::to_string).collect();
     format!("frames {}", l.join(", "))
