@@ -121,6 +121,7 @@ start_recorder() {
   local cmd
   case $kind in
     lo) cmd=(tcpdump -i lo -s 262144 -U --immediate-mode -Z root -w "$file" "tcp port $port") ;;
+    lo96) cmd=(tcpdump -i lo -s 96 -U --immediate-mode -Z root -w "$file" "tcp port $port") ;;
     sll2) cmd=(tcpdump -i any -y LINUX_SLL2 -s 262144 -U --immediate-mode -Z root -w "$file" "tcp port $port") ;;
     pcapng) cmd=(dumpcap -i lo -s 262144 -f "tcp port $port" -w "$file") ;;
   esac
@@ -169,7 +170,7 @@ client() {
 # ---------------------------------------------------------------- the captures
 # Ports are fixed and distinct per capture (all below the ephemeral range).
 P_ECHO=8801 P_DEFLATE=8802 P_IPV6=8803 P_SOCKETIO=8804
-P_REFUSED=8805 P_REJECTED=8806 P_SLL2=8807 P_PCAPNG=8808
+P_REFUSED=8805 P_REJECTED=8806 P_SLL2=8807 P_PCAPNG=8808 P_SNAP=8809
 P_WSS13=8811 P_WSS12C=8812 P_WSS12G=8813 P_WSSNODE=8814 P_SIOTLS=8815 P_KEYUPD=8816
 P_BROWSER=8817
 CERT=$GEN/tls/cert.pem KEY=$GEN/tls/key.pem
@@ -179,6 +180,17 @@ capture_ws_echo() {
   start_recorder lo "$out" "$P_ECHO"
   start_server "$P_ECHO" "$PY" "$GEN/ws_echo_server.py" --host 127.0.0.1 --port "$P_ECHO"
   client "$PY" "$GEN/ws_echo_client.py" --url "ws://127.0.0.1:$P_ECHO/echo" --script full
+  wait_server
+  stop_recorder
+}
+
+# The echo session recorded with a snap length of 96 bytes, as `tcpdump -s 96`
+# records: each frame keeps its headers and the first 30 bytes of its data.
+capture_ws_echo_snaplen96() {
+  local out=$WORK/ws-echo-snaplen96.pcap
+  start_recorder lo96 "$out" "$P_SNAP"
+  start_server "$P_SNAP" "$PY" "$GEN/ws_echo_server.py" --host 127.0.0.1 --port "$P_SNAP"
+  client "$PY" "$GEN/ws_echo_client.py" --url "ws://127.0.0.1:$P_SNAP/echo" --script full
   wait_server
   stop_recorder
 }
@@ -347,6 +359,8 @@ check_clean() {
       tcp.analysis.out_of_order'
   # The browser's own timers may retransmit a segment (a tail-loss probe) even on loopback,
   # and its resets are expert warnings: as recorded, not a fault of the recording.
+  # A file cut by its snap length has short frames by design.
+  [[ $1 == ws-echo-snaplen96.pcap ]] && filter=${filter/ || _ws.short/}
   [[ $1 == wss-chromium.pcap ]] ||
     filter+=' || _ws.expert.severity >= 0x00800000 || tcp.analysis.retransmission ||
       tcp.analysis.duplicate_ack'
@@ -482,6 +496,10 @@ check_captures() {
   expect_ws_session ws-echo-any-sll2.pcap
   expect ws-echo-any-sll2.pcap -eq 0 '!sll'
 
+  expect ws-echo-snaplen96.pcap -eq 1 'http.request.method == "GET"'
+  expect ws-echo-snaplen96.pcap -ge 1 'frame.cap_len < frame.len'
+  expect ws-echo-snaplen96.pcap -eq 2 'tcp.flags.fin == 1'
+
   expect_ws_session ws-echo.pcapng
   capinfos -t "$WORK/ws-echo.pcapng" | grep -q pcapng || die "ws-echo.pcapng is not pcapng"
 }
@@ -491,7 +509,7 @@ main() {
   install_dependencies
   local names=(
     ws_echo ws_deflate ws_echo_ipv6 socketio_upgrade
-    refused ws_upgrade_rejected ws_echo_any_sll2 ws_echo_pcapng
+    refused ws_upgrade_rejected ws_echo_any_sll2 ws_echo_pcapng ws_echo_snaplen96
     wss_python_tls13 wss_python_tls12_chacha wss_python_tls12_aesgcm
     wss_node_tls13_aes256 socketio_https wss_keyupdate wss_chromium
   )

@@ -385,7 +385,7 @@ pub struct LiveArgs {
     /// Stop after this many seconds
     #[arg(long, value_name = "SECS")]
     pub duration: Option<f64>,
-    /// Also write every captured packet (before filtering) to this pcap file
+    /// Also write every captured packet (before filtering) to this pcap file; `-` writes the pcap to standard output (flushed per packet, for a pipe) and the view prints nothing
     #[arg(short = 'w', long = "write", value_name = "FILE")]
     pub write: Option<PathBuf>,
     /// Accepted (also as -nn) for tcpdump/tshark habits; osiscope never resolves names or ports

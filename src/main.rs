@@ -64,7 +64,9 @@ fn live(a: osiscope::cli::LiveArgs, out: impl Write) -> ExitCode {
             let _ = writeln!(io::stderr(), "osiscope: {}", escape(&e.to_string()));
             return ExitCode::from(match e {
                 LiveError::Permission { .. } => EXIT_PERMISSION,
-                LiveError::NoInterface { .. } | LiveError::Down { .. } => EXIT_USAGE,
+                LiveError::NoInterface { .. } | LiveError::Down { .. } | LiveError::Write(_) => {
+                    EXIT_USAGE
+                }
                 LiveError::Other(_) => EXIT_BAD_INPUT,
             });
         }
@@ -75,7 +77,15 @@ fn live(a: osiscope::cli::LiveArgs, out: impl Write) -> ExitCode {
         escape(src.interface()),
         escape(&src.running_as)
     );
-    let color = use_color(a.color);
+    // `-w -`: standard output carries the pcap (as tcpdump's), so the view
+    // says nothing; the closing counts still go to standard error.
+    let to_stdout = a.write.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    let out: Box<dyn Write + '_> = if to_stdout {
+        Box::new(io::sink())
+    } else {
+        Box::new(out)
+    };
+    let color = use_color(a.color) && !to_stdout;
     let l = RunOptions {
         live: true,
         detail: a.view == LiveView::Walk,

@@ -173,7 +173,15 @@ fn live_walk_tells_a_real_websocket_session_and_writes_the_same_story() {
     };
     check(&conns[0]);
     // The file tells the same story.
-    let back = common::osiscope(&["walk", "--format", "json", pcap.to_str().unwrap()]);
+    // (-w keeps every packet of the interface: other tests' traffic too.)
+    let back = common::osiscope(&[
+        "walk",
+        "--format",
+        "json",
+        "--port",
+        &port.to_string(),
+        pcap.to_str().unwrap(),
+    ]);
     assert_eq!(back.status.code(), Some(0));
     let b: Value =
         serde_json::from_str(String::from_utf8_lossy(&back.stdout).trim()).expect("json");
@@ -241,4 +249,74 @@ fn an_unknown_interface_lists_the_available_ones() {
             .lines()
             .any(|l| l.starts_with("lo ") && l.contains("loopback"))
     );
+}
+
+#[test]
+fn a_write_file_nobody_may_create_is_a_usage_error_that_names_the_way_out() {
+    if !can_capture() {
+        return;
+    }
+    // As root the capture drops to nobody, who may not write under /root
+    // (or anywhere in a directory that does not exist).
+    let out = common::osiscope(&[
+        "live",
+        "-i",
+        "lo",
+        "-c",
+        "1",
+        "--duration",
+        "1",
+        "-w",
+        "/nonexistent-dir/x.pcap",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "same status as packets -w");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/nonexistent-dir/x.pcap: cannot create"),
+        "{err}"
+    );
+    assert!(err.contains("--no-drop or --user root"), "{err}");
+    let p = common::osiscope(&[
+        "packets",
+        "captures/ws-echo.pcap",
+        "-w",
+        "/nonexistent-dir/x.pcap",
+    ]);
+    assert_eq!(p.status.code(), Some(2));
+}
+
+#[test]
+fn live_write_dash_streams_the_pcap_to_standard_output() {
+    if !can_capture() {
+        return;
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_osiscope"))
+        .args(["live", "-i", "lo", "-c", "2", "--duration", "5", "-w", "-"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Two packets on loopback: a SYN to a closed port and its RST.
+    let _ = std::net::TcpStream::connect("127.0.0.1:9");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A pcap header (nanosecond magic, native order) and two records, nothing else.
+    let magic = u32::from_ne_bytes(out.stdout[..4].try_into().expect("4 bytes"));
+    assert_eq!(magic, 0xa1b2_3c4d);
+    let mut at = 24;
+    let mut records = 0;
+    while at + 16 <= out.stdout.len() {
+        let caplen =
+            u32::from_ne_bytes(out.stdout[at + 8..at + 12].try_into().expect("4")) as usize;
+        at += 16 + caplen;
+        records += 1;
+    }
+    assert_eq!((records, at), (2, out.stdout.len()));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 written to -"));
 }

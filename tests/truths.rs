@@ -310,3 +310,49 @@ fn an_empty_answer_says_what_exists() {
         Some(0)
     );
 }
+
+#[test]
+fn a_capture_cut_by_its_snap_length_says_what_it_kept_and_what_it_lost() {
+    // tcpdump -s 96: 66 bytes of headers, 30 of data per frame.
+    let path = "captures/ws-echo-snaplen96.pcap";
+    let walk = stdout(&["walk", path]);
+    assert!(
+        walk.contains("#4  L4 Transport     client → server  The client sends 198 bytes (its bytes 1–198). Only 30 of them were captured: the capture kept the first 96 bytes of the frame (its snap length), so 168 bytes are not captured."),
+        "{walk}"
+    );
+    assert!(
+        walk.contains("#4  L7 Application   client → server  HTTP request GET /echo ⚠ only the start of this head was captured"),
+        "{walk}"
+    );
+    assert!(
+        walk.contains(
+            "#6  L7 Application   server → client  HTTP response 101 Switching Protoco… ⚠"
+        ),
+        "{walk}"
+    );
+    let flows = json_lines(&["flows", path, "--format", "json"]);
+    let c = &flows[0];
+    assert_eq!(c["app_problem_count"], 2, "{c}");
+    assert!(
+        c["app_problems"][0].as_str().is_some_and(
+            |p| p.starts_with("client: HTTP request head cut by the capture at frame 4")
+        )
+    );
+    assert_eq!(c["http"][0]["method"], "GET");
+    assert_eq!(c["http"][0]["status"], 101);
+    // tshark reads the same two facts from the same bytes.
+    let rows = common::tshark_rows(path, ".http.tsv").expect("http.tsv");
+    assert!(rows.iter().any(|r| r["frame.number"] == "4"
+        && r["http.request.method"] == "GET"
+        && r["http.request.uri"] == "/echo"));
+    assert!(
+        rows.iter()
+            .any(|r| r["frame.number"] == "6" && r["http.response.code"] == "101")
+    );
+    let tsv = common::tshark_rows(path, ".tsv").expect("tsv");
+    let f4 = tsv.iter().find(|r| r["frame.number"] == "4").expect("4");
+    assert_eq!(
+        (f4["frame.cap_len"].as_str(), f4["tcp.len"].as_str()),
+        ("96", "198")
+    );
+}

@@ -47,12 +47,6 @@ const KNOWN_DIFFERENCES: &[(&str, u64, u64, &str)] = &[
         2,
         "a request inside a SYN-ACK (a test of protocol abuse): tshark reads it as HTTP, osiscope as the server's bytes, which are not a response",
     ),
-    (
-        "tests/corpus/zeek/communityid/tcp.pcap",
-        0,
-        0,
-        "cut by its snap length: tshark parses the heads' captured part, osiscope does not yet",
-    ),
 ];
 
 fn known(path: &str, stream: u64, frame: u64) -> bool {

@@ -49,6 +49,9 @@ pub enum LiveError {
         name: String,
         available: Vec<String>,
     },
+    /// The `-w` file cannot be created or written: a usage error, as in
+    /// the file views.
+    Write(String),
     Other(String),
 }
 
@@ -69,7 +72,7 @@ impl std::fmt::Display for LiveError {
                 "interface {name} is down; available and up: {}",
                 available.join(", ")
             ),
-            LiveError::Other(m) => f.write_str(m),
+            LiveError::Other(m) | LiveError::Write(m) => f.write_str(m),
         }
     }
 }
@@ -139,7 +142,10 @@ pub struct LiveSource {
     stop: Arc<AtomicBool>,
     deadline: Option<Instant>,
     count: Option<u64>,
-    writer: Option<PcapWriter<BufWriter<File>>>,
+    writer: Option<PcapWriter<BufWriter<Box<dyn std::io::Write + Send>>>>,
+    /// The `-w` output is standard output: flushed after each packet, so a
+    /// reader at the other end of the pipe sees it as it is captured.
+    write_stdout: bool,
     write_path: Option<PathBuf>,
     stats: LiveStats,
     /// Who the process runs as after the drop, for the start line.
@@ -360,9 +366,10 @@ impl LiveSource {
             drop_privileges(opts.user.as_deref())?
         };
         let writer = match &opts.write {
-            Some(p) => Some(open_writer(p)?),
+            Some(p) => Some(open_writer(p, &running_as)?),
             None => None,
         };
+        let write_stdout = opts.write.as_deref().is_some_and(|p| p.as_os_str() == "-");
         Ok(LiveSource {
             rx,
             fd,
@@ -375,6 +382,7 @@ impl LiveSource {
             deadline: opts.duration.map(|d| Instant::now() + d),
             count: opts.count,
             writer,
+            write_stdout,
             write_path: opts.write.clone(),
             stats: LiveStats::default(),
             running_as,
@@ -424,13 +432,22 @@ impl LiveSource {
     }
 }
 
-fn open_writer(p: &Path) -> Result<PcapWriter<BufWriter<File>>, LiveError> {
-    let f = File::create(p).map_err(|e| {
-        LiveError::Other(format!(
-            "{}: cannot create (it is opened after privileges are dropped): {e}",
-            p.display()
-        ))
-    })?;
+/// The `-w` file (`-`: standard output), opened as the user the capture
+/// runs as.
+fn open_writer(
+    p: &Path,
+    running_as: &str,
+) -> Result<PcapWriter<BufWriter<Box<dyn std::io::Write + Send>>>, LiveError> {
+    let f: Box<dyn std::io::Write + Send> = if p.as_os_str() == "-" {
+        Box::new(std::io::stdout())
+    } else {
+        Box::new(File::create(p).map_err(|e| {
+            LiveError::Write(format!(
+                "{}: cannot create: {e} (it is opened as {running_as}, after privileges are dropped: write where that user may, or keep root with --no-drop or --user root)",
+                p.display()
+            ))
+        })?)
+    };
     let header = PcapHeader {
         version_major: 2,
         version_minor: 4,
@@ -442,7 +459,7 @@ fn open_writer(p: &Path) -> Result<PcapWriter<BufWriter<File>>, LiveError> {
         endianness: Endianness::native(),
     };
     PcapWriter::with_header(BufWriter::new(f), header)
-        .map_err(|e| LiveError::Other(format!("{}: cannot write: {e}", p.display())))
+        .map_err(|e| LiveError::Write(format!("{}: cannot write: {e}", p.display())))
 }
 
 impl FrameSource for LiveSource {
@@ -462,7 +479,12 @@ impl FrameSource for LiveSource {
                     if let Some(w) = &mut self.writer {
                         let d = Duration::new(ts.secs.max(0) as u64, ts.nanos);
                         match PcapPacket::new(d, n as u32, &self.buf[..]) {
-                            Ok(p) if w.write_packet(&p).is_ok() => self.stats.written += 1,
+                            Ok(p)
+                                if w.write_packet(&p).is_ok()
+                                    && (!self.write_stdout || w.flush().is_ok()) =>
+                            {
+                                self.stats.written += 1
+                            }
                             _ => {
                                 return Some(Err(CaptureError {
                                     message: format!(

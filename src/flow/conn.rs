@@ -393,7 +393,13 @@ impl Conn {
                     .sharing(ooo)
             });
             let mut fwd = Forward::new(self.id, dir, seg.frame, sink);
-            let out = r.push(start, seg.payload, &mut |c| fwd.chunk(c));
+            let mut out = r.push(start, seg.payload, &mut |c| fwd.chunk(c));
+            // Cut by the snap length: the rest of the payload is lost, now.
+            let missing = u64::from(seg.len).saturating_sub(seg.payload.len() as u64);
+            if missing > 0 && !syn {
+                let after = start.wrapping_add(seg.payload.len() as u32);
+                out.gap_declared |= r.lost(after, missing, &mut |c| fwd.chunk(c)).gap_declared;
+            }
             let counts = (fwd.delivered, fwd.gaps);
             self.account(d, seg.frame, counts);
             if out.conflicting_overlap {

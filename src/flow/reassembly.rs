@@ -443,6 +443,31 @@ impl Reassembler {
         true
     }
 
+    /// The `len` bytes from `seq` are known lost (a segment cut by the
+    /// capture's snap length: they were sent, never captured): when they are
+    /// the next expected bytes, the hole is declared at once instead of when
+    /// later data or the FIN shows it. Bytes already buffered beyond are
+    /// delivered as usual.
+    pub fn lost(&mut self, seq: u32, len: u64, out: &mut dyn FnMut(Chunk<'_>)) -> PushOutcome {
+        let mut oc = PushOutcome::default();
+        let Some(base) = self.base else {
+            return oc;
+        };
+        // Truncation intended: sequence numbers are offsets mod 2^32.
+        let expected = base.wrapping_add(self.next as u32);
+        if seq != expected || len == 0 || len > MAX_AHEAD {
+            return oc;
+        }
+        let to = self.next + len;
+        // Buffered data inside the hole would be skipped: keep the usual path.
+        if self.ooo.keys().next().is_some_and(|&k| k < to) {
+            return oc;
+        }
+        self.gap_to(to, out, &mut oc);
+        self.drain_ready(out);
+        oc
+    }
+
     /// A FIN (or RST/end of capture): if data is still buffered beyond a hole,
     /// declare the hole a `Gap` and deliver the buffered data, repeatedly,
     /// until nothing is buffered.
@@ -586,6 +611,30 @@ mod tests {
 
     fn stream(n: usize) -> Vec<u8> {
         (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
+    }
+
+    /// A segment cut by the snap length: its lost tail is a gap at once, and
+    /// the next segment follows in order, not held as out of order.
+    #[test]
+    fn bytes_lost_to_the_snap_length_are_a_gap_at_once() {
+        let mut r = Reassembler::new(1000, DEFAULT_OOO_LIMIT);
+        let mut s = Sink::default();
+        // 10 bytes sent, 4 captured.
+        s.push(&mut r, 1001, b"GET ");
+        let oc = r.lost(1005, 6, &mut |c| s.0.push(owned(c)));
+        assert!(oc.gap_declared);
+        assert_eq!(s.0, [Got::Data(0, b"GET ".to_vec()), Got::Gap(4, 6)]);
+        let oc = s.push(&mut r, 1011, b"next");
+        assert!(!oc.out_of_order);
+        assert_eq!(s.0.last(), Some(&Got::Data(10, b"next".to_vec())));
+        // Not at the next expected byte (already past it, or ahead of a
+        // hole): nothing is declared.
+        assert!(!r.lost(1005, 6, &mut |c| s.0.push(owned(c))).gap_declared);
+        assert!(!r.lost(2000, 6, &mut |c| s.0.push(owned(c))).gap_declared);
+        // Data buffered inside the would-be hole keeps the usual path.
+        s.push(&mut r, 1020, b"later");
+        assert!(!r.lost(1015, 10, &mut |c| s.0.push(owned(c))).gap_declared);
+        assert_eq!(r.buffered(), 5);
     }
 
     #[test]

@@ -410,6 +410,35 @@ mod tests {
         stack.finish(opts, 3 + n as u64)
     }
 
+    /// A 101 whose headers the capture lost still switches to the WebSocket
+    /// the request offered; its accept key is not called missing.
+    #[test]
+    fn a_cut_101_switches_to_the_offered_websocket() {
+        let opts = StackOptions::default();
+        let mut stack = Stack::new(&opts, None);
+        let mut out = Vec::new();
+        let req = format!(
+            "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        stack.data(&opts, Dir::ClientToServer, 1, req.as_bytes(), &mut out);
+        stack.data(
+            &opts,
+            Dir::ServerToClient,
+            2,
+            b"HTTP/1.1 101 Switching Pro",
+            &mut out,
+        );
+        stack.gap(&opts, Dir::ServerToClient, &mut out);
+        let sum = stack.finish(&opts, 3);
+        let ws = sum.websocket.as_ref().expect("websocket");
+        assert!(ws.established);
+        assert_eq!(ws.status, Some(101));
+        assert_eq!(ws.problems, ["answer_cut"]);
+        assert_eq!(sum.http[0].reason.as_deref(), Some("Switching Pro…"));
+        assert_eq!(sum.problems.len(), 1, "{:?}", sum.problems);
+    }
+
     /// Rows past the shared budget are counted, not listed; the rows' share
     /// comes back when their summary is dropped, not before.
     #[test]

@@ -120,12 +120,12 @@ export WIRESHARK_CONFIG_DIR="$TMP/wsconfig"
 # says nothing about the file, so it is dropped from the recorded stderr.
 ROOT_WARNING='^Running as user ".*" and group ".*"\. This could be dangerous\.$'
 # Decode-as options for the WebSocket run. tshark dissects WebSocket only
-# after it has dissected the HTTP upgrade; the captures use ports 8801-8808,
+# after it has dissected the HTTP upgrade; the captures use ports 8801-8809,
 # which tshark does not know as HTTP. The nDPI file is a slice of a session
 # without the upgrade, so its port is decoded as WebSocket directly.
 ws_decode_as() { # $1 = input path; prints one option per line
     case "$1" in
-        captures/*) printf '%s\n' -d 'tcp.port==8801-8808,http' ;;
+        captures/*) printf '%s\n' -d 'tcp.port==8801-8809,http' ;;
         tests/corpus/ndpi/websocket.pcap) printf '%s\n' -d 'tcp.port==12345,websocket' ;;
     esac
 }

@@ -365,10 +365,34 @@ impl StreamAnalyzer for Http {
         if let Some(c) = self.child.as_mut() {
             c.gap(cx, dir);
         }
+        // What the capture kept of a head cut by the loss is still told.
+        let mut items = Vec::new();
         if dir == Dir::ClientToServer {
-            self.req.gap();
+            self.req.gap(&mut items);
         } else {
-            self.resp.gap();
+            self.resp.gap(&mut items);
+        }
+        for it in items {
+            let frame = match &it {
+                HttpItem::Head(h) => h.frame,
+                _ => continue,
+            };
+            cx.problem(format!(
+                "{}: HTTP {} head cut by the capture at frame {frame} (bytes not captured): only its first lines are known; the rest of the direction is not decoded",
+                dir.sender(),
+                if dir == Dir::ClientToServer {
+                    "request"
+                } else {
+                    "response"
+                }
+            ));
+            if dir == Dir::ClientToServer {
+                self.request_item(cx, it);
+                self.request_done(cx, frame);
+            } else {
+                self.response_item(cx, it);
+                self.response_done(cx, frame);
+            }
         }
     }
 

@@ -38,6 +38,9 @@ pub struct Head {
     /// Header names as sent, values lossily decoded (untrusted text).
     pub headers: Vec<(String, String)>,
     pub head_len: usize,
+    /// The capture lost the rest of the head (a snap length, a gap): only
+    /// its complete lines before the loss are here.
+    pub cut: bool,
 }
 
 impl Head {
@@ -63,6 +66,9 @@ impl Head {
             let _ = write!(s, "{m} {u}");
         } else if let Some(st) = self.status {
             let _ = write!(s, "{st} {}", self.reason.as_deref().unwrap_or(""));
+        }
+        if self.cut && s.ends_with(' ') {
+            s.pop();
         }
         s
     }
@@ -102,6 +108,8 @@ pub struct HttpParser {
     is_request: bool,
     state: State,
     buf: Vec<u8>,
+    /// The frame of the latest bytes pushed.
+    last_frame: u64,
     body_len: u64,
     body: Option<Vec<u8>>,
     /// The request this response answers was a HEAD (no body).
@@ -154,6 +162,7 @@ impl HttpParser {
             is_request,
             state: State::Head,
             buf: Vec::new(),
+            last_frame: 0,
             body_len: 0,
             body: None,
             next_response_to_head: false,
@@ -181,10 +190,40 @@ impl HttpParser {
         }
     }
 
-    pub fn gap(&mut self) {
+    pub fn gap(&mut self, out: &mut Vec<HttpItem>) {
+        if self.state == State::Head && !self.buf.is_empty() {
+            self.cut_head(out);
+        }
         if self.state != State::Switched {
             self.state = State::Stopped;
         }
+    }
+
+    /// A head the capture lost the rest of: its complete lines, when they
+    /// hold at least the start line, become a head marked `cut` (as tshark
+    /// shows what it has of a truncated packet).
+    fn cut_head(&mut self, out: &mut Vec<HttpItem>) {
+        let Some(end) = self.buf.iter().rposition(|&b| b == b'\n') else {
+            // Not even the start line is whole: its words, as far as they go.
+            if let Some(mut head) = self.cut_start_line() {
+                head.frame = self.last_frame;
+                head.cut = true;
+                head.head_len = self.buf.len();
+                self.head_bytes += head.head_len as u64;
+                out.push(HttpItem::Head(head));
+            }
+            self.buf.clear();
+            return;
+        };
+        self.buf.truncate(end + 1);
+        self.buf.extend_from_slice(b"\r\n");
+        if let Ok(Some(mut head)) = self.parse_head(self.last_frame) {
+            head.cut = true;
+            head.head_len = end + 1;
+            self.head_bytes += head.head_len as u64;
+            out.push(HttpItem::Head(head));
+        }
+        self.buf.clear();
     }
 
     fn end_body(&mut self, frame: u64, out: &mut Vec<HttpItem>) {
@@ -210,6 +249,7 @@ impl HttpParser {
     /// has switched protocols, the rest (`bytes[n..]`) is not HTTP.
     pub fn push(&mut self, mut bytes: &[u8], frame: u64, out: &mut Vec<HttpItem>) -> usize {
         let total = bytes.len();
+        self.last_frame = frame;
         while !bytes.is_empty() {
             match self.state {
                 State::Switched | State::Stopped => return total - bytes.len(),
@@ -356,6 +396,43 @@ impl HttpParser {
         if self.state == State::UntilClose {
             self.end_body(frame, out);
             self.state = State::Stopped;
+        }
+    }
+
+    /// A start line cut short: a request's method and target when both are
+    /// whole (a space follows the target), a response's status code when its
+    /// three digits are there. Anything else is not taken for HTTP.
+    fn cut_start_line(&self) -> Option<Head> {
+        let line = std::str::from_utf8(&self.buf).ok()?;
+        let mut words = line.split(' ');
+        let first = words.next()?;
+        let second = words.next()?;
+        if self.is_request {
+            let token = |s: &str| {
+                !s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_uppercase())
+            };
+            // The target is whole only when a space (the version's) follows it.
+            words.next()?;
+            (token(first) && second.starts_with('/')).then(|| Head {
+                method: Some(first.to_owned()),
+                uri: Some(second.to_owned()),
+                version: 1,
+                ..Head::default()
+            })
+        } else {
+            let code = second.get(..3)?;
+            let ok = first.starts_with("HTTP/1.")
+                && second.len() == 3
+                && code.bytes().all(|b| b.is_ascii_digit());
+            // The reason phrase as far as it was captured.
+            let reason: Vec<&str> = words.collect();
+            let reason = (!reason.is_empty()).then(|| format!("{}…", reason.join(" ")));
+            ok.then(|| Head {
+                status: code.parse().ok(),
+                reason,
+                version: 1,
+                ..Head::default()
+            })
         }
     }
 

@@ -64,7 +64,12 @@ pub fn answer(
     let mut w = cx.app.websocket.take().unwrap_or_default();
     w.response_frame = Some(head.frame);
     w.status = head.status;
-    let upgrade_ws = head.has_token("Upgrade", "websocket");
+    // A 101 switches to a protocol the request offered (RFC 9110 §15.2.2):
+    // when the capture cut its headers, the WebSocket offer is what it chose.
+    let upgrade_ws = head.has_token("Upgrade", "websocket") || (head.cut && key.is_some());
+    if head.cut {
+        w.problems.push("answer_cut");
+    }
     if key.is_none() {
         if !(switching && upgrade_ws) {
             return None;
@@ -84,7 +89,7 @@ pub fn answer(
         let expected = accept_key(k);
         w.accept_valid = w.accept.as_ref().map(|a| *a == expected);
         w.expected_accept = Some(expected);
-        if switching && upgrade_ws {
+        if switching && upgrade_ws && !head.cut {
             match w.accept_valid {
                 None => w.problems.push("missing_accept"),
                 Some(false) => w.problems.push("wrong_accept"),

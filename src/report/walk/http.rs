@@ -8,6 +8,9 @@ use crate::proto::http::record::{HttpEvent, HttpTx};
 use crate::report::appline::AppLine;
 use crate::text::clip_chars;
 
+/// Said of a head the capture lost the rest of.
+const CUT: &str = " ⚠ only the start of this head was captured (the frame was cut by the capture's snap length, or the bytes after it were lost): its other lines, and what follows in this direction, are not known";
+
 /// The steps of an HTTP event.
 pub(super) fn steps(e: &HttpEvent, at: &mut At<'_>) {
     match e {
@@ -48,6 +51,9 @@ pub(super) fn steps(e: &HttpEvent, at: &mut At<'_>) {
                     head.frame
                 );
             }
+            if head.cut {
+                text.push_str(CUT);
+            }
             at.step(*end_frame, 7, Some(*dir), "http_request", text, label);
         }
         HttpEvent::Response {
@@ -64,6 +70,9 @@ pub(super) fn steps(e: &HttpEvent, at: &mut At<'_>) {
                     " (head in frame {}, body to frame {end_frame})",
                     head.frame
                 );
+            }
+            if head.cut {
+                text.push_str(CUT);
             }
             at.step(*end_frame, 7, Some(*dir), "http_response", text, line);
         }
@@ -97,5 +106,6 @@ pub(super) fn line(e: &HttpEvent) -> Option<AppLine> {
 
 /// The connection header's line, for a connection that stayed HTTP.
 pub(super) fn header(txs: &[HttpTx]) -> String {
-    format!("  http: {} transactions", txs.len())
+    let n = txs.len();
+    format!("  http: {n} transaction{}", if n == 1 { "" } else { "s" })
 }

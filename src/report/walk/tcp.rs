@@ -47,6 +47,7 @@ pub(super) fn steps(ev: &FrameEvent<'_, '_>, c: &SegmentContext, story: &mut Sto
     let who = c.dir.sender();
     let other = c.dir.other().sender();
     let len = segment_len(ev.packet, t.header_len()).unwrap_or(t.payload().len()) as u64;
+    let cut = cut_note(len, t.payload().len() as u64, ev.frame.data.len());
     let fl = t.flags();
     let mut label = tcp_flags_text(fl).replace("<none>", "no flags");
     if len > 0 {
@@ -85,7 +86,12 @@ pub(super) fn steps(ev: &FrameEvent<'_, '_>, c: &SegmentContext, story: &mut Sto
         warn_text = format!(" ⚠ {}", warn.join(", "));
     }
     let d = c.dir as usize;
-    if has_app && c.role == Role::Data && c.analysis.is_empty() && c.established_rtt.is_none() {
+    if has_app
+        && c.role == Role::Data
+        && c.analysis.is_empty()
+        && c.established_rtt.is_none()
+        && cut.is_empty()
+    {
         story.end_run();
         return;
     }
@@ -178,7 +184,7 @@ pub(super) fn steps(ev: &FrameEvent<'_, '_>, c: &SegmentContext, story: &mut Sto
         _ if plain => {
             let text = if len > 0 {
                 let mut s = format!(
-                    "The {who} sends {len} bytes (its bytes {}–{}).",
+                    "The {who} sends {len} bytes (its bytes {}–{}).{cut}",
                     c.rel_seq,
                     c.rel_seq as u64 + len - 1
                 );
@@ -238,7 +244,7 @@ pub(super) fn steps(ev: &FrameEvent<'_, '_>, c: &SegmentContext, story: &mut Sto
             } else if len > 0 {
                 let _ = write!(
                     text,
-                    "The {who} sends {len} bytes (its bytes {}–{}).",
+                    "The {who} sends {len} bytes (its bytes {}–{}).{cut}",
                     c.rel_seq,
                     c.rel_seq as u64 + len - 1
                 );
@@ -398,16 +404,29 @@ pub(super) fn header(s: &ConnSummary) -> Vec<String> {
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let n = |v: u64, one: &str, many: &str| format!("{v} {}", if v == 1 { one } else { many });
     lines.push(format!(
-        "  history {} · state {} ({}) · client → server {} packets, {} bytes · server → client {} packets, {} bytes · anomalies: {}",
+        "  history {} · state {} ({}) · client → server {}, {} · server → client {}, {} · anomalies: {}",
         escape(&s.history),
         s.state,
         s.conn_state,
-        s.packets.client_to_server,
-        s.payload_bytes.client_to_server,
-        s.packets.server_to_client,
-        s.payload_bytes.server_to_client,
+        n(s.packets.client_to_server, "packet", "packets"),
+        n(s.payload_bytes.client_to_server, "payload byte", "payload bytes"),
+        n(s.packets.server_to_client, "packet", "packets"),
+        n(s.payload_bytes.server_to_client, "payload byte", "payload bytes"),
         anomalies
     ));
     lines
+}
+
+/// What a segment cut by the capture's snap length lost, or nothing.
+fn cut_note(len: u64, captured: u64, frame_bytes: usize) -> String {
+    if captured >= len {
+        return String::new();
+    }
+    let lost = len - captured;
+    format!(
+        " Only {captured} of them were captured: the capture kept the first {frame_bytes} bytes of the frame (its snap length), so {lost} {} not captured.",
+        if lost == 1 { "byte is" } else { "bytes are" }
+    )
 }

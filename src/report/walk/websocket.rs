@@ -34,6 +34,9 @@ pub(super) fn steps(e: &WebSocketEvent, at: &mut At<'_>) {
                             "; ⚠ Sec-WebSocket-Accept {a} is WRONG: the key calls for {x}"
                         );
                     }
+                    (None, _, _) if w.problems.contains(&"answer_cut") => text.push_str(
+                        "; its Sec-WebSocket-Accept was not captured, so it cannot be checked",
+                    ),
                     (None, _, _) => text.push_str("; ⚠ no Sec-WebSocket-Accept header"),
                     _ => {}
                 }
