@@ -146,7 +146,7 @@ Examples:
 
 #[derive(Args, Debug, Clone)]
 pub struct InputArgs {
-    /// Capture file (pcap or pcapng); - reads standard input. Without one, the bundled sample (see `osiscope demo`)
+    /// Capture file (pcap or pcapng); - reads standard input. Without one: standard input when it is a pipe or a file, else the bundled sample (see `osiscope demo`)
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
 
@@ -222,9 +222,9 @@ pub struct FilterArgs {
     /// Only packets and connections with this port on either side (repeatable)
     #[arg(long = "port", value_name = "PORT")]
     pub ports: Vec<u16>,
-    /// Only packets and connections with this address on either side (repeatable)
-    #[arg(long = "host", value_name = "ADDR")]
-    pub hosts: Vec<std::net::IpAddr>,
+    /// Only packets and connections with this address, or an address in this block (10.0.0.0/8, fe80::/10), on either side (repeatable)
+    #[arg(long = "host", value_name = "ADDR[/BITS]")]
+    pub hosts: Vec<crate::run::HostBlock>,
     /// Only this TCP connection, by its number (tshark's tcp.stream; repeatable)
     #[arg(long = "connection", value_name = "N")]
     pub connections: Vec<u64>,

@@ -183,13 +183,9 @@ impl Input {
     fn from_args(a: &InputArgs) -> Result<Self, ExitCode> {
         match a.path() {
             Some(p) => Ok(Input::File(p)),
-            None if stdin_is_data() => {
-                let _ = writeln!(
-                    io::stderr(),
-                    "osiscope: no capture file named, and standard input is a pipe or file: name it - to read it (e.g. tcpdump -w - | osiscope walk -)"
-                );
-                Err(ExitCode::from(EXIT_USAGE))
-            }
+            // A pipe or a file on standard input is what to read, as tcpdump
+            // -r - would; the bundled sample is for a person at a terminal.
+            None if stdin_is_data() => Ok(Input::File(PathBuf::from("-"))),
             None => Ok(Input::Sample(&sample::WEBSOCKET)),
         }
     }
@@ -312,8 +308,66 @@ fn read_keylog(f: &mut osiscope::cli::FilterArgs, follow: bool) -> Result<(), Ex
     Ok(())
 }
 
+/// A line for the habits people bring from tcpdump that clap cannot know:
+/// a capture named without a view, a filter expression after the file.
+fn habit_hint(args: &[String]) -> Option<String> {
+    let first = args.get(1)?;
+    let is_capture = |a: &str| {
+        a.ends_with(".pcap") || a.ends_with(".pcapng") || a.ends_with(".cap") || {
+            let p = std::path::Path::new(a);
+            p.is_file() && !a.starts_with('-')
+        }
+    };
+    if is_capture(first) {
+        let f = escape(first);
+        return Some(format!(
+            "osiscope: {f} is a capture: name a view first, e.g. `osiscope walk {f}` (or flows, packets, layers)"
+        ));
+    }
+    const WORDS: &[&str] = &[
+        "tcp", "udp", "port", "host", "src", "dst", "net", "and", "or", "not", "ip", "ip6",
+    ];
+    let rest = args.get(2..)?;
+    let at = rest
+        .iter()
+        .position(|a| WORDS.contains(&a.to_ascii_lowercase().as_str()))?;
+    let expr = &rest[at..];
+    let mut spelled = Vec::new();
+    for w in expr.windows(2) {
+        match w[0].as_str() {
+            "port" => spelled.push(format!("--port {}", escape(&w[1]))),
+            "host" | "net" => spelled.push(format!("--host {}", escape(&w[1]))),
+            _ => {}
+        }
+    }
+    let with = if spelled.is_empty() {
+        "--port PORT, --host ADDR[/BITS], --connection N".to_owned()
+    } else {
+        spelled.join(" ")
+    };
+    Some(format!(
+        "osiscope: `{}` is a tcpdump filter expression; osiscope reads only TCP and filters with options: {with}",
+        escape(&expr.join(" "))
+    ))
+}
+
 fn main() -> ExitCode {
-    let mut cli = Cli::parse();
+    let args: Vec<String> = std::env::args().collect();
+    let mut cli = match Cli::try_parse_from(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::InvalidSubcommand | ErrorKind::UnknownArgument
+            ) && let Some(h) = habit_hint(&args)
+            {
+                let _ = writeln!(io::stderr(), "{h}");
+                return ExitCode::from(EXIT_USAGE);
+            }
+            e.exit();
+        }
+    };
     let follow = matches!(cli.command, Command::Live(_));
     if let Some(f) = cli.command.filter_mut()
         && let Err(code) = read_keylog(f, follow)

@@ -328,3 +328,129 @@ fn man_page_renders_with_man() {
         assert!(text.contains(want), "man output lacks {want:?}:\n{text}");
     }
 }
+
+#[test]
+fn host_takes_address_blocks() {
+    // The five connections of the Socket.IO capture are all on 127.0.0.1.
+    let all = common::json_lines(&[
+        "flows",
+        "captures/socketio-upgrade.pcap",
+        "--format",
+        "json",
+    ]);
+    for block in ["127.0.0.0/8", "127.0.0.1/32", "0.0.0.0/0", "127.0.0.1"] {
+        let some = common::json_lines(&[
+            "flows",
+            "captures/socketio-upgrade.pcap",
+            "--format",
+            "json",
+            "--host",
+            block,
+        ]);
+        assert_eq!(some.len(), all.len(), "{block}");
+    }
+    let none = osiscope(&[
+        "flows",
+        "captures/socketio-upgrade.pcap",
+        "--host",
+        "10.0.0.0/8",
+    ]);
+    assert_eq!(none.status.code(), Some(1));
+    // IPv6 blocks match IPv6 connections only.
+    let v6 = common::json_lines(&[
+        "flows",
+        "captures/ws-echo-ipv6.pcap",
+        "--format",
+        "json",
+        "--host",
+        "::/64",
+    ]);
+    assert_eq!(v6.len(), 1);
+    let bad = osiscope(&["flows", "captures/ws-echo.pcap", "--host", "127.0.0.1/33"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("a prefix length from 0 to 32"));
+}
+
+#[test]
+fn tcpdump_spellings_get_the_osiscope_spelling() {
+    let o = osiscope(&["captures/ws-echo.pcap"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "osiscope: captures/ws-echo.pcap is a capture: name a view first, e.g. `osiscope walk captures/ws-echo.pcap` (or flows, packets, layers)\n"
+    );
+    let o = osiscope(&[
+        "packets",
+        "captures/ws-echo.pcap",
+        "tcp",
+        "port",
+        "8801",
+        "and",
+        "host",
+        "127.0.0.1",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "osiscope: `tcp port 8801 and host 127.0.0.1` is a tcpdump filter expression; osiscope reads only TCP and filters with options: --port 8801 --host 127.0.0.1\n"
+    );
+    // Other mistakes keep clap's own message.
+    let o = osiscope(&["walk", "captures/ws-echo.pcap", "--nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unexpected argument '--nope'"));
+}
+
+#[test]
+fn without_a_file_a_pipe_on_standard_input_is_read() {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let run = |bytes: &[u8]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_osiscope"))
+            .args(["flows", "--format", "json"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child.stdin.take().expect("stdin").write_all(bytes).ok();
+        child.wait_with_output().expect("wait")
+    };
+    let o = run(&std::fs::read(repo().join("captures/ws-echo.pcap")).expect("capture"));
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        stdout(&["flows", "--format", "json", "captures/ws-echo.pcap"])
+    );
+    // Nothing on the pipe: said, status 1.
+    let o = run(b"");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).starts_with("osiscope: -: empty file"));
+}
+
+#[test]
+fn a_gzip_compressed_capture_is_read_as_it_streams() {
+    use std::io::Write as _;
+    let plain = std::fs::read(repo().join("captures/socketio-upgrade.pcap")).expect("capture");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&plain).expect("gzip");
+    let gz = gz.finish().expect("gzip");
+    let path = tmp("socketio-upgrade.pcap.gz");
+    std::fs::write(&path, &gz).expect("write");
+    let p = path.to_str().expect("utf-8");
+    for view in ["walk", "flows", "packets"] {
+        assert_eq!(
+            stdout(&[view, "--format", "json", p]),
+            stdout(&[view, "--format", "json", "captures/socketio-upgrade.pcap"]),
+            "{view}"
+        );
+    }
+    // Cut inside the compressed stream: what was decompressed is shown, one
+    // line says where it ended, status 1.
+    let cut = tmp("cut.pcap.gz");
+    std::fs::write(&cut, &gz[..gz.len() / 2]).expect("write");
+    let o = osiscope(&["packets", "--format", "json", cut.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("read error"), "{err}");
+    assert!(String::from_utf8_lossy(&o.stdout).lines().count() > 10);
+}

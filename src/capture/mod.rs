@@ -223,6 +223,28 @@ pub struct CaptureReader {
     failed: bool,
 }
 
+/// The stream itself, or its decompression when it starts with gzip's magic
+/// (1f 8b). The first bytes are read to look and then handed back in front.
+/// gzip's window is 32 KiB: memory stays bounded whatever the input.
+fn decompressed(mut src: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
+    let mut head = [0u8; 2];
+    let mut n = 0;
+    while n < head.len() {
+        match src.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let whole = io::Cursor::new(head[..n].to_vec()).chain(src);
+    Ok(if head[..n] == [0x1f, 0x8b] {
+        Box::new(flate2::read::MultiGzDecoder::new(whole))
+    } else {
+        Box::new(whole)
+    })
+}
+
 impl CaptureReader {
     /// Opens a file, or standard input for `-`.
     pub fn open(path: &Path) -> Result<Self, CaptureError> {
@@ -243,8 +265,16 @@ impl CaptureReader {
         Self::from_reader(src)
     }
 
-    /// Reads the file header from any byte stream and detects the format.
+    /// Reads the file header from any byte stream and detects the format. A
+    /// gzip-compressed capture (`.pcap.gz`, as tshark reads them) is
+    /// decompressed as it streams; byte offsets in errors then count
+    /// decompressed bytes.
     pub fn from_reader(src: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
+        let src = decompressed(src).map_err(|e| CaptureError {
+            message: format!("read error: {}", io_message(&e)),
+            offset: 0,
+            frame: None,
+        })?;
         let mut input = StreamBuf::new(src);
         let header_err = |message: String| CaptureError {
             message,

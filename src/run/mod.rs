@@ -27,7 +27,7 @@ use std::path::Path;
 use crate::capture::{CaptureReader, FrameSource};
 use crate::report::View;
 
-pub use options::{Filter, MAX_HELD_MESSAGES, RunError, RunOptions};
+pub use options::{Filter, HostBlock, MAX_HELD_MESSAGES, RunError, RunOptions, Tally};
 pub use progress::Progress;
 
 /// Runs a capture file through a view on `threads` threads (1 or 2). The

@@ -119,12 +119,67 @@ impl RunOptions {
     }
 }
 
+/// An address or a block of them (`10.0.0.5`, `10.0.0.0/8`, `fe80::/10`), as
+/// `--host` takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostBlock {
+    pub addr: IpAddr,
+    /// Leading bits that must match (32 or 128: one address).
+    pub prefix: u8,
+}
+
+impl HostBlock {
+    pub fn contains(&self, a: IpAddr) -> bool {
+        let bits = |p: u8, total: u32| -> u128 {
+            if p == 0 {
+                0
+            } else {
+                (u128::MAX << (total - u32::from(p))) & (u128::MAX >> (128 - total))
+            }
+        };
+        match (self.addr, a) {
+            (IpAddr::V4(n), IpAddr::V4(x)) => {
+                let m = bits(self.prefix, 32);
+                u128::from(u32::from(n)) & m == u128::from(u32::from(x)) & m
+            }
+            (IpAddr::V6(n), IpAddr::V6(x)) => {
+                let m = bits(self.prefix, 128);
+                u128::from(n) & m == u128::from(x) & m
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for HostBlock {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (a, p) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = a
+            .parse()
+            .map_err(|_| format!("{a} is not an IPv4 or IPv6 address"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match p {
+            None => max,
+            Some(p) => match p.parse::<u8>() {
+                Ok(n) if n <= max => n,
+                _ => return Err(format!("/{p}: a prefix length from 0 to {max}")),
+            },
+        };
+        Ok(HostBlock { addr, prefix })
+    }
+}
+
 /// Which packets and connections a view is shown. Tracking always sees every
 /// packet, so stream numbers do not depend on the filter.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
     pub ports: Vec<u16>,
-    pub hosts: Vec<IpAddr>,
+    pub hosts: Vec<HostBlock>,
     pub connections: Vec<u64>,
 }
 
@@ -143,7 +198,7 @@ impl Filter {
             || [a, b]
                 .iter()
                 .flatten()
-                .any(|e| self.hosts.contains(&e.addr));
+                .any(|e| self.hosts.iter().any(|h| h.contains(e.addr)));
         ports_ok && hosts_ok
     }
 
