@@ -356,3 +356,35 @@ fn a_capture_cut_by_its_snap_length_says_what_it_kept_and_what_it_lost() {
         ("96", "198")
     );
 }
+
+#[test]
+fn the_upgrade_request_says_where_it_comes_from() {
+    // Chromium's page at https://osiscope.test:8817 opens the WebSocket.
+    let walk = json_lines(&[
+        "walk",
+        "captures/wss-chromium.pcap",
+        "--keylog",
+        "captures/wss-chromium.keys",
+        "--format",
+        "json",
+        "--connection",
+        "2",
+    ]);
+    let ws = &walk[0]["websocket"];
+    assert_eq!(ws["host"], "osiscope.test:8817");
+    assert_eq!(ws["origin"], "https://osiscope.test:8817");
+    assert!(
+        ws["user_agent"]
+            .as_str()
+            .is_some_and(|u| u.contains("HeadlessChrome")),
+        "{ws}"
+    );
+    // Python's websockets client sends no Origin.
+    let echo = json_lines(&["flows", "captures/ws-echo.pcap", "--format", "json"]);
+    let ws = &echo[0]["websocket"];
+    assert_eq!(ws["host"], "127.0.0.1:8801");
+    assert!(ws["origin"].is_null());
+    assert_eq!(ws["cookie_names"], serde_json::json!([]));
+    let text = stdout(&["walk", "captures/ws-echo.pcap"]);
+    assert!(text.contains("Host 127.0.0.1:8801, no Origin (browsers always send one; other clients need not), User-Agent Python/3.11 websockets/17.4"), "{text}");
+}

@@ -40,6 +40,10 @@ pub fn offer(cx: &mut Cx<'_>, head: &Head) {
     cx.app.websocket = Some(WebSocketSummary {
         request_frame: Some(head.frame),
         uri: head.uri.clone(),
+        host: head.header("Host").map(str::to_owned),
+        origin: head.header("Origin").map(str::to_owned),
+        user_agent: head.header("User-Agent").map(str::to_owned),
+        cookie_names: cookie_names(head),
         version: head.header("Sec-WebSocket-Version").map(str::to_owned),
         key: head
             .header("Sec-WebSocket-Key")
@@ -48,6 +52,24 @@ pub fn offer(cx: &mut Cx<'_>, head: &Head) {
         subprotocols_offered: head.header("Sec-WebSocket-Protocol").map(str::to_owned),
         ..WebSocketSummary::default()
     });
+}
+
+/// The names of the cookies a request sends (every `Cookie` header), each
+/// once, at most 32.
+pub fn cookie_names(head: &Head) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for (n, v) in &head.headers {
+        if !n.eq_ignore_ascii_case("Cookie") {
+            continue;
+        }
+        for pair in v.split(';') {
+            let name = pair.split('=').next().unwrap_or("").trim();
+            if !name.is_empty() && names.len() < 32 && !names.iter().any(|x| x == name) {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    names
 }
 
 /// The answer to an offer whose key was `key` (None: a 101 that answers no
@@ -119,6 +141,18 @@ pub fn answer(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cookies_are_listed_by_name_once_without_values() {
+        let head = super::Head {
+            headers: vec![
+                ("Cookie".into(), "session=s3cr3t; theme=dark".into()),
+                ("cookie".into(), "session=other; io=abc".into()),
+            ],
+            ..super::Head::default()
+        };
+        assert_eq!(super::cookie_names(&head), ["session", "theme", "io"]);
+    }
+
     #[test]
     fn rfc6455_accept_key() {
         assert_eq!(

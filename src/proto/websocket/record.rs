@@ -57,6 +57,13 @@ pub struct WebSocketSummary {
     pub response_frame: Option<u64>,
     pub status: Option<u16>,
     pub uri: Option<String>,
+    /// What the upgrade request says of where it comes from: `Origin` is
+    /// what a server must check (a WebSocket is not bound by the same-origin
+    /// policy). Cookies by name only: their values are credentials.
+    pub host: Option<String>,
+    pub origin: Option<String>,
+    pub user_agent: Option<String>,
+    pub cookie_names: Vec<String>,
     pub version: Option<String>,
     pub key: Option<String>,
     pub accept: Option<String>,

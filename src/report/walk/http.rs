@@ -36,6 +36,24 @@ pub(super) fn steps(e: &HttpEvent, at: &mut At<'_>) {
                     let _ = write!(text, "; subprotocols {p}");
                 }
                 text.push(')');
+                let mut from = Vec::new();
+                if let Some(h) = head.header("Host") {
+                    from.push(format!("Host {h}"));
+                }
+                match head.header("Origin") {
+                    Some(o) => from.push(format!(
+                        "Origin {o} (what the server must check: a WebSocket is not bound by the same-origin policy)"
+                    )),
+                    None => from.push("no Origin (browsers always send one; other clients need not)".to_owned()),
+                }
+                if let Some(u) = head.header("User-Agent") {
+                    from.push(format!("User-Agent {}", clip_chars(u, 80)));
+                }
+                let cookies = crate::proto::websocket::handshake::cookie_names(head);
+                if !cookies.is_empty() {
+                    from.push(format!("cookies {} (values not shown)", cookies.join(", ")));
+                }
+                let _ = write!(text, "; {}", from.join(", "));
             } else if head.uri.as_deref().is_some_and(|u| u.contains("EIO=")) {
                 text.push_str(" — an Engine.IO long-polling request");
             }
