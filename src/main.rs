@@ -149,6 +149,26 @@ fn live(_a: osiscope::cli::LiveArgs, _out: impl Write) -> ExitCode {
     ExitCode::from(EXIT_USAGE)
 }
 
+/// Standard input is a pipe or socket: its bytes come as another program
+/// writes them, so the views stream.
+fn stdin_is_pipe() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        use std::os::unix::fs::FileTypeExt;
+        io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .ok()
+            .and_then(|fd| std::fs::File::from(fd).metadata().ok())
+            .is_some_and(|m| m.file_type().is_fifo() || m.file_type().is_socket())
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
+}
+
 /// Standard input is a pipe or a regular file (not a terminal, not
 /// /dev/null): bytes are waiting there.
 fn stdin_is_data() -> bool {
@@ -188,6 +208,13 @@ impl Input {
             None if stdin_is_data() => Ok(Input::File(PathBuf::from("-"))),
             None => Ok(Input::Sample(&sample::WEBSOCKET)),
         }
+    }
+
+    /// Standard input is a pipe (`tcpdump -U -w - | osiscope walk -`): the
+    /// views tell each step as its packet arrives, as in `live`, instead of
+    /// waiting for the end.
+    fn streams(&self) -> bool {
+        matches!(self, Input::File(p) if p.as_os_str() == "-") && stdin_is_pipe()
     }
 
     /// The name error lines use.
@@ -255,11 +282,17 @@ fn walk(
     }
     let mut view =
         WalkView::new(out, opts.format, use_color(opts.color), opts.brief).quiet(opts.quiet);
+    let streams = input.streams();
+    if streams {
+        view = view.live();
+    }
     let l = RunOptions {
         detail: true,
         whole_messages: opts.format == WalkFormat::Json,
+        live: l.live || streams,
         ..l
     };
+    let threads = if streams { 1 } else { threads };
     (input.name(), input.run(&mut view, l, threads))
 }
 
@@ -410,8 +443,14 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             let mut view = FlowsView::new(out, a.output.format);
-            let l = a.input.run_options(&a.filter);
-            (input.name(), input.run(&mut view, l, a.input.threads()))
+            let mut l = a.input.run_options(&a.filter);
+            let mut threads = a.input.threads();
+            if input.streams() {
+                view = view.live();
+                l.live = true;
+                threads = 1;
+            }
+            (input.name(), input.run(&mut view, l, threads))
         }
         Command::Packets(a) => {
             // As tcpdump and tshark: with -w the packets go to the file, and
@@ -422,13 +461,18 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             let Some(wpath) = a.write.clone() else {
-                let l = a.input.run_options(&a.filter);
-                let threads = a.input.threads();
+                let mut l = a.input.run_options(&a.filter);
+                let mut threads = a.input.threads();
                 let res = if a.quiet {
                     input.run(&mut CountView::new(out), l, threads)
                 } else {
                     let mut view =
                         PacketsView::new(out, a.output.format, use_color(a.output.color));
+                    if input.streams() {
+                        view = view.live();
+                        l.live = true;
+                        threads = 1;
+                    }
                     input.run(&mut view, l, threads)
                 };
                 return report(&input.name(), res);

@@ -454,3 +454,73 @@ fn a_gzip_compressed_capture_is_read_as_it_streams() {
     assert!(err.contains("read error"), "{err}");
     assert!(String::from_utf8_lossy(&o.stdout).lines().count() > 10);
 }
+
+/// Byte offset just past the first `n` records of a classic pcap file.
+fn pcap_prefix(bytes: &[u8], n: usize) -> usize {
+    let mut at = 24;
+    for _ in 0..n {
+        let caplen = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().expect("4 bytes"));
+        at += 16 + caplen as usize;
+    }
+    at
+}
+
+#[test]
+fn reading_a_pipe_tells_each_step_as_its_packet_arrives() {
+    use std::io::{BufRead as _, Write as _};
+    use std::process::Stdio;
+    use std::time::Duration;
+    let bytes = std::fs::read(repo().join("captures/ws-echo.pcap")).expect("capture");
+    // The first 8 packets, up to the client's first text message (frame 8);
+    // the rest is held back until the steps of these have been read.
+    let cut = pcap_prefix(&bytes, 8);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_osiscope"))
+        .args(["walk", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(&bytes[..cut]).expect("write");
+    input.flush().expect("flush");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines() {
+            if tx.send(line.expect("utf-8")).is_err() {
+                break;
+            }
+        }
+    });
+    let mut early = Vec::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
+        let done = line.contains("#8  L7 Application");
+        early.push(line);
+        if done {
+            break;
+        }
+    }
+    assert!(
+        early.last().is_some_and(|l| l.contains("#8  L7 Application")
+            && l.contains("\"Hello, osiscope!\"")),
+        "frame 8's message before the rest of the capture was written: {early:#?}"
+    );
+    assert_eq!(early[0], "[conn 0] new TCP connection: frame 1");
+    assert!(
+        early[1]
+            .starts_with("[conn 0]   0.000000         #1  L4 Transport     client → server  SYN")
+    );
+    // The rest arrives, the connection ends as in the file.
+    input.write_all(&bytes[cut..]).expect("write");
+    drop(input);
+    let rest: Vec<String> = rx.iter().collect();
+    reader.join().expect("reader");
+    assert!(child.wait().expect("wait").success());
+    assert!(
+        rest.iter().any(|l| l.starts_with("[conn 0]")
+            && l.contains("#22  L5 Session")
+            && l.contains("Connection closed")),
+        "{rest:#?}"
+    );
+}
