@@ -107,13 +107,18 @@ Exit status: 0 ok, 1 capture unreadable past some point (all packets before it a
 Examples:
   osiscope layers captures/ws-echo.pcap --frame 1
   osiscope layers captures/ws-echo.pcap --frame 4-6 --frame 10
+  osiscope layers captures/ws-echo.pcap --frame 8      a WebSocket frame and its message
   osiscope layers captures/ws-echo.pcap --frame 1 --format json
 
-In the hex dump each byte is coloured by the layer it belongs to; without colour a
-row of layer numbers under each line says the same (1 frame, 2 data link,
-3 network, 4 transport, 7 application, - not decoded).
+After L4 come the application units the frame carries or completes: HTTP heads
+(every header), WebSocket frames (FIN, RSV, opcode, mask, length and its
+encoding, masking key, unmasked payload), permessage-deflate, WebSocket
+messages, Engine.IO and Socket.IO packets. In the hex dump each byte is
+coloured by the layer it belongs to; without colour a row of layer numbers
+under each line says the same (1 frame, 2 data link, 3 network, 4 transport,
+6 presentation, 7 application, - not decoded).
 
-Exit status: 0 ok, 1 capture unreadable past some point, 2 usage.")]
+Exit status: 0 ok, 1 capture unreadable past some point or no such frame, 2 usage.")]
     Layers(LayersArgs),
 
     /// Walk through a capture built into osiscope: a first look without a capture of your own

@@ -534,6 +534,7 @@ fn main() -> ExitCode {
                 LayersView::new(out, a.output.format, use_color(a.output.color), a.frames);
             let l = RunOptions {
                 last_frame: view.last_wanted(),
+                units: true,
                 ..a.input.run_options(&a.filter)
             };
             let tally = l.tally.clone();

@@ -388,3 +388,80 @@ fn the_upgrade_request_says_where_it_comes_from() {
     let text = stdout(&["walk", "captures/ws-echo.pcap"]);
     assert!(text.contains("Host 127.0.0.1:8801, no Origin (browsers always send one; other clients need not), User-Agent Python/3.11 websockets/17.4"), "{text}");
 }
+
+#[test]
+fn layers_open_engineio_and_socketio_packets_outer_first() {
+    let layers_of = |frame: &str| -> Vec<serde_json::Value> {
+        let recs = json_lines(&["layers", SIO, "--frame", frame, "--format", "json"]);
+        recs[0]["layers"].as_array().expect("layers").clone()
+    };
+    let names = |ls: &[serde_json::Value]| -> Vec<String> {
+        ls.iter()
+            .skip(4)
+            .map(|l| l["name"].as_str().expect("name").to_owned())
+            .collect()
+    };
+    // Frame 53: the client's emit("chat", …) in one masked WebSocket frame.
+    let ls = layers_of("53");
+    assert_eq!(
+        names(&ls),
+        [
+            "Data",
+            "WebSocket frame",
+            "WebSocket message",
+            "Engine.IO packet",
+            "Socket.IO packet"
+        ]
+    );
+    let ws = &ls[5];
+    assert_eq!(
+        (
+            ws["osi"].as_u64(),
+            ws["offset"].as_u64(),
+            ws["length"].as_u64()
+        ),
+        (Some(6), Some(66), Some(78))
+    );
+    assert_eq!(ws["fields"]["mask"], 1);
+    assert_eq!(ws["fields"]["masking_key"], "33c5e0fc");
+    let eio = &ls[7]["fields"];
+    assert_eq!(
+        (eio["type"].as_str(), eio["transport"].as_str()),
+        (Some("message"), Some("websocket"))
+    );
+    let sio = &ls[8];
+    assert_eq!(sio["reassembled"], true);
+    assert_eq!(sio["fields"]["type"], "EVENT");
+    assert_eq!(sio["fields"]["event"], "chat");
+    assert_eq!(
+        sio["fields"]["args"],
+        serde_json::json!([{"text": "hello from socket.io-client", "tags": ["demo", "json"]}])
+    );
+    // Frame 60: the attachment that completes the BINARY_EVENT of frame 59.
+    let ls = layers_of("60");
+    let sio = ls
+        .iter()
+        .find(|l| l["name"] == "Socket.IO packet")
+        .expect("socket.io");
+    assert_eq!(sio["fields"]["type"], "BINARY_EVENT");
+    assert_eq!(sio["fields"]["attachments"], 1);
+    assert_eq!(sio["continues_from"], 59);
+    // Frame 6: the polling handshake's open packet inside the HTTP body.
+    let ls = layers_of("6");
+    let http = ls
+        .iter()
+        .find(|l| l["name"] == "HTTP response")
+        .expect("http");
+    assert_eq!(http["fields"]["status"], 200);
+    assert_eq!(
+        (http["offset"].as_u64(), http["length"].as_u64()),
+        (Some(66), Some(162))
+    );
+    let open = ls
+        .iter()
+        .find(|l| l["name"] == "Engine.IO packet")
+        .expect("open");
+    assert_eq!(open["fields"]["type"], "open");
+    assert_eq!(open["fields"]["sid"], "KWfbzNo5zleIL6UgAAAA");
+    assert_eq!(open["fields"]["upgrades"], serde_json::json!(["websocket"]));
+}

@@ -217,3 +217,104 @@ fn a_response_is_placed_at_the_end_of_its_body_and_keeps_its_head_frame() {
         "{walk}"
     );
 }
+
+/// Every HTTP head `layers` opens, by connection: (stream, frame, method or
+/// status); and what is wrong with where it places the head's bytes.
+fn layers_heads(path: &str, report: &mut String) -> BTreeSet<Message> {
+    let mut args = vec!["layers", "--format", "json"];
+    let rest = args_for(path);
+    args.extend(rest.iter().map(String::as_str));
+    let mut out = BTreeSet::new();
+    for rec in common::json_lines(&args) {
+        let frame = rec["frame"].as_u64().expect("frame");
+        let layers = rec["layers"].as_array().expect("layers");
+        let Some(stream) = layers
+            .iter()
+            .find(|l| l["name"] == "TCP")
+            .and_then(|l| l["fields"]["stream"].as_u64())
+        else {
+            continue;
+        };
+        let data = layers.iter().rev().find(|l| l["name"] == "Data");
+        for l in layers
+            .iter()
+            .filter(|l| l["name"] == "HTTP request" || l["name"] == "HTTP response")
+        {
+            let f = &l["fields"];
+            let what = match f["method"].as_str() {
+                Some(m) => m.to_owned(),
+                None => f["status"].to_string(),
+            };
+            out.insert((stream, frame, what));
+            // In the clear, a head read from this frame alone spans exactly
+            // its head length; one begun earlier starts at the payload.
+            if l["reassembled"] == true || f["cut"] == true {
+                continue;
+            }
+            let d = data.expect("a placed head lies in the payload");
+            let ok = if l["continues_from"].is_u64() {
+                l["offset"] == d["offset"]
+            } else {
+                l["length"] == f["head_length"]
+            };
+            if !ok {
+                report.push_str(&format!("{path} frame {frame}: misplaced {l}\n"));
+            }
+        }
+    }
+    out
+}
+
+/// Each head where the connection record says it was read
+/// (`request_head_frame`, `response_head_frame`), with the same method and
+/// status; these are tshark's frames when the message has no body.
+fn record_heads(path: &str) -> BTreeSet<Message> {
+    let mut args = vec!["flows", "--format", "json"];
+    let rest = args_for(path);
+    args.extend(rest.iter().map(String::as_str));
+    let mut out = BTreeSet::new();
+    for c in common::json_lines(&args) {
+        let id = c["id"].as_u64().expect("id");
+        for tx in c["http"].as_array().into_iter().flatten() {
+            if let (Some(f), Some(m)) = (tx["request_head_frame"].as_u64(), tx["method"].as_str()) {
+                out.insert((id, f, m.to_owned()));
+            }
+            if let (Some(f), Some(s)) = (tx["response_head_frame"].as_u64(), tx["status"].as_u64())
+            {
+                out.insert((id, f, s.to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn layers_open_every_http_head_where_it_was_read() {
+    let mut report = String::new();
+    let mut heads = 0;
+    let mut agreed_with_tshark = 0;
+    for s in common::summaries() {
+        let path = s.path.as_str();
+        let Some(tshark) = tshark_messages(path) else {
+            continue;
+        };
+        let ours = layers_heads(path, &mut report);
+        let records = record_heads(path);
+        // Interim responses (100 Continue) are not transactions of their own.
+        let ours_tx: BTreeSet<Message> = ours.iter().filter(|m| !interim(m)).cloned().collect();
+        if ours_tx != records {
+            report.push_str(&format!(
+                "{path}: heads\n  only layers:  {:?}\n  only records: {:?}\n",
+                ours_tx.difference(&records).collect::<Vec<_>>(),
+                records.difference(&ours_tx).collect::<Vec<_>>()
+            ));
+        }
+        heads += ours.len();
+        agreed_with_tshark += tshark.intersection(&ours).count();
+    }
+    assert!(report.is_empty(), "{report}");
+    assert!(heads >= 150, "{heads} heads");
+    // Messages without a body end in their head's frame: there tshark and
+    // layers name the same frame.
+    assert!(agreed_with_tshark >= 100, "{agreed_with_tshark} agree");
+}

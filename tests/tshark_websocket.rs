@@ -109,6 +109,102 @@ fn wss_frames_and_messages_match_tshark_with_the_key_logs() {
     assert_eq!((frames, texts), (63, 23), "frames and texts checked");
 }
 
+/// `layers` opens every WebSocket frame where tshark shows it, with the same
+/// FIN, RSV1, opcode, MASK, payload length and masking key, and places its
+/// bytes in the packet: a frame that began in this packet spans exactly its
+/// header and payload; one that began earlier starts at the payload's first
+/// byte. Inside TLS the frames have no bytes of their own in the packet.
+#[test]
+fn layers_open_every_websocket_frame_as_tshark_does() {
+    let mut report = String::new();
+    let mut checked = 0;
+    for (suffix, with_keys) in [(".ws.tsv", false), (".wss.tsv", true)] {
+        for path in ws_files(suffix) {
+            let keylog = with_keys.then(|| keys(&path));
+            let mut args = vec!["layers", "--format", "json", path.as_str()];
+            for (p, port) in ASSUME {
+                if *p == path {
+                    args.extend(["--assume-websocket", port]);
+                }
+            }
+            if let Some(k) = &keylog {
+                args.extend(["--keylog", k]);
+            }
+            let mut ours: BTreeMap<u64, Vec<WsFrame>> = BTreeMap::new();
+            let mut keys_seen: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+            for rec in common::json_lines(&args) {
+                let frame = rec["frame"].as_u64().expect("frame");
+                let layers = rec["layers"].as_array().expect("layers");
+                let data = layers.iter().rev().find(|l| l["name"] == "Data");
+                for l in layers.iter().filter(|l| l["name"] == "WebSocket frame") {
+                    let f = &l["fields"];
+                    ours.entry(frame).or_default().push((
+                        f["fin"] == 1,
+                        f["rsv1"] == 1,
+                        f["opcode"].as_u64().expect("opcode"),
+                        f["mask"] == 1,
+                        f["payload_length"].as_u64().expect("length"),
+                    ));
+                    if let Some(k) = f["masking_key"].as_str() {
+                        keys_seen.entry(frame).or_default().push(k.to_owned());
+                    }
+                    let at = (l["offset"].as_u64(), l["length"].as_u64());
+                    let whole = f["header_length"].as_u64().unwrap()
+                        + f["payload_length"].as_u64().unwrap();
+                    let placed = match (with_keys, l["reassembled"] == true, data) {
+                        (true, true, _) => true,
+                        (true, false, _) => false,
+                        (false, false, Some(d)) if l["continues_from"].is_u64() => {
+                            at.0 == d["offset"].as_u64()
+                        }
+                        (false, false, Some(_)) => at.1 == Some(whole),
+                        _ => false,
+                    };
+                    if !placed {
+                        let _ = writeln!(report, "{path} frame {frame}: misplaced {l}");
+                    }
+                }
+            }
+            let theirs_frames = theirs(&path, suffix);
+            for (f, t) in &theirs_frames {
+                if ours.get(f) != Some(t) {
+                    let _ = writeln!(
+                        report,
+                        "{path} frame {f}: tshark {t:?}, layers {:?}",
+                        ours.get(f)
+                    );
+                }
+            }
+            for f in ours.keys().filter(|f| !theirs_frames.contains_key(f)) {
+                let _ = writeln!(
+                    report,
+                    "{path} frame {f}: layers {:?}, tshark none",
+                    ours[f]
+                );
+            }
+            for r in common::tshark_rows(&path, suffix).expect("rows") {
+                let frame: u64 = r["frame.number"].parse().expect("frame");
+                let theirs_keys: Vec<String> = r["websocket.masking_key"]
+                    .split(',')
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                let mine = keys_seen.get(&frame).cloned().unwrap_or_default();
+                if mine != theirs_keys {
+                    let _ = writeln!(
+                        report,
+                        "{path} frame {frame}: masking keys tshark {theirs_keys:?}, layers {mine:?}"
+                    );
+                }
+            }
+            checked += theirs_frames.values().map(Vec::len).sum::<usize>();
+        }
+    }
+    assert!(report.is_empty(), "layers differs from tshark:\n{report}");
+    // 380 frames in clear, 63 inside TLS.
+    assert_eq!(checked, 443, "frames checked");
+}
+
 /// Compares every capture with a `suffix` file; returns (frames, texts) checked.
 fn compare(suffix: &str, with_keys: bool) -> (usize, usize) {
     let mut report = String::new();

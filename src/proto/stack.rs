@@ -68,6 +68,9 @@ pub struct StackOptions {
     pub decode_as: Vec<(u16, Protocol)>,
     /// The TLS secrets (`--keylog`, `SSLKEYLOGFILE`), shared by all connections.
     pub keylog: Option<Arc<KeyLog>>,
+    /// Also report each HTTP head where it is read ([`HttpEvent::Head`]),
+    /// for `layers`, which opens the units of each frame.
+    pub spans: bool,
 }
 
 impl Default for StackOptions {
@@ -81,6 +84,7 @@ impl Default for StackOptions {
             messages: None,
             decode_as: Vec::new(),
             keylog: None,
+            spans: false,
         }
     }
 }
@@ -194,6 +198,12 @@ pub struct Cx<'a> {
     pub opts: &'a StackOptions,
     pub app: &'a mut AppSummary,
     pub out: &'a mut Vec<AppEvent>,
+    /// Offset in the direction's TCP stream of the first byte handed to
+    /// `data` (0 is the byte after the SYN, or the first byte captured);
+    /// None past a gap and for bytes that are not the stream's own
+    /// (decrypted). An analyzer handing part of its bytes to a child moves it
+    /// on; it lets `layers` place a unit's bytes in the frames.
+    pub at: Option<u64>,
 }
 
 impl Cx<'_> {
@@ -208,6 +218,7 @@ impl Cx<'_> {
             opts: self.opts,
             app: self.app,
             out,
+            at: self.at,
         }
     }
 
@@ -222,6 +233,20 @@ impl Cx<'_> {
         let env = if compressed { 0 } else { envelope.min(wire) };
         self.book(part, env);
         self.book(Part::Payload, wire - env);
+    }
+
+    /// Runs `f` with [`Self::at`] moved `n` bytes on (or set to `at`), and
+    /// puts it back.
+    pub fn at_offset<T>(&mut self, at: Option<u64>, f: impl FnOnce(&mut Self) -> T) -> T {
+        let saved = std::mem::replace(&mut self.at, at);
+        let r = f(self);
+        self.at = saved;
+        r
+    }
+
+    /// [`Self::at`] `n` bytes on.
+    pub fn at_plus(&self, n: usize) -> Option<u64> {
+        self.at.map(|a| a + n as u64)
     }
 
     /// Notes something an analyzer gave up on.
@@ -302,6 +327,8 @@ pub trait CarriedAnalyzer: Send {
 pub struct Stack {
     /// Chosen at the first bytes (or gap), by the registry.
     root: Option<Box<dyn StreamAnalyzer>>,
+    /// Stream offset of each direction's next byte; None after a gap.
+    next: [Option<u64>; 2],
     ports: Option<(u16, u16)>,
     app: AppSummary,
 }
@@ -314,6 +341,7 @@ impl Stack {
         app.held.budget = Some(opts.budget.clone());
         Stack {
             root: None,
+            next: [Some(0); 2],
             ports,
             app,
         }
@@ -326,12 +354,14 @@ impl Stack {
         opts: &StackOptions,
         out: &mut Vec<AppEvent>,
         first_bytes: &[u8],
+        at: Option<u64>,
         f: impl FnOnce(&mut dyn StreamAnalyzer, &mut Cx<'_>),
     ) {
         let mut cx = Cx {
             opts,
             app: &mut self.app,
             out,
+            at,
         };
         let root = self
             .root
@@ -347,16 +377,20 @@ impl Stack {
         bytes: &[u8],
         out: &mut Vec<AppEvent>,
     ) {
-        self.with_root(opts, out, bytes, |a, cx| a.data(cx, dir, frame, bytes));
+        let next = &mut self.next[dir as usize];
+        let at = *next;
+        *next = at.map(|a| a + bytes.len() as u64);
+        self.with_root(opts, out, bytes, at, |a, cx| a.data(cx, dir, frame, bytes));
     }
 
     pub fn gap(&mut self, opts: &StackOptions, dir: Dir, out: &mut Vec<AppEvent>) {
-        self.with_root(opts, out, &[], |a, cx| a.gap(cx, dir));
+        self.next[dir as usize] = None;
+        self.with_root(opts, out, &[], None, |a, cx| a.gap(cx, dir));
     }
 
     pub fn end(&mut self, opts: &StackOptions, dir: Dir, frame: u64, out: &mut Vec<AppEvent>) {
         if self.root.is_some() {
-            self.with_root(opts, out, &[], |a, cx| a.end(cx, dir, frame));
+            self.with_root(opts, out, &[], None, |a, cx| a.end(cx, dir, frame));
         }
     }
 
@@ -369,6 +403,7 @@ impl Stack {
                 opts,
                 app: &mut self.app,
                 out: &mut sink,
+                at: None,
             };
             root.finish(&mut cx, last_frame);
         }

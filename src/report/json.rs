@@ -41,6 +41,14 @@ fn number(s: String) -> Box<RawValue> {
 }
 
 impl PacketRecord {
+    /// The record `layers` prints: with the application units as layers.
+    pub fn with_units(ev: &FrameEvent<'_, '_>) -> Self {
+        PacketRecord {
+            layers: detail::with_units(ev),
+            ..Self::new(ev)
+        }
+    }
+
     pub fn new(ev: &FrameEvent<'_, '_>) -> Self {
         let f = ev.frame;
         PacketRecord {

@@ -10,6 +10,9 @@ use super::options::RunOptions;
 
 /// Bytes of a message kept for a one-line preview (60 characters, up to 4 bytes each).
 const LINE_PREVIEW: usize = 256;
+/// Bytes of a WebSocket frame's payload kept for `layers`: as much as a
+/// message's preview.
+const UNIT_PREVIEW: usize = 256;
 
 /// The protocol stacks of the connections one side of a run decodes.
 pub struct Analyzers {
@@ -33,6 +36,8 @@ impl Analyzers {
     pub fn for_view(opts: &RunOptions, wants_frames: bool) -> Analyzers {
         let (messages, frames) = if opts.detail {
             (MAX_TEXT, MAX_FRAME_KEEP)
+        } else if opts.units {
+            (LINE_PREVIEW, UNIT_PREVIEW)
         } else if wants_frames {
             (LINE_PREVIEW, 0)
         } else {
@@ -51,6 +56,7 @@ impl Analyzers {
                 messages: opts.messages.clone(),
                 decode_as: opts.decode_as.clone(),
                 keylog: opts.keylog.clone(),
+                spans: opts.units,
                 ..StackOptions::default()
             },
             conns: HashMap::default(),

@@ -97,6 +97,9 @@ pub struct RunOptions {
     pub tally: Arc<Tally>,
     pub whole_messages: bool,
     pub detail: bool,
+    /// Report what `layers` needs to open a frame's application units: each
+    /// HTTP head where it is read, and the start of each WebSocket payload.
+    pub units: bool,
     /// Show a progress bar while reading a file (when a person watches).
     pub progress: bool,
     /// Unfinished WebSocket messages' kept bytes, for all connections

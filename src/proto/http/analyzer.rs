@@ -33,8 +33,9 @@ pub struct Http {
     req: HttpParser,
     resp: HttpParser,
     pending: VecDeque<Pending>,
-    /// Bytes of the client held after an upgrade request, before its answer.
-    hold: Vec<(u64, Vec<u8>)>,
+    /// Bytes of the client held after an upgrade request, before its answer:
+    /// their frame, their stream offset and the bytes.
+    hold: Vec<(u64, Option<u64>, Vec<u8>)>,
     hold_len: usize,
     upgrade_asked: bool,
     /// Switched to something no analyzer reads: bytes are only counted.
@@ -50,6 +51,9 @@ pub struct Http {
     /// The response whose body is being read, its request's frame, and
     /// whether it is reported when the body ends (else it was already).
     resp_open: Option<(Option<Head>, Option<u64>, usize)>,
+    /// Stream offset of each direction parser's byte 0, as of its last bytes:
+    /// a head cut by a gap is placed by it.
+    base: [Option<u64>; 2],
 }
 
 impl Default for Http {
@@ -75,6 +79,7 @@ impl Http {
             carried_bytes: 0,
             req_open: None,
             resp_open: None,
+            base: [None; 2],
         }
     }
 
@@ -121,8 +126,11 @@ impl Http {
     /// Client bytes through the request parser.
     fn requests(&mut self, cx: &mut Cx<'_>, frame: u64, bytes: &[u8]) {
         let mut items = Vec::new();
+        let base = placer(cx, &self.req);
+        self.base[0] = base;
         self.req.push(bytes, frame, &mut items);
-        for it in items {
+        for mut it in items {
+            place(&mut it, base, cx, Dir::ClientToServer);
             self.request_item(cx, it);
         }
     }
@@ -316,12 +324,34 @@ impl Http {
         let held = std::mem::take(&mut self.hold);
         self.hold_len = 0;
         self.upgrade_asked = false;
-        for (frame, b) in held {
-            if let Some(c) = self.child.as_mut() {
-                c.data(cx, Dir::ClientToServer, frame, &b);
-            } else if !self.opaque {
-                self.requests(cx, frame, &b);
-            }
+        for (frame, at, b) in held {
+            cx.at_offset(at, |cx| {
+                if let Some(c) = self.child.as_mut() {
+                    c.data(cx, Dir::ClientToServer, frame, &b);
+                } else if !self.opaque {
+                    self.requests(cx, frame, &b);
+                }
+            });
+        }
+    }
+}
+
+/// The stream offset of a parser's byte 0, from where the bytes about to be
+/// pushed start ([`Cx::at`]).
+fn placer(cx: &Cx<'_>, p: &HttpParser) -> Option<u64> {
+    cx.at.and_then(|a| a.checked_sub(p.seen()))
+}
+
+/// Gives a head its stream offset and, for `layers`, reports it where it was
+/// read.
+fn place(it: &mut HttpItem, base: Option<u64>, cx: &mut Cx<'_>, dir: Dir) {
+    if let HttpItem::Head(h) = it {
+        h.stream_at = base.map(|b| b + h.at);
+        if cx.opts.spans {
+            cx.emit(HttpEvent::Head {
+                dir,
+                head: h.clone(),
+            });
         }
     }
 }
@@ -341,14 +371,17 @@ impl StreamAnalyzer for Http {
                 let room = MAX_HOLD.saturating_sub(self.hold_len);
                 let keep = &bytes[..bytes.len().min(room)];
                 self.hold_len += keep.len();
-                self.hold.push((frame, keep.to_vec()));
+                self.hold.push((frame, cx.at, keep.to_vec()));
                 return;
             }
             self.requests(cx, frame, bytes);
         } else {
             let mut items = Vec::new();
+            let base = placer(cx, &self.resp);
+            self.base[1] = base;
             let used = self.resp.push(bytes, frame, &mut items);
-            for it in items {
+            for mut it in items {
+                place(&mut it, base, cx, dir);
                 self.response_item(cx, it);
             }
             let rest = &bytes[used..];
@@ -356,7 +389,7 @@ impl StreamAnalyzer for Http {
                 && let Some(c) = self.child.as_mut()
             {
                 // Bytes in the same segment as the 101: the new protocol's.
-                c.data(cx, dir, frame, rest);
+                cx.at_offset(cx.at_plus(used), |cx| c.data(cx, dir, frame, rest));
             }
         }
     }
@@ -372,11 +405,12 @@ impl StreamAnalyzer for Http {
         } else {
             self.resp.gap(&mut items);
         }
-        for it in items {
+        for mut it in items {
             let frame = match &it {
                 HttpItem::Head(h) => h.frame,
                 _ => continue,
             };
+            place(&mut it, self.base[dir as usize], cx, dir);
             cx.problem(format!(
                 "{}: HTTP {} head cut by the capture at frame {frame} (bytes not captured): only its first lines are known; the rest of the direction is not decoded",
                 dir.sender(),

@@ -41,6 +41,16 @@ pub struct Head {
     /// The capture lost the rest of the head (a snap length, a gap): only
     /// its complete lines before the loss are here.
     pub cut: bool,
+    /// Offset of the head's first byte in the bytes this direction's parser
+    /// was given (see [`HttpParser::seen`]).
+    pub at: u64,
+    /// Offset in the direction's TCP stream, when the analyzer knows it.
+    pub stream_at: Option<u64>,
+    /// Capture frame that delivered the head's first byte.
+    pub first_frame: u64,
+    /// Where each header line starts, from the head's first byte; the start
+    /// line runs from 0 to the first of them (or to the end of the head).
+    pub lines: Vec<u32>,
 }
 
 impl Head {
@@ -122,6 +132,11 @@ pub struct HttpParser {
     pub head_bytes: u64,
     /// Body bytes seen (chunk framing included).
     pub body_bytes: u64,
+    /// Bytes consumed before the current push: heads are placed by it.
+    seen: u64,
+    /// Where the head being collected started, and in which frame.
+    head_at: u64,
+    head_first_frame: u64,
 }
 
 /// How a message's body is delimited, from its head.
@@ -170,7 +185,15 @@ impl HttpParser {
             keep_response_body: std::collections::VecDeque::new(),
             head_bytes: 0,
             body_bytes: 0,
+            seen: 0,
+            head_at: 0,
+            head_first_frame: 0,
         }
+    }
+
+    /// Bytes consumed as HTTP so far (the offset of the next one).
+    pub fn seen(&self) -> u64 {
+        self.seen
     }
 
     pub fn stopped(&self) -> bool {
@@ -208,6 +231,8 @@ impl HttpParser {
             if let Some(mut head) = self.cut_start_line() {
                 head.frame = self.last_frame;
                 head.cut = true;
+                head.at = self.head_at;
+                head.first_frame = self.head_first_frame;
                 head.head_len = self.buf.len();
                 self.head_bytes += head.head_len as u64;
                 out.push(HttpItem::Head(head));
@@ -247,7 +272,13 @@ impl HttpParser {
 
     /// Feeds bytes; returns how many were consumed as HTTP. Once the stream
     /// has switched protocols, the rest (`bytes[n..]`) is not HTTP.
-    pub fn push(&mut self, mut bytes: &[u8], frame: u64, out: &mut Vec<HttpItem>) -> usize {
+    pub fn push(&mut self, bytes: &[u8], frame: u64, out: &mut Vec<HttpItem>) -> usize {
+        let used = self.push_inner(bytes, frame, out);
+        self.seen += used as u64;
+        used
+    }
+
+    fn push_inner(&mut self, mut bytes: &[u8], frame: u64, out: &mut Vec<HttpItem>) -> usize {
         let total = bytes.len();
         self.last_frame = frame;
         while !bytes.is_empty() {
@@ -255,6 +286,10 @@ impl HttpParser {
                 State::Switched | State::Stopped => return total - bytes.len(),
                 State::Head => {
                     let old = self.buf.len();
+                    if old == 0 {
+                        self.head_at = self.seen + (total - bytes.len()) as u64;
+                        self.head_first_frame = frame;
+                    }
                     let take = bytes.len().min(MAX_HEAD + 4 - old.min(MAX_HEAD));
                     self.buf.extend_from_slice(&bytes[..take]);
                     // A head ends with an empty line: only then is it worth
@@ -438,6 +473,14 @@ impl HttpParser {
 
     fn parse_head(&self, frame: u64) -> Result<Option<Head>, String> {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let base = self.buf.as_ptr() as usize;
+        // httparse's names are slices of the buffer: their addresses say
+        // where each line starts.
+        let lines = |hs: &[httparse::Header<'_>]| -> Vec<u32> {
+            hs.iter()
+                .map(|h| (h.name.as_ptr() as usize).saturating_sub(base) as u32)
+                .collect()
+        };
         let collect = |hs: &[httparse::Header<'_>]| -> Vec<(String, String)> {
             hs.iter()
                 .map(|h| {
@@ -457,7 +500,10 @@ impl HttpParser {
                     uri: req.path.map(str::to_owned),
                     version: req.version.unwrap_or(1),
                     headers: collect(req.headers),
+                    lines: lines(req.headers),
                     head_len: n,
+                    at: self.head_at,
+                    first_frame: self.head_first_frame,
                     ..Head::default()
                 })),
                 Ok(httparse::Status::Partial) => Ok(None),
@@ -472,7 +518,10 @@ impl HttpParser {
                     reason: resp.reason.map(str::to_owned),
                     version: resp.version.unwrap_or(1),
                     headers: collect(resp.headers),
+                    lines: lines(resp.headers),
                     head_len: n,
+                    at: self.head_at,
+                    first_frame: self.head_first_frame,
                     ..Head::default()
                 })),
                 Ok(httparse::Status::Partial) => Ok(None),

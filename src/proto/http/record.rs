@@ -23,6 +23,11 @@ pub enum HttpEvent {
         request_frame: Option<u64>,
         end_frame: u64,
     },
+    /// A head, where it was read: only with [`StackOptions::spans`]
+    /// (`layers`), which shows it in the frame that completed it.
+    ///
+    /// [`StackOptions::spans`]: crate::proto::stack::StackOptions::spans
+    Head { dir: Dir, head: Head },
     /// A direction's parser stopped (malformed or too long a head).
     Error {
         dir: Dir,
@@ -35,7 +40,9 @@ impl HttpEvent {
     /// Bytes the event points to.
     pub fn held(&self) -> usize {
         match self {
-            HttpEvent::Request { head, .. } | HttpEvent::Response { head, .. } => head.head_len,
+            HttpEvent::Request { head, .. }
+            | HttpEvent::Response { head, .. }
+            | HttpEvent::Head { head, .. } => head.head_len,
             HttpEvent::Error { reason, .. } => reason.len(),
         }
     }

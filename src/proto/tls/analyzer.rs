@@ -565,7 +565,8 @@ impl Tls {
             }
         }
         match self.child.as_mut() {
-            Some(c) => c.data(cx, dir, frame, plain),
+            // Decrypted bytes are not the stream's: they have no place in a frame.
+            Some(c) => cx.at_offset(None, |cx| c.data(cx, dir, frame, plain)),
             None => cx.book(Part::Payload, plain.len() as u64),
         }
     }

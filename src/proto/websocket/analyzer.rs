@@ -233,10 +233,16 @@ impl WebSocket {
 impl StreamAnalyzer for WebSocket {
     fn data(&mut self, cx: &mut Cx<'_>, dir: Dir, frame: u64, bytes: &[u8]) {
         let mut evs = std::mem::take(&mut self.events);
-        self.parsers[dir as usize].push(bytes, frame, &mut evs);
+        let p = &mut self.parsers[dir as usize];
+        // The stream offset of the parser's byte 0.
+        let base = cx.at.and_then(|a| a.checked_sub(p.seen()));
+        p.push(bytes, frame, &mut evs);
         for e in evs.drain(..) {
             match e {
-                WsEvent::Frame(f) => self.frame(cx, dir, f),
+                WsEvent::Frame(mut f) => {
+                    f.stream_at = base.map(|b| b + f.at);
+                    self.frame(cx, dir, f)
+                }
                 WsEvent::Message(m) => self.message(cx, dir, m),
                 WsEvent::Violation { frame, kind } => Self::violation(cx, dir, frame, kind),
             }

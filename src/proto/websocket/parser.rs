@@ -94,6 +94,13 @@ pub struct FrameInfo {
     pub header_len: usize,
     /// Unmasked payload, the first MAX_FRAME_KEEP bytes.
     pub payload: Vec<u8>,
+    /// Offset of the header's first byte in the bytes this direction's parser
+    /// was given (see [`WsParser::seen`]).
+    pub at: u64,
+    /// Offset in the direction's TCP stream, when the analyzer knows it.
+    pub stream_at: Option<u64>,
+    /// Capture frame that delivered the header's first byte.
+    pub first_frame: u64,
     /// For a close frame: status code and reason (None when the payload is empty).
     ///
     /// `Some((None, ""))` for a close frame without a status code (payload shorter than 2
@@ -212,6 +219,8 @@ pub(super) struct OpenFrame {
     pub(super) key: [u8; 4],
     pub(super) payload_len: u64,
     pub(super) header_len: usize,
+    pub(super) at: u64,
+    pub(super) first_frame: u64,
     /// Payload bytes read so far.
     pub(super) done: u64,
     pub(super) keep: Vec<u8>,
@@ -364,6 +373,10 @@ pub struct WsParser {
     hdr_have: usize,
     /// Capture frame that delivered the header's first byte.
     hdr_frame: u64,
+    /// Where the header being collected started (see [`Self::seen`]).
+    hdr_at: u64,
+    /// Bytes pushed before the current push.
+    seen: u64,
     pub(super) frame: Option<OpenFrame>,
     pub(super) msg: Option<OpenMessage>,
     /// Created on the first compressed message.
@@ -404,6 +417,8 @@ impl WsParser {
             hdr: [0; MAX_HEADER_LEN],
             hdr_have: 0,
             hdr_frame: 0,
+            hdr_at: 0,
+            seen: 0,
             frame: None,
             msg: None,
             inflater: None,
@@ -428,7 +443,19 @@ impl WsParser {
     }
 
     /// Feeds the next bytes of this direction's stream (the bytes after the HTTP 101 head). `frame` is the capture frame whose segment delivered them. Events are appended in stream order.
-    pub fn push(&mut self, mut bytes: &[u8], frame: u64, out: &mut Vec<WsEvent>) {
+    pub fn push(&mut self, bytes: &[u8], frame: u64, out: &mut Vec<WsEvent>) {
+        self.push_inner(bytes, frame, out);
+        self.seen += bytes.len() as u64;
+    }
+
+    /// Bytes pushed so far (consumed or, once stopped, skipped): the offset
+    /// of the next one.
+    pub fn seen(&self) -> u64 {
+        self.seen
+    }
+
+    fn push_inner(&mut self, mut bytes: &[u8], frame: u64, out: &mut Vec<WsEvent>) {
+        let total = bytes.len();
         while self.stop.is_none() && !bytes.is_empty() {
             match &self.frame {
                 Some(f) => {
@@ -441,7 +468,12 @@ impl WsParser {
                         self.finish_frame(frame, out);
                     }
                 }
-                None => bytes = self.header(bytes, frame, out),
+                None => {
+                    if self.hdr_have == 0 {
+                        self.hdr_at = self.seen + (total - bytes.len()) as u64;
+                    }
+                    bytes = self.header(bytes, frame, out);
+                }
             }
         }
     }
@@ -649,6 +681,8 @@ impl WsParser {
             key,
             payload_len,
             header_len,
+            at: self.hdr_at,
+            first_frame: self.hdr_frame,
             done: 0,
             keep: Vec::new(),
             role,
@@ -771,6 +805,9 @@ impl WsParser {
             payload_len: f.payload_len,
             header_len: f.header_len,
             payload: f.keep,
+            at: f.at,
+            stream_at: None,
+            first_frame: f.first_frame,
             close,
         }));
         if f.role == Role::Message {

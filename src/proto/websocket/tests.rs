@@ -282,7 +282,11 @@ fn split_at_every_position_gives_the_same_events() {
     let same_frame = |ev: Vec<WsEvent>| -> Vec<WsEvent> {
         ev.into_iter()
             .map(|e| match e {
-                WsEvent::Frame(f) => WsEvent::Frame(FrameInfo { frame: 0, ..f }),
+                WsEvent::Frame(f) => WsEvent::Frame(FrameInfo {
+                    frame: 0,
+                    first_frame: 0,
+                    ..f
+                }),
                 WsEvent::Message(m) => WsEvent::Message(MessageInfo {
                     first_frame: 0,
                     last_frame: 0,

@@ -86,11 +86,10 @@ impl<W: Write> View for LayersView<W> {
         }
         self.shown += 1;
         if self.format == Format::Json {
-            super::json::write(&mut self.out, &PacketRecord::new(ev))?;
+            super::json::write(&mut self.out, &PacketRecord::with_units(ev))?;
             return self.out.write_all(b"\n");
         }
-        let mut layers = detail::describe(ev.frame, ev.packet, ev.tcp.as_ref());
-        detail::tls::add_records(&mut layers, ev.app.iter().map(|(_, e)| e));
+        let layers = detail::with_units(ev);
         let c = self.color;
         let out = &mut self.out;
         if self.shown > 1 {
@@ -100,13 +99,16 @@ impl<W: Write> View for LayersView<W> {
         writeln!(out, "{}", paint(c, anstyle::Style::new().bold(), &head))?;
         for l in &layers {
             let tag = format!("L{} {:<12}", l.osi, osi_name(l.osi));
-            let range = if l.reassembled {
+            let mut range = if l.reassembled {
                 "completed in this frame".to_owned()
             } else if l.length == 0 {
                 "no bytes".to_owned()
             } else {
                 format!("bytes {}–{}", l.offset, l.offset + l.length - 1)
             };
+            if let Some(f) = l.continues_from {
+                range.push_str(&format!(" (began in frame {f})"));
+            }
             writeln!(
                 out,
                 "  {}  {:<24} {}",

@@ -94,6 +94,8 @@ pub(super) fn steps(e: &HttpEvent, at: &mut At<'_>) {
             }
             at.step(*end_frame, 7, Some(*dir), "http_response", text, line);
         }
+        // Told with its message, by Request or Response.
+        HttpEvent::Head { .. } => {}
         HttpEvent::Error { dir, frame, reason } => {
             at.step(
                 *frame,
@@ -114,6 +116,7 @@ pub(super) fn line(e: &HttpEvent) -> Option<AppLine> {
             format!("HTTP {}", clip_chars(&head.start_line(), 120))
         }
         HttpEvent::Error { reason, .. } => format!("malformed HTTP: {reason}"),
+        HttpEvent::Head { .. } => return None,
     };
     Some(AppLine {
         osi: 7,

@@ -6,6 +6,7 @@
 //! the value (hex for checksums, names for codes). Strings taken from the wire
 //! are not escaped here: each view escapes for its own medium.
 
+pub mod app;
 mod link;
 mod net;
 pub mod tls;
@@ -37,10 +38,14 @@ pub struct LayerDetail {
     /// A shorter summary for narrow table cells; empty means "same as summary".
     #[serde(skip)]
     pub brief: String,
-    /// A layer of the reassembled stream (a TLS record): it has no byte
-    /// range in this frame of its own.
-    #[serde(skip)]
+    /// A unit of the reassembled stream (a TLS record, a WebSocket message,
+    /// a Socket.IO packet) that this frame completed: it has no byte range
+    /// in this frame of its own.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub reassembled: bool,
+    /// A unit whose first bytes came in an earlier frame: that frame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub continues_from: Option<u64>,
 }
 
 impl LayerDetail {
@@ -58,7 +63,10 @@ pub struct Field {
     /// Stable key used in JSON.
     pub key: &'static str,
     /// Label shown to a person.
-    pub label: &'static str,
+    pub label: std::borrow::Cow<'static, str>,
+    /// One of a list (HTTP headers): the fields with this key are one JSON
+    /// array, in order.
+    pub list: bool,
     pub value: Value,
     /// How the value reads, when it reads differently from `value`.
     pub text: Option<String>,
@@ -82,9 +90,18 @@ pub struct Fields(pub Vec<Field>);
 
 impl Serialize for Fields {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for f in &self.0 {
-            m.serialize_entry(f.key, &f.value)?;
+        let mut m = s.serialize_map(None)?;
+        for (i, f) in self.0.iter().enumerate() {
+            if !f.list {
+                m.serialize_entry(f.key, &f.value)?;
+            } else if !self.0[..i].iter().any(|g| g.list && g.key == f.key) {
+                let all: Vec<&Value> = self.0[i..]
+                    .iter()
+                    .filter(|g| g.list && g.key == f.key)
+                    .map(|g| &g.value)
+                    .collect();
+                m.serialize_entry(f.key, &all)?;
+            }
         }
         m.end()
     }
@@ -94,12 +111,13 @@ impl Fields {
     fn add(
         &mut self,
         key: &'static str,
-        label: &'static str,
+        label: impl Into<std::borrow::Cow<'static, str>>,
         value: impl Into<Value>,
     ) -> &mut Field {
         self.0.push(Field {
             key,
-            label,
+            label: label.into(),
+            list: false,
             value: value.into(),
             text: None,
             meaning: None,
@@ -144,7 +162,22 @@ fn layer(osi: u8, name: &'static str, offset: usize, length: usize) -> LayerDeta
         summary: String::new(),
         brief: String::new(),
         reassembled: false,
+        continues_from: None,
     }
+}
+
+/// Every layer of a frame as `layers` shows it: the packet's, its TLS
+/// records, and the application units it carries or completes.
+pub fn with_units(ev: &crate::report::FrameEvent<'_, '_>) -> Vec<LayerDetail> {
+    let mut layers = describe(ev.frame, ev.packet, ev.tcp.as_ref());
+    tls::add_records(&mut layers, ev.app.iter().map(|(_, e)| e));
+    app::add_units(
+        &mut layers,
+        ev.frame.number,
+        ev.tcp.as_ref(),
+        ev.app.iter().map(|(_, e)| e),
+    );
+    layers
 }
 
 /// Every layer of a packet, outermost first. `tcp` carries the connection
