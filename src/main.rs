@@ -467,7 +467,8 @@ fn main() -> ExitCode {
                     input.run(&mut CountView::new(out), l, threads)
                 } else {
                     let mut view =
-                        PacketsView::new(out, a.output.format, use_color(a.output.color));
+                        PacketsView::new(out, a.output.format, use_color(a.output.color))
+                            .width(a.width);
                     if input.streams() {
                         view = view.live();
                         l.live = true;

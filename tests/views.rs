@@ -275,3 +275,57 @@ fn help_lists_exit_codes_and_examples() {
     let help = stdout(&["packets", "--help"]);
     assert!(help.contains("Examples:") && help.contains("osiscope packets captures/ws-echo.pcap"));
 }
+
+/// On a narrow terminal each packet stays one line: No., (Time from 100
+/// columns), source → destination with ports, and Info, whose TCP numbers
+/// are tshark's.
+#[test]
+fn the_packets_table_fits_a_narrow_terminal_one_line_per_packet() {
+    let rows = common::tshark_rows(WS, ".tsv").expect("tshark rows");
+    for width in [80usize, 100, 120] {
+        let w = width.to_string();
+        let out = stdout(&["packets", WS, "--width", &w]);
+        let lines: Vec<&str> = out.lines().collect();
+        // A header, its rule, and one line per packet (22 packets, as tshark).
+        assert_eq!(lines.len(), 2 + rows.len(), "{out}");
+        for l in &lines {
+            let cols = unicode_width::UnicodeWidthStr::width(*l);
+            assert!(cols <= width, "{cols} > {width}: {l}");
+        }
+        assert_eq!(lines[0].contains("Time"), width >= 100, "{}", lines[0]);
+        for r in &rows {
+            let n: usize = r["frame.number"].parse().expect("frame");
+            let line = lines[n + 1];
+            let conv = format!(
+                "{}:{} → {}:{}",
+                r["ip.src"], r["tcp.srcport"], r["ip.dst"], r["tcp.dstport"]
+            );
+            assert!(line.contains(&conv), "{line} lacks {conv}");
+            assert!(line.starts_with(&format!("{n:>5} │")), "{line}");
+        }
+    }
+    let out = stdout(&["packets", WS, "--width", "100"]);
+    let line = |n: usize| out.lines().nth(n + 1).expect("line").to_owned();
+    // tshark: frame 2 is SYN-ACK seq=0 ack=1 len=0; frame 5 acks 199; frame 4 is the GET.
+    assert!(
+        line(2).ends_with("│ [SYN, ACK] seq=0 ack=1 len=0"),
+        "{}",
+        line(2)
+    );
+    assert_eq!(rows[4]["tcp.ack"], "199");
+    assert!(
+        line(5).ends_with("│ [ACK] seq=1 ack=199 len=0"),
+        "{}",
+        line(5)
+    );
+    assert!(line(4).ends_with("│ HTTP GET /echo"), "{}", line(4));
+    assert!(line(1).starts_with("    1 │ 0.000000 │ 127.0.0.1:43266 → 127.0.0.1:8801"));
+    // Without --width and not on a terminal: the full table, every layer's column.
+    assert!(
+        stdout(&["packets", WS])
+            .lines()
+            .next()
+            .expect("header")
+            .contains("L4 Transport")
+    );
+}

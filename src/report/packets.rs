@@ -2,6 +2,11 @@
 //!
 //! The table is streamed: rows are rendered in chunks of [`CHUNK_ROWS`] with the
 //! same column widths, so memory stays flat however long the capture is.
+//!
+//! On a terminal narrower than [`WIDE`] columns (or with `--width` below it),
+//! one packet stays one line, as in tcpdump and Wireshark's packet list: No.,
+//! Time, `source → destination` with ports, and Info (what the application
+//! found, else the TCP flags and numbers), each cut to its column.
 
 use std::io::{self, Write};
 
@@ -15,14 +20,103 @@ use super::layers::detail;
 use super::{FrameEvent, FrameRenderer, View, rel_seconds};
 use crate::capture::linktype;
 
+/// `s` in at most `cols` terminal columns, its `…` included.
+fn fit(s: &str, cols: usize) -> String {
+    if crate::text::width(s) <= cols {
+        s.to_owned()
+    } else {
+        crate::text::clip_width(s, cols.saturating_sub(1))
+    }
+}
+
+/// A packet in one line: `source → destination` (with ports for TCP and
+/// UDP), and Info: what the application found, else the transport's flags
+/// and numbers (else the network layer's summary), then `extra`: the
+/// analysis flags and any problem. Strings are escaped by the caller.
+fn one_line(layers: &[detail::LayerDetail], l2: &str, app: &str, extra: &str) -> (String, String) {
+    let field = |l: &detail::LayerDetail, k: &str| {
+        l.fields
+            .0
+            .iter()
+            .find(|f| f.key == k)
+            .map(|f| f.value.clone())
+    };
+    let text = |v: Option<serde_json::Value>| match v {
+        Some(serde_json::Value::String(s)) => s,
+        Some(v) => v.to_string(),
+        None => String::new(),
+    };
+    let net = layers
+        .iter()
+        .rev()
+        .find(|l| l.osi == 3 && matches!(l.name, "IPv4" | "IPv6"));
+    let l4 = layers
+        .iter()
+        .find(|l| l.osi == 4 && matches!(l.name, "TCP" | "UDP"));
+    let conv = match net {
+        Some(n) => {
+            let host = |k: &str| {
+                let a = text(field(n, k));
+                if n.name == "IPv6" {
+                    format!("[{a}]")
+                } else {
+                    a
+                }
+            };
+            match l4 {
+                Some(t) => format!(
+                    "{}:{} → {}:{}",
+                    host("src"),
+                    text(field(t, "src_port")),
+                    host("dst"),
+                    text(field(t, "dst_port"))
+                ),
+                None => format!("{} → {}", text(field(n, "src")), text(field(n, "dst"))),
+            }
+        }
+        None => l2.to_owned(),
+    };
+    let mut info = if !app.is_empty() {
+        app.to_owned()
+    } else {
+        match l4 {
+            Some(t) if t.name == "TCP" => {
+                let flags = field(t, "flags").and_then(|v| v.as_u64()).unwrap_or(0);
+                let mut s = format!(
+                    "[{}] seq={}",
+                    detail::tcp_flags_text(flags as u16),
+                    text(field(t, "seq"))
+                );
+                if let Some(a) = field(t, "ack") {
+                    s.push_str(&format!(" ack={}", text(Some(a))));
+                }
+                s.push_str(&format!(" len={}", text(field(t, "len"))));
+                s
+            }
+            Some(t) => t.brief().to_owned(),
+            None => net.map_or(String::new(), |n| n.brief().to_owned()),
+        }
+    };
+    if !info.is_empty() && !extra.is_empty() {
+        info.push(' ');
+    }
+    info.push_str(extra);
+    (escape(&conv).into_owned(), info)
+}
+
 /// Rows rendered per table chunk.
 pub const CHUNK_ROWS: usize = 256;
+/// Terminal columns from which the full table (every layer's column) is
+/// shown; below, one line per packet.
+pub const WIDE: u16 = 160;
 
 pub struct PacketsView<W: Write> {
     out: W,
     format: Format,
     color: bool,
     rows: Vec<([String; 6], bool)>,
+    /// One line per packet: `source → destination` and Info, per row.
+    lines: Vec<([String; 4], bool)>,
     header_done: bool,
     /// Leave out the L2 column when the capture has no link layer (raw IP).
     show_l2: Option<bool>,
@@ -39,11 +133,20 @@ impl<W: Write> PacketsView<W> {
             format,
             color,
             rows: Vec::with_capacity(CHUNK_ROWS),
+            lines: Vec::new(),
             header_done: false,
             show_l2: None,
             width,
             live: false,
         }
+    }
+
+    /// Lays the table out for `cols` columns instead of the terminal's width.
+    pub fn width(mut self, cols: Option<u16>) -> Self {
+        if cols.is_some() {
+            self.width = cols;
+        }
+        self
     }
 
     /// Rows are printed one by one, as packets arrive.
@@ -52,7 +155,83 @@ impl<W: Write> PacketsView<W> {
         self
     }
 
+    /// The width of a narrow terminal, when rows are one line each.
+    fn narrow(&self) -> Option<usize> {
+        self.width.filter(|w| *w < WIDE).map(usize::from)
+    }
+
+    /// One line per packet, each column cut to its width; below 100
+    /// columns without the time, as `ss` drops what does not fit.
+    fn flush_lines(&mut self, width: usize) -> io::Result<()> {
+        let time = width >= 100;
+        // The conversation takes 42% (an IPv4 pair with ports is at most 43
+        // characters), Info the rest.
+        let conv = (width * 42 / 100).clamp(20, 47);
+        let fixed = if time { 22 } else { 11 };
+        let info = width.saturating_sub(fixed + conv).max(16);
+        let pad = |s: &str, w: usize| -> String {
+            let cut = fit(s, w);
+            let fill = w.saturating_sub(crate::text::width(&cut));
+            format!("{cut}{}", " ".repeat(fill))
+        };
+        let paint = |c: bool, osi: u8, s: String| -> String {
+            if c {
+                super::style::paint(true, super::style::layer_style(osi), &s)
+            } else {
+                s
+            }
+        };
+        let time_col = |t: &str| {
+            if time {
+                format!(" {t:>8} │")
+            } else {
+                String::new()
+            }
+        };
+        if !self.header_done {
+            self.header_done = true;
+            let head = format!(
+                " {:>4} │{} {} │ {}",
+                "No.",
+                time_col("Time"),
+                paint(self.color, 3, pad("Source → Destination", conv)),
+                paint(self.color, 7, "Info".to_owned())
+            );
+            writeln!(self.out, "{}", head.trim_end())?;
+            writeln!(
+                self.out,
+                "{}┼{}{}┼{}",
+                "─".repeat(6),
+                if time {
+                    "─".repeat(10) + "┼"
+                } else {
+                    String::new()
+                },
+                "─".repeat(conv + 2),
+                "─".repeat(info + 1)
+            )?;
+        }
+        for ([no, t, c, i], problem) in std::mem::take(&mut self.lines) {
+            let i = fit(&i, info);
+            let i = if self.color && problem {
+                super::style::paint(true, super::style::warn_style(), &i)
+            } else {
+                paint(self.color, 7, i)
+            };
+            let line = format!(
+                " {no:>4} │{} {} │ {i}",
+                time_col(&t),
+                paint(self.color, 3, pad(&c, conv))
+            );
+            writeln!(self.out, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+
     fn flush_rows(&mut self) -> io::Result<()> {
+        if let Some(w) = self.narrow() {
+            return self.flush_lines(w);
+        }
         if self.rows.is_empty() && self.header_done {
             return Ok(());
         }
@@ -232,15 +411,18 @@ impl<W: Write> View for PacketsView<W> {
             .filter_map(|(_, e)| super::walk::app_line(e))
             .map(|l| escape(&l.text).into_owned())
             .collect();
-        if !lines.is_empty() {
-            cols[5] = lines.join(" · ");
+        let app = lines.join(" · ");
+        if !app.is_empty() {
+            cols[5] = app.clone();
         }
+        let mut extra = String::new();
         if let Some(c) = ev.tcp.filter(|c| !c.analysis.is_empty()) {
             if !cols[5].is_empty() {
                 cols[5].push(' ');
             }
             let labels: Vec<&str> = c.analysis.iter().map(|(_, l)| l).collect();
-            cols[5].push_str(&format!("[{}]", labels.join(", ")));
+            extra = format!("[{}]", labels.join(", "));
+            cols[5].push_str(&extra);
         }
         if let crate::capture::FrameKind::Event(what) = f.kind {
             cols[5] = what.to_owned();
@@ -249,10 +431,25 @@ impl<W: Write> View for PacketsView<W> {
             if !cols[5].is_empty() {
                 cols[5].push_str(" · ");
             }
-            cols[5].push_str(&format!("⚠ {}", p.text()));
+            let p = format!("⚠ {}", escape(&p.text()));
+            cols[5].push_str(&p);
+            if !extra.is_empty() {
+                extra.push_str(" · ");
+            }
+            extra.push_str(&p);
         }
-        self.rows.push((cols, ev.packet.problem.is_some()));
-        if self.rows.len() >= CHUNK_ROWS || self.live {
+        let problem = ev.packet.problem.is_some();
+        if self.narrow().is_some() {
+            let (conv, info) = match f.kind {
+                crate::capture::FrameKind::Event(what) => (String::new(), what.to_owned()),
+                _ => one_line(&layers, &cols[2], &app, &extra),
+            };
+            let [no, time, ..] = cols;
+            self.lines.push(([no, time, conv, info], problem));
+        } else {
+            self.rows.push((cols, problem));
+        }
+        if self.rows.len() + self.lines.len() >= CHUNK_ROWS || self.live {
             self.flush_rows()?;
             if self.live {
                 self.out.flush()?;
