@@ -204,7 +204,11 @@ fn without_frames(ev: &[WsEvent]) -> Vec<WsEvent> {
     ev.iter()
         .cloned()
         .map(|e| match e {
-            WsEvent::Frame(f) => WsEvent::Frame(FrameInfo { frame: 0, ..f }),
+            WsEvent::Frame(f) => WsEvent::Frame(FrameInfo {
+                frame: 0,
+                first_frame: 0,
+                ..f
+            }),
             WsEvent::Message(m) => WsEvent::Message(MessageInfo {
                 first_frame: 0,
                 last_frame: 0,
