@@ -235,8 +235,8 @@ impl Cx<'_> {
         self.book(Part::Payload, wire - env);
     }
 
-    /// Runs `f` with [`Self::at`] moved `n` bytes on (or set to `at`), and
-    /// puts it back.
+    /// Runs `f` with [`Self::at`] set to `at` (bytes handed on from further
+    /// along, or not the stream's own), and puts it back.
     pub fn at_offset<T>(&mut self, at: Option<u64>, f: impl FnOnce(&mut Self) -> T) -> T {
         let saved = std::mem::replace(&mut self.at, at);
         let r = f(self);
