@@ -455,6 +455,36 @@ fn a_gzip_compressed_capture_is_read_as_it_streams() {
     assert!(String::from_utf8_lossy(&o.stdout).lines().count() > 10);
 }
 
+#[test]
+fn a_zstd_compressed_capture_is_read_as_it_streams_with_its_window_bounded() {
+    let plain = std::fs::read(repo().join("captures/socketio-upgrade.pcap")).expect("capture");
+    let z = zstd::stream::encode_all(&plain[..], 3).expect("zstd");
+    let path = tmp("socketio-upgrade.pcap.zst");
+    std::fs::write(&path, &z).expect("write");
+    let p = path.to_str().expect("utf-8");
+    for view in ["walk", "flows", "packets"] {
+        assert_eq!(
+            stdout(&[view, "--format", "json", p]),
+            stdout(&[view, "--format", "json", "captures/socketio-upgrade.pcap"]),
+            "{view}"
+        );
+    }
+    // A frame header asking for a 1 TiB window (exponent 30 + 10): refused
+    // before anything is allocated, in one line, status 1.
+    let mut huge = vec![0x28, 0xb5, 0x2f, 0xfd, 0x00, 30 << 3];
+    huge.extend([0u8; 16]);
+    let path = tmp("huge-window.pcap.zst");
+    std::fs::write(&path, &huge).expect("write");
+    let o = osiscope(&["packets", path.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.ends_with("read error: zstd: Frame requires too much memory for decoding (its window is larger than the 128 MiB osiscope accepts) (at byte 0)\n"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
 /// Byte offset just past the first `n` records of a classic pcap file.
 fn pcap_prefix(bytes: &[u8], n: usize) -> usize {
     let mut at = 24;

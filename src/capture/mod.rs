@@ -223,11 +223,37 @@ pub struct CaptureReader {
     failed: bool,
 }
 
+/// The first bytes of a zstd frame (RFC 8878).
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+/// Largest zstd window accepted: 2^27 bytes (128 MiB), the zstd tool's own
+/// default limit, so every file it writes without `--long=28` or more reads.
+pub const ZSTD_WINDOW_LOG_MAX: u32 = 27;
+
+/// A zstd stream whose errors say they are zstd's.
+struct Zstd<R: Read>(R);
+
+impl<R: Read> Read for Zstd<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            let limit = if e.to_string().contains("too much memory") {
+                format!(
+                    " (its window is larger than the {} MiB osiscope accepts)",
+                    (1u64 << ZSTD_WINDOW_LOG_MAX) >> 20
+                )
+            } else {
+                String::new()
+            };
+            io::Error::new(e.kind(), format!("zstd: {e}{limit}"))
+        })
+    }
+}
+
 /// The stream itself, or its decompression when it starts with gzip's magic
-/// (1f 8b). The first bytes are read to look and then handed back in front.
-/// gzip's window is 32 KiB: memory stays bounded whatever the input.
+/// (1f 8b) or zstd's (28 b5 2f fd). The first bytes are read to look and then
+/// handed back in front. gzip's window is 32 KiB, zstd's at most
+/// [`ZSTD_WINDOW_LOG_MAX`]: memory stays bounded whatever the input.
 fn decompressed(mut src: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
-    let mut head = [0u8; 2];
+    let mut head = [0u8; 4];
     let mut n = 0;
     while n < head.len() {
         match src.read(&mut head[n..]) {
@@ -238,8 +264,14 @@ fn decompressed(mut src: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send
         }
     }
     let whole = io::Cursor::new(head[..n].to_vec()).chain(src);
-    Ok(if head[..n] == [0x1f, 0x8b] {
+    Ok(if head[..n.min(2)] == [0x1f, 0x8b] {
         Box::new(flate2::read::MultiGzDecoder::new(whole))
+    } else if head[..n] == ZSTD_MAGIC {
+        let mut d = zstd::stream::read::Decoder::new(whole)?;
+        // A frame header may ask for a window of up to 2^41 bytes; past this
+        // one the frame is refused, not allocated.
+        d.window_log_max(ZSTD_WINDOW_LOG_MAX)?;
+        Box::new(Zstd(d))
     } else {
         Box::new(whole)
     })
