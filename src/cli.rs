@@ -373,7 +373,7 @@ pub struct LiveArgs {
     /// What to show: each step as it happens (walk), one row per packet, or one row per connection as it ends
     #[arg(value_enum, default_value_t = LiveView::Walk)]
     pub view: LiveView,
-    /// Interface to capture on
+    /// Interface to capture on; `any` for every interface at once (Linux cooked v2 frames, as tcpdump -i any)
     #[arg(
         short = 'i',
         long = "interface",

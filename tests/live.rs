@@ -320,3 +320,76 @@ fn live_write_dash_streams_the_pcap_to_standard_output() {
     assert_eq!((records, at), (2, out.stdout.len()));
     assert!(String::from_utf8_lossy(&out.stderr).contains("2 written to -"));
 }
+
+/// `-i any`: every interface at once, in Linux cooked v2 frames as tcpdump
+/// writes them; each loopback packet once (its outgoing copy left out).
+#[test]
+fn live_on_any_sees_each_loopback_packet_once_in_cooked_frames() {
+    if !can_capture() {
+        return;
+    }
+    let port = 40000 + (std::process::id() % 20000) as u16;
+    let dir = std::env::temp_dir().join(format!("osiscope-any-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let pcap = dir.join("any.pcap");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_osiscope"))
+        .args(["live", "-i", "any", "--port", &port.to_string()])
+        .args(["--duration", "30", "--format", "json", "-w"])
+        .arg(&pcap)
+        .arg("walk")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    err.read_line(&mut first).expect("start line");
+    assert!(
+        first.starts_with("osiscope: capturing on any as "),
+        "{first}"
+    );
+    websocket_session(port);
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: a signal to our own child process.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    let conns: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(conns.len(), 1, "one connection on the port");
+    let c = &conns[0];
+    assert_eq!(c["handshake"]["complete"], true, "{c}");
+    assert_eq!(c["websocket"]["close"]["reason"], "bye");
+    // A doubled loopback packet would be a retransmission or a duplicate ACK.
+    assert!(
+        c["anomalies"].as_array().unwrap().is_empty(),
+        "{}",
+        c["anomalies"]
+    );
+    let back = common::osiscope(&[
+        "packets",
+        "--format",
+        "json",
+        "--port",
+        &port.to_string(),
+        pcap.to_str().unwrap(),
+    ]);
+    assert_eq!(back.status.code(), Some(0));
+    let recs: Vec<Value> = String::from_utf8_lossy(&back.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    // The file holds each packet of the connection once, as the view counted them.
+    assert_eq!(Some(recs.len() as u64), c["frames"].as_u64());
+    for r in &recs {
+        assert_eq!(r["linktype"], 276, "{r}");
+        let l2 = &r["layers"][1];
+        assert_eq!(l2["name"], "Linux cooked v2 (SLL2)");
+        assert_eq!(l2["fields"]["arphrd"], 772, "loopback's hardware type");
+        assert_eq!(l2["fields"]["protocol"], 0x0800);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -7,6 +7,13 @@
 //! dropped before a single packet is parsed, and only then is the `-w` file
 //! opened. The frames feed the same pipeline as a capture file.
 //!
+//! `-i any` captures on every interface at once, as tcpdump does: a cooked
+//! (`SOCK_DGRAM`) packet socket bound to no interface gives each packet from
+//! its network header on, with the interface, link type and direction beside
+//! it; osiscope puts those in a Linux cooked v2 (SLL2) header, the link type
+//! tcpdump uses for `any`. Loopback's outgoing copies are left out, as
+//! libpcap does, so each loopback packet is seen once.
+//!
 //! Bounded: one frame buffer of [`READ_BUFFER`] bytes; frames are written to
 //! the output file one at a time.
 
@@ -33,6 +40,11 @@ const SOL_PACKET: libc::c_int = 263;
 const PACKET_STATISTICS: libc::c_int = 6;
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
 const SIOCGSTAMPNS: libc::c_ulong = 0x8907;
+/// The pseudo-interface that captures on every interface.
+pub const ANY: &str = "any";
+/// Bytes of the Linux cooked v2 header put in front of each `any` packet.
+const SLL2_LEN: usize = 20;
+const PACKET_OUTGOING: u8 = 4;
 
 /// Why live capture could not start.
 #[derive(Debug)]
@@ -82,33 +94,35 @@ pub const DEFAULT_INTERFACE: &str = "lo";
 
 /// One line per interface: name, index, addresses, flags.
 pub fn list() -> Vec<String> {
-    datalink::interfaces()
-        .into_iter()
-        .map(|i| {
-            let ips: Vec<String> = i.ips.iter().map(|n| n.to_string()).collect();
-            let mut flags = Vec::new();
-            if i.is_up() {
-                flags.push("up");
-            }
-            if i.is_loopback() {
-                flags.push("loopback");
-            }
-            if i.is_running() {
-                flags.push("running");
-            }
-            format!(
-                "{:<12} index {:<3} {:<30} {}",
-                i.name,
-                i.index,
-                if ips.is_empty() {
-                    "-".to_owned()
-                } else {
-                    ips.join(" ")
-                },
-                flags.join(",")
-            )
-        })
-        .collect()
+    let mut out = vec![format!(
+        "{:<12} {:<9} {:<30} {}",
+        ANY, "", "every interface at once", "(Linux cooked v2 frames)"
+    )];
+    out.extend(datalink::interfaces().into_iter().map(|i| {
+        let ips: Vec<String> = i.ips.iter().map(|n| n.to_string()).collect();
+        let mut flags = Vec::new();
+        if i.is_up() {
+            flags.push("up");
+        }
+        if i.is_loopback() {
+            flags.push("loopback");
+        }
+        if i.is_running() {
+            flags.push("running");
+        }
+        format!(
+            "{:<12} index {:<3} {:<30} {}",
+            i.name,
+            i.index,
+            if ips.is_empty() {
+                "-".to_owned()
+            } else {
+                ips.join(" ")
+            },
+            flags.join(",")
+        )
+    }));
+    out
 }
 
 /// What to capture and what to do with privileges.
@@ -132,8 +146,16 @@ pub struct LiveStats {
     pub dropped: u64,
 }
 
+/// Where packets are read from.
+enum Rx {
+    /// One interface, through pnet.
+    Pnet(Box<dyn DataLinkReceiver>),
+    /// Every interface: the cooked socket itself, and loopback's index.
+    Any { loopback: Option<u32> },
+}
+
 pub struct LiveSource {
-    rx: Box<dyn DataLinkReceiver>,
+    rx: Rx,
     fd: libc::c_int,
     iface: String,
     linktype: u32,
@@ -185,6 +207,101 @@ fn packet_socket(iface: &str, loopback: bool) -> Result<libc::c_int, LiveError> 
         }
     }
     Ok(fd)
+}
+
+/// A cooked packet socket bound to no interface: every interface's packets,
+/// from their network header on. Reads time out after [`POLL`], so Ctrl-C
+/// and the time limit are checked.
+fn any_socket() -> Result<libc::c_int, LiveError> {
+    let proto = (libc::ETH_P_ALL as u16).to_be() as libc::c_int;
+    // SAFETY: plain socket(2) call with constant arguments; the result is checked.
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, proto) };
+    if fd < 0 {
+        let e = errno();
+        return Err(match e.raw_os_error() {
+            Some(libc::EPERM) | Some(libc::EACCES) => LiveError::Permission { iface: ANY.into() },
+            _ => LiveError::Other(format!("cannot open a packet socket: {e}")),
+        });
+    }
+    let tv = libc::timeval {
+        tv_sec: 0,
+        tv_usec: POLL.as_micros() as libc::suseconds_t,
+    };
+    let sizes = [READ_BUFFER as libc::c_int * 16];
+    // SAFETY: fd is a valid socket; each option value points at a live value
+    // whose size is passed.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+        );
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            sizes.as_ptr().cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+    Ok(fd)
+}
+
+/// Reads one packet of the `any` socket into `buf` behind a Linux cooked v2
+/// header: (bytes kept, bytes the packet had), or None for loopback's
+/// outgoing copy.
+fn read_cooked(
+    fd: libc::c_int,
+    buf: &mut Vec<u8>,
+    loopback: Option<u32>,
+) -> std::io::Result<Option<(usize, usize)>> {
+    buf.clear();
+    buf.resize(READ_BUFFER, 0);
+    // SAFETY: sockaddr_ll is plain old data; all zeroes is a valid value.
+    let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    let mut from_len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+    let room = &mut buf[SLL2_LEN..];
+    // SAFETY: the buffer and the address are live and their sizes are passed;
+    // MSG_TRUNC makes the result the packet's real length.
+    let r = unsafe {
+        libc::recvfrom(
+            fd,
+            room.as_mut_ptr().cast(),
+            room.len(),
+            libc::MSG_TRUNC,
+            (&mut from as *mut libc::sockaddr_ll).cast(),
+            &mut from_len,
+        )
+    };
+    if r < 0 {
+        buf.clear();
+        let e = errno();
+        return Err(match e.raw_os_error() {
+            Some(libc::EAGAIN) => std::io::Error::from(std::io::ErrorKind::WouldBlock),
+            _ => e,
+        });
+    }
+    let ifindex = u32::try_from(from.sll_ifindex).unwrap_or(0);
+    if from.sll_pkttype == PACKET_OUTGOING && Some(ifindex) == loopback {
+        buf.clear();
+        return Ok(None);
+    }
+    let real = r as usize;
+    let kept = real.min(READ_BUFFER - SLL2_LEN);
+    let mut h = [0u8; SLL2_LEN];
+    // sll_protocol is already in network order.
+    h[0..2].copy_from_slice(&from.sll_protocol.to_ne_bytes());
+    h[4..8].copy_from_slice(&ifindex.to_be_bytes());
+    h[8..10].copy_from_slice(&from.sll_hatype.to_be_bytes());
+    h[10] = from.sll_pkttype;
+    let alen = from.sll_halen.min(8);
+    h[11] = alen;
+    h[12..12 + usize::from(alen)].copy_from_slice(&from.sll_addr[..usize::from(alen)]);
+    buf[..SLL2_LEN].copy_from_slice(&h);
+    buf.truncate(SLL2_LEN + kept);
+    Ok(Some((SLL2_LEN + kept, SLL2_LEN + real)))
 }
 
 /// The kernel's receive time of the last packet read on `fd`.
@@ -318,6 +435,19 @@ impl LiveSource {
             .clone()
             .unwrap_or_else(|| DEFAULT_INTERFACE.to_owned());
         let all = datalink::interfaces();
+        if name == ANY {
+            let fd = any_socket()?;
+            let _ = receive_time(fd);
+            let loopback = all.iter().find(|i| i.is_loopback()).map(|i| i.index);
+            return Self::finish_open(
+                opts,
+                stop,
+                Rx::Any { loopback },
+                fd,
+                name,
+                linktype::LINUX_SLL2,
+            );
+        }
         let names = |up_only: bool| -> Vec<String> {
             all.iter()
                 .filter(|i| !up_only || i.is_up())
@@ -360,13 +490,26 @@ impl LiveSource {
             }
             Err(e) => return Err(LiveError::Other(format!("cannot capture on {name}: {e}"))),
         };
+        // Linux gives Ethernet framing on `lo` and Ethernet interfaces alike.
+        Self::finish_open(opts, stop, Rx::Pnet(rx), fd, name, linktype::ETHERNET)
+    }
+
+    /// Drops privileges, then opens the output file.
+    fn finish_open(
+        opts: &LiveOptions,
+        stop: Arc<AtomicBool>,
+        rx: Rx,
+        fd: libc::c_int,
+        name: String,
+        linktype: u32,
+    ) -> Result<Self, LiveError> {
         let running_as = if opts.no_drop {
             "unchanged privileges (--no-drop)".to_owned()
         } else {
             drop_privileges(opts.user.as_deref())?
         };
         let writer = match &opts.write {
-            Some(p) => Some(open_writer(p, &running_as)?),
+            Some(p) => Some(open_writer(p, &running_as, linktype)?),
             None => None,
         };
         let write_stdout = opts.write.as_deref().is_some_and(|p| p.as_os_str() == "-");
@@ -374,8 +517,7 @@ impl LiveSource {
             rx,
             fd,
             iface: name,
-            // Linux gives Ethernet framing on `lo` and Ethernet interfaces alike.
-            linktype: linktype::ETHERNET,
+            linktype,
             buf: Vec::with_capacity(READ_BUFFER),
             number: 0,
             stop,
@@ -437,6 +579,7 @@ impl LiveSource {
 fn open_writer(
     p: &Path,
     running_as: &str,
+    linktype: u32,
 ) -> Result<PcapWriter<BufWriter<Box<dyn std::io::Write + Send>>>, LiveError> {
     let f: Box<dyn std::io::Write + Send> = if p.as_os_str() == "-" {
         Box::new(std::io::stdout())
@@ -454,7 +597,7 @@ fn open_writer(
         ts_correction: 0,
         ts_accuracy: 0,
         snaplen: READ_BUFFER as u32,
-        datalink: DataLink::ETHERNET,
+        datalink: DataLink::from(linktype),
         ts_resolution: PcapTsResolution::NanoSecond,
         endianness: Endianness::native(),
     };
@@ -468,17 +611,28 @@ impl FrameSource for LiveSource {
             if self.done() {
                 return None;
             }
-            match self.rx.next() {
-                Ok(pkt) => {
+            let got = match &mut self.rx {
+                Rx::Pnet(rx) => rx.next().map(|pkt| {
                     let n = pkt.len().min(READ_BUFFER);
                     self.buf.clear();
                     self.buf.extend_from_slice(&pkt[..n]);
+                    (n, n)
+                }),
+                Rx::Any { loopback } => match read_cooked(self.fd, &mut self.buf, *loopback) {
+                    Ok(Some(lens)) => Ok(lens),
+                    // Loopback's outgoing copy: its incoming twin follows.
+                    Ok(None) => continue,
+                    Err(e) => Err(e),
+                },
+            };
+            match got {
+                Ok((_kept, orig_len)) => {
                     let ts = receive_time(self.fd).unwrap_or_else(now);
                     self.number += 1;
                     self.stats.captured += 1;
                     if let Some(w) = &mut self.writer {
                         let d = Duration::new(ts.secs.max(0) as u64, ts.nanos);
-                        match PcapPacket::new(d, n as u32, &self.buf[..]) {
+                        match PcapPacket::new(d, orig_len as u32, &self.buf[..]) {
                             Ok(p)
                                 if w.write_packet(&p).is_ok()
                                     && (!self.write_stdout || w.flush().is_ok()) =>
@@ -506,7 +660,7 @@ impl FrameSource for LiveSource {
                         ts,
                         linktype: self.linktype,
                         interface: 0,
-                        orig_len: n as u32,
+                        orig_len: orig_len as u32,
                         data: &self.buf,
                         offset: 0,
                     }));
