@@ -44,7 +44,12 @@ fn run_all_views(bytes: &[u8]) {
             return;
         };
         let mut v = LayersView::new(std::io::sink(), format, format == Format::Table, Vec::new());
-        let _ = run_source(&mut r, &mut v, RunOptions::default());
+        // As `layers` runs: the application units opened, with their places.
+        let units = RunOptions {
+            units: true,
+            ..RunOptions::default()
+        };
+        let _ = run_source(&mut r, &mut v, units);
     }
     // walk and flows run the HTTP, WebSocket and Socket.IO decoders too.
     for wf in [WalkFormat::Text, WalkFormat::Json, WalkFormat::Mermaid] {
