@@ -239,15 +239,19 @@ fn an_unknown_interface_lists_the_available_ones() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.starts_with("osiscope: no interface named nosuch0; available: "),
+        err.starts_with("osiscope: no interface named nosuch0; available: any, "),
         "{err}"
     );
     assert!(err.contains("lo"), "{err}");
     let list = common::osiscope(&["live", "--list"]);
+    let list = String::from_utf8_lossy(&list.stdout);
     assert!(
-        String::from_utf8_lossy(&list.stdout)
-            .lines()
+        list.lines()
             .any(|l| l.starts_with("lo ") && l.contains("loopback"))
+    );
+    assert!(
+        list.lines().next().is_some_and(|l| l.starts_with("any ")),
+        "{list}"
     );
 }
 

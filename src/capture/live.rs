@@ -449,9 +449,12 @@ impl LiveSource {
             );
         }
         let names = |up_only: bool| -> Vec<String> {
-            all.iter()
-                .filter(|i| !up_only || i.is_up())
-                .map(|i| i.name.clone())
+            std::iter::once(ANY.to_owned())
+                .chain(
+                    all.iter()
+                        .filter(|i| !up_only || i.is_up())
+                        .map(|i| i.name.clone()),
+                )
                 .collect()
         };
         let iface: NetworkInterface = match all.iter().find(|i| i.name == name) {
