@@ -70,7 +70,9 @@ impl Payload {
         // Truncation intended: positions compare modulo 2^32, as sequence numbers.
         let d = i64::from((start as u32).wrapping_sub(self.stream) as i32);
         let from = d.max(0);
-        let to = (d + i64::try_from(len).unwrap_or(i64::MAX / 2)).min(self.len as i64);
+        let to = d
+            .saturating_add(i64::try_from(len).unwrap_or(i64::MAX))
+            .min(self.len as i64);
         (to > from).then(|| (self.offset + from as usize, (to - from) as usize, d < 0))
     }
 }
