@@ -474,6 +474,58 @@ mod tests {
         assert_eq!(sum.problems.len(), 1, "{:?}", sum.problems);
     }
 
+    /// A client that sends its first frame in the segment of its upgrade
+    /// request: the frame waits for the 101 and is the WebSocket's, not a
+    /// malformed HTTP request. Declined, the bytes are HTTP again.
+    #[test]
+    fn bytes_after_an_upgrade_offer_wait_for_its_answer() {
+        let opts = StackOptions::default();
+        let req = format!(
+            "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        // A masked text frame "hi" (key 0).
+        let frame = [0x81u8, 0x82, 0, 0, 0, 0, b'h', b'i'];
+        let mut stack = Stack::new(&opts, None);
+        let mut out = Vec::new();
+        stack.data(
+            &opts,
+            Dir::ClientToServer,
+            1,
+            &[req.as_bytes(), &frame].concat(),
+            &mut out,
+        );
+        let resp = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {}\r\n\r\n",
+            websocket_accept(KEY)
+        );
+        stack.data(&opts, Dir::ServerToClient, 2, resp.as_bytes(), &mut out);
+        let sum = stack.finish(&opts, 2);
+        assert!(sum.problems.is_empty(), "{:?}", sum.problems);
+        let ws = sum.websocket.as_ref().expect("websocket");
+        assert_eq!(ws.messages.get("client:text"), Some(&1));
+        assert_eq!(ws.message_rows[0].text.as_deref(), Some("hi"));
+
+        // Declined with 400: the next request in the same segment is read.
+        let mut stack = Stack::new(&opts, None);
+        let next = "GET /next HTTP/1.1\r\nHost: x\r\n\r\n";
+        stack.data(
+            &opts,
+            Dir::ClientToServer,
+            1,
+            format!("{req}{next}").as_bytes(),
+            &mut out,
+        );
+        let no = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+        stack.data(&opts, Dir::ServerToClient, 2, no.as_bytes(), &mut out);
+        stack.data(&opts, Dir::ClientToServer, 3, next.as_bytes(), &mut out);
+        let sum = stack.finish(&opts, 3);
+        assert!(sum.problems.is_empty(), "{:?}", sum.problems);
+        let uris: Vec<_> = sum.http.iter().map(|t| t.uri.as_deref()).collect();
+        assert_eq!(uris, [Some("/chat"), Some("/next"), Some("/next")]);
+    }
+
     /// Rows past the shared budget are counted, not listed; the rows' share
     /// comes back when their summary is dropped, not before.
     #[test]

@@ -66,6 +66,9 @@ impl Http {
     pub fn new() -> Self {
         let mut req = HttpParser::new(true);
         req.keep_request_body = http_body_wanted;
+        // Bytes after an upgrade offer wait for its answer, even when they
+        // come in the same segment as the request.
+        req.pause_after = |h| upgrade_offered(h).is_some();
         Http {
             req,
             resp: HttpParser::new(false),
@@ -128,11 +131,23 @@ impl Http {
         let mut items = Vec::new();
         let base = placer(cx, &self.req);
         self.base[0] = base;
-        self.req.push(bytes, frame, &mut items);
+        let used = self.req.push(bytes, frame, &mut items);
         for mut it in items {
             place(&mut it, base, cx, Dir::ClientToServer);
             self.request_item(cx, it);
         }
+        let rest = &bytes[used.min(bytes.len())..];
+        if !rest.is_empty() && self.req.paused() {
+            self.hold_bytes(cx.at_plus(used), frame, rest);
+        }
+    }
+
+    /// Keeps client bytes until the upgrade offer is answered.
+    fn hold_bytes(&mut self, at: Option<u64>, frame: u64, bytes: &[u8]) {
+        let room = MAX_HOLD.saturating_sub(self.hold_len);
+        let keep = &bytes[..bytes.len().min(room)];
+        self.hold_len += keep.len();
+        self.hold.push((frame, at, keep.to_vec()));
     }
 
     fn request_item(&mut self, cx: &mut Cx<'_>, it: HttpItem) {
@@ -318,7 +333,12 @@ impl Http {
 
     /// The upgrade was answered: the client's held bytes go where they belong.
     fn release_hold(&mut self, cx: &mut Cx<'_>) {
-        if self.hold.is_empty() || self.pending.iter().any(|p| p.upgrade.is_some()) {
+        if self.pending.iter().any(|p| p.upgrade.is_some()) {
+            return;
+        }
+        // Declined: the client's next bytes are HTTP again.
+        self.req.resume();
+        if self.hold.is_empty() {
             return;
         }
         let held = std::mem::take(&mut self.hold);
@@ -366,12 +386,12 @@ impl StreamAnalyzer for Http {
             return;
         }
         if dir == Dir::ClientToServer {
-            if self.req.switched() || (self.upgrade_asked && !self.pending.is_empty()) {
+            if self.req.switched()
+                || self.req.paused()
+                || (self.upgrade_asked && !self.pending.is_empty())
+            {
                 // After an upgrade request, wait for the answer before parsing more.
-                let room = MAX_HOLD.saturating_sub(self.hold_len);
-                let keep = &bytes[..bytes.len().min(room)];
-                self.hold_len += keep.len();
-                self.hold.push((frame, cx.at, keep.to_vec()));
+                self.hold_bytes(cx.at, frame, bytes);
                 return;
             }
             self.requests(cx, frame, bytes);

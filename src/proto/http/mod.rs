@@ -104,12 +104,19 @@ pub enum HttpItem {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum State {
     Head,
-    Body { remaining: u64 },
+    Body {
+        remaining: u64,
+    },
     ChunkSize,
-    ChunkData { remaining: u64 },
+    ChunkData {
+        remaining: u64,
+    },
     ChunkDataEnd,
     Trailer,
     UntilClose,
+    /// After a request offering an upgrade: what follows waits for the
+    /// answer (the new protocol's after a 101, HTTP again otherwise).
+    Paused,
     Switched,
     Stopped,
 }
@@ -126,6 +133,9 @@ pub struct HttpParser {
     pub next_response_to_head: bool,
     /// Requests whose body a decoder needs (decided from the head).
     pub keep_request_body: fn(&Head) -> bool,
+    /// Requests after which parsing pauses until [`Self::switch`] or
+    /// [`Self::resume`] (an upgrade offer without a body).
+    pub pause_after: fn(&Head) -> bool,
     /// For each expected response, in order: keep its body?
     pub keep_response_body: std::collections::VecDeque<bool>,
     /// Bytes of head syntax seen, for the per-layer overhead.
@@ -182,6 +192,7 @@ impl HttpParser {
             body: None,
             next_response_to_head: false,
             keep_request_body: |_| false,
+            pause_after: |_| false,
             keep_response_body: std::collections::VecDeque::new(),
             head_bytes: 0,
             body_bytes: 0,
@@ -208,8 +219,20 @@ impl HttpParser {
     /// The server answered an upgrade request with 101: the request side
     /// switches too (its next bytes are the new protocol's).
     pub fn switch(&mut self) {
-        if self.state == State::Head {
+        if matches!(self.state, State::Head | State::Paused) {
             self.state = State::Switched;
+        }
+    }
+
+    /// Paused after an upgrade offer (see [`Self::pause_after`]).
+    pub fn paused(&self) -> bool {
+        self.state == State::Paused
+    }
+
+    /// The offer was declined: parse HTTP again.
+    pub fn resume(&mut self) {
+        if self.state == State::Paused {
+            self.state = State::Head;
         }
     }
 
@@ -283,7 +306,7 @@ impl HttpParser {
         self.last_frame = frame;
         while !bytes.is_empty() {
             match self.state {
-                State::Switched | State::Stopped => return total - bytes.len(),
+                State::Switched | State::Stopped | State::Paused => return total - bytes.len(),
                 State::Head => {
                     let old = self.buf.len();
                     if old == 0 {
@@ -323,6 +346,7 @@ impl HttpParser {
                                 self.keep_response_body.pop_front().unwrap_or(false)
                             };
                             self.body = keep.then(Vec::new);
+                            let pause = self.is_request && (self.pause_after)(&head);
                             out.push(HttpItem::Head(head));
                             if self.state == State::Head {
                                 out.push(HttpItem::BodyEnd {
@@ -330,6 +354,9 @@ impl HttpParser {
                                     len: 0,
                                     body: None,
                                 });
+                                if pause {
+                                    self.state = State::Paused;
+                                }
                             }
                         }
                         Ok(None) => {
