@@ -251,14 +251,16 @@ fn any_socket() -> Result<libc::c_int, LiveError> {
 
 /// Reads one packet of the `any` socket into `buf` behind a Linux cooked v2
 /// header: (bytes kept, bytes the packet had), or None for loopback's
-/// outgoing copy.
+/// outgoing copy. `buf` stays [`READ_BUFFER`] long (zeroed once, not per
+/// packet); the frame is its first `kept` bytes.
 fn read_cooked(
     fd: libc::c_int,
     buf: &mut Vec<u8>,
     loopback: Option<u32>,
 ) -> std::io::Result<Option<(usize, usize)>> {
-    buf.clear();
-    buf.resize(READ_BUFFER, 0);
+    if buf.len() < READ_BUFFER {
+        buf.resize(READ_BUFFER, 0);
+    }
     // SAFETY: sockaddr_ll is plain old data; all zeroes is a valid value.
     let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
     let mut from_len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
@@ -276,7 +278,6 @@ fn read_cooked(
         )
     };
     if r < 0 {
-        buf.clear();
         let e = errno();
         return Err(match e.raw_os_error() {
             Some(libc::EAGAIN) => std::io::Error::from(std::io::ErrorKind::WouldBlock),
@@ -285,7 +286,6 @@ fn read_cooked(
     }
     let ifindex = u32::try_from(from.sll_ifindex).unwrap_or(0);
     if from.sll_pkttype == PACKET_OUTGOING && Some(ifindex) == loopback {
-        buf.clear();
         return Ok(None);
     }
     let real = r as usize;
@@ -300,7 +300,6 @@ fn read_cooked(
     h[11] = alen;
     h[12..12 + usize::from(alen)].copy_from_slice(&from.sll_addr[..usize::from(alen)]);
     buf[..SLL2_LEN].copy_from_slice(&h);
-    buf.truncate(SLL2_LEN + kept);
     Ok(Some((SLL2_LEN + kept, SLL2_LEN + real)))
 }
 
@@ -629,13 +628,13 @@ impl FrameSource for LiveSource {
                 },
             };
             match got {
-                Ok((_kept, orig_len)) => {
+                Ok((kept, orig_len)) => {
                     let ts = receive_time(self.fd).unwrap_or_else(now);
                     self.number += 1;
                     self.stats.captured += 1;
                     if let Some(w) = &mut self.writer {
                         let d = Duration::new(ts.secs.max(0) as u64, ts.nanos);
-                        match PcapPacket::new(d, orig_len as u32, &self.buf[..]) {
+                        match PcapPacket::new(d, orig_len as u32, &self.buf[..kept]) {
                             Ok(p)
                                 if w.write_packet(&p).is_ok()
                                     && (!self.write_stdout || w.flush().is_ok()) =>
@@ -664,7 +663,7 @@ impl FrameSource for LiveSource {
                         linktype: self.linktype,
                         interface: 0,
                         orig_len: orig_len as u32,
-                        data: &self.buf,
+                        data: &self.buf[..kept],
                         offset: 0,
                     }));
                 }
