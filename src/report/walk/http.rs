@@ -4,12 +4,27 @@
 use std::fmt::Write as _;
 
 use super::story::At;
+use crate::proto::http::Head;
 use crate::proto::http::record::{HttpEvent, HttpTx};
 use crate::report::appline::AppLine;
 use crate::text::clip_chars;
 
 /// Said of a head the capture lost the rest of.
 const CUT: &str = " ⚠ only the start of this head was captured (the frame was cut by the capture's snap length, or the bytes after it were lost): its other lines, and what follows in this direction, are not known";
+
+/// Says where a message with a body lay, and that its head was cut.
+fn where_and_cut(text: &mut String, head: &Head, end_frame: u64) {
+    if end_frame != head.frame {
+        let _ = write!(
+            text,
+            " (head in frame {}, body to frame {end_frame})",
+            head.frame
+        );
+    }
+    if head.cut {
+        text.push_str(CUT);
+    }
+}
 
 /// The steps of an HTTP event.
 pub(super) fn steps(e: &HttpEvent, at: &mut At<'_>) {
@@ -62,16 +77,7 @@ pub(super) fn steps(e: &HttpEvent, at: &mut At<'_>) {
             } else {
                 line
             };
-            if *end_frame != head.frame {
-                let _ = write!(
-                    text,
-                    " (head in frame {}, body to frame {end_frame})",
-                    head.frame
-                );
-            }
-            if head.cut {
-                text.push_str(CUT);
-            }
+            where_and_cut(&mut text, head, *end_frame);
             at.step(*end_frame, 7, Some(*dir), "http_request", text, label);
         }
         HttpEvent::Response {
@@ -82,16 +88,7 @@ pub(super) fn steps(e: &HttpEvent, at: &mut At<'_>) {
         } => {
             let line = head.start_line();
             let mut text = format!("HTTP response {line}");
-            if *end_frame != head.frame {
-                let _ = write!(
-                    text,
-                    " (head in frame {}, body to frame {end_frame})",
-                    head.frame
-                );
-            }
-            if head.cut {
-                text.push_str(CUT);
-            }
+            where_and_cut(&mut text, head, *end_frame);
             at.step(*end_frame, 7, Some(*dir), "http_response", text, line);
         }
         // Told with its message, by Request or Response.
