@@ -427,15 +427,11 @@ fn without_a_file_a_pipe_on_standard_input_is_read() {
     assert!(String::from_utf8_lossy(&o.stderr).starts_with("osiscope: -: empty file"));
 }
 
-#[test]
-fn a_gzip_compressed_capture_is_read_as_it_streams() {
-    use std::io::Write as _;
-    let plain = std::fs::read(repo().join("captures/socketio-upgrade.pcap")).expect("capture");
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&plain).expect("gzip");
-    let gz = gz.finish().expect("gzip");
-    let path = tmp("socketio-upgrade.pcap.gz");
-    std::fs::write(&path, &gz).expect("write");
+/// `compressed` (socketio-upgrade.pcap compressed), written as `name`, gives
+/// every view the plain file's output.
+fn reads_as_the_plain_capture(compressed: &[u8], name: &str) {
+    let path = tmp(name);
+    std::fs::write(&path, compressed).expect("write");
     let p = path.to_str().expect("utf-8");
     for view in ["walk", "flows", "packets"] {
         assert_eq!(
@@ -444,6 +440,16 @@ fn a_gzip_compressed_capture_is_read_as_it_streams() {
             "{view}"
         );
     }
+}
+
+#[test]
+fn a_gzip_compressed_capture_is_read_as_it_streams() {
+    use std::io::Write as _;
+    let plain = std::fs::read(repo().join("captures/socketio-upgrade.pcap")).expect("capture");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&plain).expect("gzip");
+    let gz = gz.finish().expect("gzip");
+    reads_as_the_plain_capture(&gz, "socketio-upgrade.pcap.gz");
     // Cut inside the compressed stream: what was decompressed is shown, one
     // line says where it ended, status 1.
     let cut = tmp("cut.pcap.gz");
@@ -459,16 +465,7 @@ fn a_gzip_compressed_capture_is_read_as_it_streams() {
 fn a_zstd_compressed_capture_is_read_as_it_streams_with_its_window_bounded() {
     let plain = std::fs::read(repo().join("captures/socketio-upgrade.pcap")).expect("capture");
     let z = zstd::stream::encode_all(&plain[..], 3).expect("zstd");
-    let path = tmp("socketio-upgrade.pcap.zst");
-    std::fs::write(&path, &z).expect("write");
-    let p = path.to_str().expect("utf-8");
-    for view in ["walk", "flows", "packets"] {
-        assert_eq!(
-            stdout(&[view, "--format", "json", p]),
-            stdout(&[view, "--format", "json", "captures/socketio-upgrade.pcap"]),
-            "{view}"
-        );
-    }
+    reads_as_the_plain_capture(&z, "socketio-upgrade.pcap.zst");
     // A frame header asking for a 1 TiB window (exponent 30 + 10): refused
     // before anything is allocated, in one line, status 1.
     let mut huge = vec![0x28, 0xb5, 0x2f, 0xfd, 0x00, 30 << 3];

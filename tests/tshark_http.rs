@@ -108,18 +108,26 @@ fn args_for(path: &str) -> Vec<String> {
     a
 }
 
-fn record_messages(path: &str) -> BTreeSet<Message> {
-    let mut args = vec!["flows", "--format", "json"];
+/// Records of `view --format json` on a capture (with its key log).
+fn json_of(view: &str, path: &str) -> Vec<Value> {
+    let mut args = vec![view, "--format", "json"];
     let rest = args_for(path);
     args.extend(rest.iter().map(String::as_str));
+    common::json_lines(&args)
+}
+
+/// Each message as the connection records place it: the request at
+/// `request_key`, the response at `response_key` (`request_frame` and
+/// `response_frame`, or the head frames).
+fn record_messages(path: &str, request_key: &str, response_key: &str) -> BTreeSet<Message> {
     let mut out = BTreeSet::new();
-    for c in common::json_lines(&args) {
+    for c in json_of("flows", path) {
         let id = c["id"].as_u64().expect("id");
         for tx in c["http"].as_array().into_iter().flatten() {
-            if let (Some(f), Some(m)) = (tx["request_frame"].as_u64(), tx["method"].as_str()) {
+            if let (Some(f), Some(m)) = (tx[request_key].as_u64(), tx["method"].as_str()) {
                 out.insert((id, f, m.to_owned()));
             }
-            if let (Some(f), Some(s)) = (tx["response_frame"].as_u64(), tx["status"].as_u64()) {
+            if let (Some(f), Some(s)) = (tx[response_key].as_u64(), tx["status"].as_u64()) {
                 out.insert((id, f, s.to_string()));
             }
         }
@@ -129,11 +137,8 @@ fn record_messages(path: &str) -> BTreeSet<Message> {
 
 /// The frames of the walk's HTTP steps, by connection.
 fn walk_frames(path: &str) -> BTreeSet<(u64, u64)> {
-    let mut args = vec!["walk", "--format", "json"];
-    let rest = args_for(path);
-    args.extend(rest.iter().map(String::as_str));
     let mut out = BTreeSet::new();
-    for c in common::json_lines(&args) {
+    for c in json_of("walk", path) {
         let id = c["id"].as_u64().expect("id");
         for st in c["timeline"].as_array().into_iter().flatten() {
             if matches!(st["kind"].as_str(), Some("http_request" | "http_response")) {
@@ -160,7 +165,7 @@ fn every_http_message_is_where_tshark_puts_it() {
             .into_iter()
             .filter(|m| !known(path, m.0, m.1))
             .collect();
-        let got: BTreeSet<Message> = record_messages(path)
+        let got: BTreeSet<Message> = record_messages(path, "request_frame", "response_frame")
             .into_iter()
             .filter(|m| !known(path, m.0, m.1))
             .collect();
@@ -221,11 +226,8 @@ fn a_response_is_placed_at_the_end_of_its_body_and_keeps_its_head_frame() {
 /// Every HTTP head `layers` opens, by connection: (stream, frame, method or
 /// status); and what is wrong with where it places the head's bytes.
 fn layers_heads(path: &str, report: &mut String) -> BTreeSet<Message> {
-    let mut args = vec!["layers", "--format", "json"];
-    let rest = args_for(path);
-    args.extend(rest.iter().map(String::as_str));
     let mut out = BTreeSet::new();
-    for rec in common::json_lines(&args) {
+    for rec in json_of("layers", path) {
         let frame = rec["frame"].as_u64().expect("frame");
         let layers = rec["layers"].as_array().expect("layers");
         let Some(stream) = layers
@@ -265,29 +267,6 @@ fn layers_heads(path: &str, report: &mut String) -> BTreeSet<Message> {
     out
 }
 
-/// Each head where the connection record says it was read
-/// (`request_head_frame`, `response_head_frame`), with the same method and
-/// status; these are tshark's frames when the message has no body.
-fn record_heads(path: &str) -> BTreeSet<Message> {
-    let mut args = vec!["flows", "--format", "json"];
-    let rest = args_for(path);
-    args.extend(rest.iter().map(String::as_str));
-    let mut out = BTreeSet::new();
-    for c in common::json_lines(&args) {
-        let id = c["id"].as_u64().expect("id");
-        for tx in c["http"].as_array().into_iter().flatten() {
-            if let (Some(f), Some(m)) = (tx["request_head_frame"].as_u64(), tx["method"].as_str()) {
-                out.insert((id, f, m.to_owned()));
-            }
-            if let (Some(f), Some(s)) = (tx["response_head_frame"].as_u64(), tx["status"].as_u64())
-            {
-                out.insert((id, f, s.to_string()));
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn layers_open_every_http_head_where_it_was_read() {
     let mut report = String::new();
@@ -299,7 +278,9 @@ fn layers_open_every_http_head_where_it_was_read() {
             continue;
         };
         let ours = layers_heads(path, &mut report);
-        let records = record_heads(path);
+        // Where the connection records say each head was read; these are
+        // tshark's frames when the message has no body.
+        let records = record_messages(path, "request_head_frame", "response_head_frame");
         // Interim responses (100 Continue) are not transactions of their own.
         let ours_tx: BTreeSet<Message> = ours.iter().filter(|m| !interim(m)).cloned().collect();
         if ours_tx != records {
