@@ -12,6 +12,7 @@ pub mod capture;
 pub mod cli;
 pub mod decode;
 pub mod flow;
+pub mod latency;
 pub mod limit;
 pub mod proto;
 pub mod report;

@@ -8,10 +8,43 @@
 //! on the raw sequence and acknowledgement numbers (0 means "not seen yet"),
 //! compares them modulo 2^32, compares raw windows, and measures time
 //! differences as unsigned nanoseconds, so a negative difference never falls
-//! below a threshold. Not modelled: the list of unacknowledged segments (it
-//! only caps bookkeeping at 10,000 segments and feeds bytes-in-flight).
+//! below a threshold.
+//!
+//! Each side's unacknowledged segments are listed as tshark lists them
+//! (§D), so that an ACK that matches one exactly names it and its round
+//! trip (`tcp.analysis.acks_frame`, `tcp.analysis.ack_rtt`). Bounded: at
+//! most [`MAX_UNACKED`] per side, as tshark, and [`UNACKED_SHARED`] bytes
+//! across all the connections of a flow table; a segment sent while the
+//! list is full is not listed (tshark's rule), so no ACK names it.
+//! Not modelled: bytes in flight.
 
 use crate::capture::Timestamp;
+use crate::limit::SharedLimit;
+
+/// Unacknowledged segments listed per side (tshark's limit).
+pub const MAX_UNACKED: usize = 10_000;
+/// Bytes the unacknowledged-segment lists of all the connections of one flow
+/// table hold together: 16 MiB, about 500,000 segments.
+pub const UNACKED_SHARED: usize = 16 << 20;
+const UNACKED_SIZE: usize = std::mem::size_of::<Unacked>();
+
+/// A segment not yet acknowledged: what an ACK is matched against.
+#[derive(Clone, Copy, Debug)]
+struct Unacked {
+    frame: u64,
+    ts: Timestamp,
+    seq: u32,
+    next_seq: u32,
+}
+
+/// An ACK that acknowledges one segment exactly: the segment's frame and
+/// the time from it to the ACK, in ns (negative when the capture's clock
+/// went back), as tshark's `acks_frame` and `ack_rtt`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Acked {
+    pub frame: u64,
+    pub rtt_ns: i64,
+}
 
 /// A set of analysis flags.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -115,6 +148,8 @@ pub struct DirAnalysis {
     last_flags: Analysis,
     /// Duplicate ACKs in a row; u32::MAX is tshark's "−1" after an ACKed-unseen segment.
     dup_acks: u32,
+    /// Unacknowledged segments, oldest first (tshark walks them newest first).
+    segments: Vec<Unacked>,
 }
 
 impl Default for DirAnalysis {
@@ -130,18 +165,31 @@ impl Default for DirAnalysis {
             is_first_ack: false,
             last_flags: Analysis::default(),
             dup_acks: 0,
+            segments: Vec::new(),
         }
     }
 }
 
 /// Analysis state of one connection: both directions and the first RTT.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct ConnAnalysis {
     dirs: [DirAnalysis; 2],
     /// Time of the most recent pure SYN (zero: none).
     mru_syn: Timestamp,
     /// tshark's initial RTT in ns (zero: not known); its out-of-order threshold.
     first_rtt_ns: u64,
+    /// Shared by the unacknowledged-segment lists of a flow table (none: only
+    /// [`MAX_UNACKED`] per side bounds them).
+    budget: Option<SharedLimit>,
+}
+
+impl Drop for ConnAnalysis {
+    fn drop(&mut self) {
+        if let Some(b) = &self.budget {
+            let n = self.dirs[0].segments.len() + self.dirs[1].segments.len();
+            b.give(n * UNACKED_SIZE);
+        }
+    }
 }
 
 const SYN: u16 = 0x002;
@@ -166,6 +214,7 @@ fn elapsed(now: Timestamp, then: Timestamp) -> u64 {
 
 /// The segment as the analysis sees it: raw header values.
 pub struct Seg {
+    pub frame: u64,
     pub seq: u32,
     /// Raw acknowledgement field, used even when the ACK flag is clear.
     pub ack: u32,
@@ -179,6 +228,13 @@ pub struct Seg {
 }
 
 impl ConnAnalysis {
+    /// A connection whose unacknowledged segments share `budget` with others.
+    pub fn sharing(budget: &SharedLimit) -> Self {
+        let mut a = ConnAnalysis::default();
+        a.budget = Some(budget.clone());
+        a
+    }
+
     /// tshark's initial RTT in seconds, once known.
     pub fn first_rtt(&self) -> Option<f64> {
         (self.first_rtt_ns != 0).then(|| self.first_rtt_ns as f64 / 1e9)
@@ -202,14 +258,22 @@ impl ConnAnalysis {
 
     /// Analyses one segment sent in direction `d` (0 or 1) and updates the
     /// state (§5.4 to §5.10). `pre` holds flags decided before the analysis
-    /// (reused ports).
-    pub fn segment(&mut self, d: usize, s: &Seg, pre: Analysis) -> Analysis {
+    /// (reused ports). Returns the flags and the segment of the other side
+    /// this one acknowledges exactly, if any.
+    pub fn segment(&mut self, d: usize, s: &Seg, pre: Analysis) -> (Analysis, Option<Acked>) {
         let mut a = pre;
         let first_rtt = self.first_rtt_ns;
+        let acked;
         {
             let [d0, d1] = &mut self.dirs;
             let (fwd, rev) = if d == 0 { (d0, d1) } else { (d1, d0) };
             analyze(fwd, rev, s, first_rtt, &mut a);
+            list_unacked(fwd, s, self.budget.as_ref());
+            let (a, removed) = acknowledge(rev, s);
+            acked = a;
+            if let Some(b) = &self.budget {
+                b.give(removed * UNACKED_SIZE);
+            }
         }
         // §5.7: SYN bookkeeping and the first RTT.
         let syn = s.flags & SYN != 0;
@@ -239,8 +303,58 @@ impl ConnAnalysis {
                 self.dirs[d].win_scale = -2;
             }
         }
-        a
+        (a, acked)
     }
+}
+
+/// §D: a segment that carries data, SYN or FIN is listed as unacknowledged
+/// (unless the side's list, or the shared budget, is full).
+fn list_unacked(fwd: &mut DirAnalysis, s: &Seg, budget: Option<&SharedLimit>) {
+    let synfin = s.flags & (SYN | FIN) != 0;
+    if (s.len == 0 && !synfin) || fwd.segments.len() >= MAX_UNACKED {
+        return;
+    }
+    if let Some(b) = budget {
+        if !b.has_room(UNACKED_SIZE) {
+            return;
+        }
+        b.take(UNACKED_SIZE);
+    }
+    fwd.segments.push(Unacked {
+        frame: s.frame,
+        ts: s.ts,
+        seq: s.seq,
+        next_seq: s.seq.wrapping_add(s.len).wrapping_add(u32::from(synfin)),
+    });
+}
+
+/// The segments of the other side this frame's acknowledgement field covers
+/// (the ACK flag is not checked, as tshark): those it covers whole leave the
+/// list, one it covers in part stays with what is left. One it covers
+/// exactly is named, with the time since it was sent: the oldest such one,
+/// which is the last tshark meets as it walks the list newest first. Also
+/// returns how many left the list.
+fn acknowledge(rev: &mut DirAnalysis, s: &Seg) -> (Option<Acked>, usize) {
+    let mut acked = None;
+    let before = rev.segments.len();
+    rev.segments.retain_mut(|u| {
+        if s.ack == u.next_seq {
+            if acked.is_none() {
+                let rtt = s.ts.since(u.ts).clamp(i64::MIN as i128, i64::MAX as i128);
+                acked = Some(Acked {
+                    frame: u.frame,
+                    rtt_ns: rtt as i64,
+                });
+            }
+            false
+        } else if gt(s.ack, u.seq) && le(s.ack, u.next_seq) {
+            u.seq = s.ack;
+            true
+        } else {
+            gt(u.next_seq, s.ack)
+        }
+    });
+    (acked, before - rev.segments.len())
 }
 
 fn analyze(

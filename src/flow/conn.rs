@@ -2,12 +2,67 @@
 
 use std::collections::BTreeMap;
 
-use super::analysis::{self, Analysis, ConnAnalysis};
+use super::analysis::{self, Analysis, ConnAnalysis, UNACKED_SHARED};
 use super::history::History;
 use super::reassembly::{Chunk, DEFAULT_OOO_LIMIT, Reassembler, SharedLimit};
-use super::summary::{Agreed, ConnSummary, Handshake, LayerBytes, MAX_ANOMALY_LIST, PerDir};
-use super::{Dir, Endpoint, Role, Segment, SegmentContext, StreamSink, flags};
+use super::summary::{
+    Agreed, ConnSummary, Handshake, LayerBytes, MAX_ANOMALY_LIST, PerDir, TcpRtt,
+};
+use super::{Dir, Endpoint, Moment, Role, Segment, SegmentContext, StreamSink, flags};
 use crate::capture::Timestamp;
+use crate::latency::{MinRtt, SAMPLE_BYTES, Samples};
+
+/// Bytes the round-trip samples of all the connections of one flow table
+/// hold together for their percentiles: 16 MiB, two million samples.
+pub const SAMPLES_SHARED: usize = 16 << 20;
+
+/// What the measurements of the connections of one flow table share.
+#[derive(Clone, Debug)]
+pub(crate) struct Limits {
+    unacked: SharedLimit,
+    samples: SharedLimit,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            unacked: SharedLimit::new(UNACKED_SHARED),
+            samples: SharedLimit::new(SAMPLES_SHARED),
+        }
+    }
+}
+
+/// Round trips measured by ACKs, by direction of the data acknowledged.
+#[derive(Debug)]
+struct RoundTrips {
+    samples: [Samples; 2],
+    /// The path to the receiver of each direction's data.
+    path: [MinRtt; 2],
+    budget: SharedLimit,
+}
+
+impl RoundTrips {
+    fn sample(&mut self, d: usize, ns: i64, now: Timestamp) {
+        let room = self.samples[d].wants() && self.budget.has_room(SAMPLE_BYTES);
+        if self.samples[d].push(ns, room) {
+            self.budget.take(SAMPLE_BYTES);
+        }
+        if let Ok(ns) = u64::try_from(ns) {
+            self.path[d].sample(ns, ns_of(now));
+        }
+    }
+}
+
+impl Drop for RoundTrips {
+    fn drop(&mut self) {
+        self.budget
+            .give(self.samples[0].held() + self.samples[1].held());
+    }
+}
+
+fn ns_of(t: Timestamp) -> i128 {
+    t.since(Timestamp::default())
+}
 
 /// Delivered bytes kept per direction to check retransmissions against (a
 /// differing copy is a conflicting overlap); older data is counted, not compared.
@@ -53,10 +108,11 @@ pub(crate) struct Conn {
     /// Bytes by layer over all frames: link, IP, TCP header, TCP payload
     /// captured, and bytes not captured (snap length).
     layer_bytes: [u64; 5],
+    rtt: RoundTrips,
 }
 
 impl Conn {
-    pub fn new(id: u64, seg: &Segment<'_>) -> Self {
+    pub fn new(id: u64, seg: &Segment<'_>, limits: &Limits) -> Self {
         let syn = seg.has(flags::SYN);
         let ack = seg.has(flags::ACK);
         let (client, server, guessed) = if syn && !ack {
@@ -98,11 +154,26 @@ impl Conn {
             history: History::default(),
             anomalies: BTreeMap::new(),
             anomaly_list: Vec::new(),
-            an: Default::default(),
+            an: ConnAnalysis::sharing(&limits.unacked),
             reasm: [None, None],
             stream_bytes: [0; 2],
             gap_bytes: [0; 2],
             layer_bytes: [0; 5],
+            rtt: RoundTrips {
+                samples: Default::default(),
+                path: Default::default(),
+                budget: limits.samples.clone(),
+            },
+        }
+    }
+
+    /// The moment segment `seg` delivers bytes: its frame, its time, the
+    /// paths as measured.
+    fn moment(&self, seg: &Segment<'_>) -> Moment {
+        Moment {
+            frame: seg.frame,
+            ts: seg.ts,
+            path_rtt: [self.rtt.path[0].get(), self.rtt.path[1].get()],
         }
     }
 
@@ -205,6 +276,7 @@ impl Conn {
                 opens,
                 established_rtt: None,
                 window_size: u32::from(seg.window),
+                acked: None,
             };
         }
 
@@ -300,6 +372,13 @@ impl Conn {
             self.hs.ack_frame = Some(seg.frame);
             self.hs.complete = self.hs.syn_frame.is_some();
             if let (Some(t0), Some(t1)) = (self.syn_ts, self.synack_ts) {
+                // The halves are the paths' first measures: SYN → SYN-ACK
+                // went to the server and back, SYN-ACK → ACK to the client.
+                for (d, ns) in [(0, t1.since(t0)), (1, seg.ts.since(t1))] {
+                    if let Ok(ns) = u64::try_from(ns) {
+                        self.rtt.path[d].sample(ns, ns_of(seg.ts));
+                    }
+                }
                 let rtt = seg.ts.since(t0) as f64 / 1e9;
                 self.hs.initial_rtt = Some(rtt);
                 self.hs.syn_to_synack = Some(t1.since(t0) as f64 / 1e9);
@@ -338,6 +417,7 @@ impl Conn {
 
         // Wireshark-style analysis, on the raw numbers (tshark's rules).
         let s = analysis::Seg {
+            frame: seg.frame,
             seq: seg.seq,
             ack: seg.ack,
             len: seg.len,
@@ -347,12 +427,16 @@ impl Conn {
             ts: seg.ts,
         };
         let window_size = self.an.window_size(d, seg.flags, seg.window);
-        let a = self.an.segment(d, &s, pre);
+        let (a, acked) = self.an.segment(d, &s, pre);
         let a = if seg.bogus_offset {
             Analysis::default()
         } else {
             a
         };
+        if let Some(k) = acked {
+            // The other side's data, acknowledged by this side.
+            self.rtt.sample(1 - d, k.rtt_ns, seg.ts);
+        }
         // A fast or spurious retransmission is counted as that, not twice.
         let specific =
             a.has(Analysis::FAST_RETRANSMISSION) || a.has(Analysis::SPURIOUS_RETRANSMISSION);
@@ -387,12 +471,13 @@ impl Conn {
             } else {
                 seg.seq
             };
+            let at = self.moment(seg);
             let r = self.reasm[d].get_or_insert_with(|| {
                 Reassembler::new_midstream(DEFAULT_OOO_LIMIT)
                     .with_history(COMPARE_HISTORY)
                     .sharing(ooo)
             });
-            let mut fwd = Forward::new(self.id, dir, seg.frame, sink);
+            let mut fwd = Forward::new(self.id, dir, at, sink);
             let mut out = r.push(start, seg.payload, &mut |c| fwd.chunk(c));
             // Cut by the snap length: the rest of the payload is lost, now.
             let missing = u64::from(seg.len).saturating_sub(seg.payload.len() as u64);
@@ -410,8 +495,9 @@ impl Conn {
             }
         }
         if fin || rst {
-            self.flush_stream(d, seg.frame, sink);
-            sink.end(self.id, dir, seg.frame);
+            let at = self.moment(seg);
+            self.flush_stream(d, &at, sink);
+            sink.end(self.id, dir, &at);
         }
 
         SegmentContext {
@@ -425,18 +511,19 @@ impl Conn {
             opens,
             established_rtt,
             window_size,
+            acked,
         }
     }
 
     /// Delivers what is still buffered beyond a hole, declaring the hole a gap.
-    fn flush_stream(&mut self, d: usize, frame: u64, sink: &mut dyn StreamSink) {
+    fn flush_stream(&mut self, d: usize, at: &Moment, sink: &mut dyn StreamSink) {
         let Some(r) = self.reasm[d].as_mut() else {
             return;
         };
-        let mut fwd = Forward::new(self.id, Dir::from_index(d), frame, sink);
+        let mut fwd = Forward::new(self.id, Dir::from_index(d), *at, sink);
         r.finish(&mut |c| fwd.chunk(c));
         let counts = (fwd.delivered, fwd.gaps);
-        self.account(d, frame, counts);
+        self.account(d, at.frame, counts);
     }
 
     /// Counts what a reassembler delivered; a gap is an anomaly and a `G`.
@@ -468,9 +555,13 @@ impl Conn {
 
     /// Flushes both reassemblers: the connection is over (or the capture is).
     pub fn end_of_capture(&mut self, sink: &mut dyn StreamSink) {
-        let f = self.last_frame;
-        self.flush_stream(0, f, sink);
-        self.flush_stream(1, f, sink);
+        let at = Moment {
+            frame: self.last_frame,
+            ts: self.last_ts,
+            path_rtt: [self.rtt.path[0].get(), self.rtt.path[1].get()],
+        };
+        self.flush_stream(0, &at, sink);
+        self.flush_stream(1, &at, sink);
     }
 
     pub fn summary(&self, evicted: bool) -> ConnSummary {
@@ -577,6 +668,10 @@ impl Conn {
                 not_captured: self.layer_bytes[4],
             },
             anomaly_list: self.anomaly_list.clone(),
+            tcp_rtt: TcpRtt {
+                to_server: self.rtt.samples[0].summary(),
+                to_client: self.rtt.samples[1].summary(),
+            },
         }
     }
 }
@@ -585,18 +680,18 @@ impl Conn {
 struct Forward<'s> {
     id: u64,
     dir: Dir,
-    frame: u64,
+    at: Moment,
     sink: &'s mut dyn StreamSink,
     delivered: u64,
     gaps: u64,
 }
 
 impl<'s> Forward<'s> {
-    fn new(id: u64, dir: Dir, frame: u64, sink: &'s mut dyn StreamSink) -> Self {
+    fn new(id: u64, dir: Dir, at: Moment, sink: &'s mut dyn StreamSink) -> Self {
         Forward {
             id,
             dir,
-            frame,
+            at,
             sink,
             delivered: 0,
             gaps: 0,
@@ -607,7 +702,7 @@ impl<'s> Forward<'s> {
         match c {
             Chunk::Data { bytes, .. } => {
                 self.delivered += bytes.len() as u64;
-                self.sink.data(self.id, self.dir, self.frame, bytes);
+                self.sink.data(self.id, self.dir, &self.at, bytes);
             }
             Chunk::Gap { len, .. } => {
                 self.gaps += len;

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::capture::Timestamp;
 use crate::decode::tcp_options::TcpOption;
-pub use analysis::Analysis;
+pub use analysis::{Acked, Analysis};
 use conn::Conn;
 use reassembly::{DEFAULT_SHARED_LIMIT, SharedLimit};
 pub use summary::ConnSummary;
@@ -181,24 +181,48 @@ impl Segment<'_> {
     }
 }
 
+/// When stream bytes were delivered: by which capture frame, at what time,
+/// and the round trip from the capture point to each side as measured by
+/// then (what part of a reply's delay the network took).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Moment {
+    pub frame: u64,
+    pub ts: Timestamp,
+    /// Smallest recent round trip in ns from the capture point to the
+    /// receiver of each direction's data, by [`Dir`] index (`[0]`: to the
+    /// server); None until measured. Seeded by the handshake's halves, then
+    /// by TCP's ACKs.
+    pub path_rtt: [Option<u64>; 2],
+}
+
+impl From<u64> for Moment {
+    /// A frame whose time and paths are not known (tests, tools).
+    fn from(frame: u64) -> Self {
+        Moment {
+            frame,
+            ..Moment::default()
+        }
+    }
+}
+
 /// Receives each direction's reassembled bytes, in order, as the flow table
 /// produces them. The flow table does not know what the bytes mean.
 pub trait StreamSink {
     /// In-order bytes of connection `stream`, direction `dir`, delivered by
-    /// the segment in capture frame `frame`.
-    fn data(&mut self, stream: u64, dir: Dir, frame: u64, bytes: &[u8]);
+    /// the segment `at`.
+    fn data(&mut self, stream: u64, dir: Dir, at: &Moment, bytes: &[u8]);
     /// Bytes of that direction were never seen: what follows does not join up.
     fn gap(&mut self, stream: u64, dir: Dir);
-    /// That direction ended (FIN or RST) in capture frame `frame`: a message
+    /// That direction ended (FIN or RST) in the segment `at`: a message
     /// delimited by the close is complete there.
-    fn end(&mut self, _stream: u64, _dir: Dir, _frame: u64) {}
+    fn end(&mut self, _stream: u64, _dir: Dir, _at: &Moment) {}
 }
 
 /// A sink that drops everything (views that need no application layer).
 pub struct NoSink;
 
 impl StreamSink for NoSink {
-    fn data(&mut self, _: u64, _: Dir, _: u64, _: &[u8]) {}
+    fn data(&mut self, _: u64, _: Dir, _: &Moment, _: &[u8]) {}
     fn gap(&mut self, _: u64, _: Dir) {}
 }
 
@@ -245,6 +269,9 @@ pub struct SegmentContext {
     /// Advertised window in bytes, scaled once the scale is known (tshark's
     /// `tcp.window_size`).
     pub window_size: u32,
+    /// The segment of the other side this one acknowledges exactly, and
+    /// the round trip (tshark's `acks_frame` and `ack_rtt`).
+    pub acked: Option<Acked>,
 }
 
 type Key = (Endpoint, Endpoint);
@@ -272,6 +299,8 @@ pub struct FlowTable {
     just_closed: Vec<u64>,
     /// Out-of-order bytes all connections' reassemblers may hold together.
     ooo: SharedLimit,
+    /// What the connections' measurements may hold together.
+    limits: conn::Limits,
 }
 
 impl Default for FlowTable {
@@ -294,6 +323,7 @@ impl FlowTable {
             late_segments: 0,
             just_closed: Vec::new(),
             ooo: SharedLimit::new(DEFAULT_SHARED_LIMIT),
+            limits: conn::Limits::default(),
         }
     }
 
@@ -341,6 +371,7 @@ impl FlowTable {
                     opens: false,
                     established_rtt: None,
                     window_size: u32::from(seg.window),
+                    acked: None,
                 };
             }
             self.tombs.remove(&k);
@@ -360,7 +391,7 @@ impl FlowTable {
             }
             let stream = self.next_stream;
             self.next_stream += 1;
-            self.conns.insert(k, Conn::new(stream, seg));
+            self.conns.insert(k, Conn::new(stream, seg, &self.limits));
         }
         let tick = self.tick;
         match self.conns.get_mut(&k) {
@@ -386,6 +417,7 @@ impl FlowTable {
                 opens: false,
                 established_rtt: None,
                 window_size: u32::from(seg.window),
+                acked: None,
             },
         }
     }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::{Dir, Offered};
+use crate::latency::Summary;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct PerDir<T> {
@@ -109,6 +110,19 @@ pub struct ConnSummary {
     /// Every anomaly with its frame (the first [`MAX_ANOMALY_LIST`]); `walk` prints them.
     #[serde(skip)]
     pub anomaly_list: Vec<(u64, &'static str)>,
+    /// Round trips measured by ACKs (printed in the record's `latency`).
+    #[serde(skip)]
+    pub tcp_rtt: TcpRtt,
+}
+
+/// TCP round trips of one connection: each a data segment and the ACK that
+/// acknowledged it exactly (tshark's `ack_rtt`), by who sent the data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct TcpRtt {
+    /// The client's data, acknowledged by the server: the capture point's
+    /// round trip to the server (and the server's ACK delay).
+    pub to_server: Option<Summary>,
+    pub to_client: Option<Summary>,
 }
 
 #[derive(Clone, Copy, Debug, Default, Serialize)]

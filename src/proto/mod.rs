@@ -55,6 +55,7 @@
 pub mod bytes;
 pub mod engineio;
 pub mod http;
+pub mod latency;
 pub mod socketio;
 pub mod stack;
 pub mod tls;

@@ -26,11 +26,13 @@ use super::bytes::{Ledger, Part};
 use super::engineio::record::{EngineIoEvent, SocketIoSummary};
 use super::http::Head;
 use super::http::record::{HttpEvent, HttpTx};
+use super::latency::{AppLatency, Reply};
 use super::tls::keylog::KeyLog;
 use super::tls::record::{TlsEvent, TlsSummary};
 use super::websocket::record::{WebSocketEvent, WebSocketSummary};
 use super::{Protocol, first};
-use crate::flow::Dir;
+use crate::flow::{Dir, Moment};
+use crate::latency::SAMPLE_BYTES;
 use crate::limit::SharedLimit;
 
 /// Items listed per connection in each detail list.
@@ -96,6 +98,8 @@ pub enum AppEvent {
     Http(HttpEvent),
     WebSocket(WebSocketEvent),
     EngineIo(EngineIoEvent),
+    /// A request was answered: how long it took (after the event of the reply).
+    Reply(Box<Reply>),
 }
 
 impl AppEvent {
@@ -108,6 +112,7 @@ impl AppEvent {
                 AppEvent::Http(e) => e.held(),
                 AppEvent::WebSocket(e) => e.held(),
                 AppEvent::EngineIo(e) => e.held(),
+                AppEvent::Reply(r) => r.weight(),
             }
     }
 }
@@ -148,6 +153,9 @@ pub struct AppSummary {
     pub socketio: Option<SocketIoSummary>,
     /// Delivered bytes the analyzers recognised, by part.
     pub bytes: Ledger,
+    /// Replies and how long they took, by kind (printed in the record's `latency`).
+    #[serde(skip)]
+    pub latency: AppLatency,
     /// Rows not listed because [`MAX_LISTED_BYTES`] was reached.
     #[serde(skip)]
     pub rows_not_listed: u64,
@@ -204,6 +212,9 @@ pub struct Cx<'a> {
     /// (decrypted). An analyzer handing part of its bytes to a child moves it
     /// on; it lets `layers` place a unit's bytes in the frames.
     pub at: Option<u64>,
+    /// The frame that delivered the bytes, its time and the paths' round
+    /// trips; frame 0 when no frame did (the connection's end).
+    pub now: Moment,
 }
 
 impl Cx<'_> {
@@ -219,7 +230,33 @@ impl Cx<'_> {
             app: self.app,
             out,
             at: self.at,
+            now: self.now,
         }
+    }
+
+    /// Keeps a reply: its time among the connection's samples of its kind,
+    /// the reply itself in the list (with detail), and an event after the
+    /// reply's own for the views.
+    pub fn reply(&mut self, r: Reply) {
+        let k = r.kind as usize;
+        let room = self.app.latency.by_kind[k].samples.wants() && self.take_room(SAMPLE_BYTES);
+        self.app.latency.by_kind[k].samples.push(r.ns(), room);
+        let listed = self.app.latency.by_kind[k].listed.len();
+        if self.listable(listed, r.weight()) {
+            self.app.latency.by_kind[k].listed.push(r.clone());
+        }
+        self.emit(AppEvent::Reply(Box::new(r)));
+    }
+
+    /// Takes `bytes` of the shared budget if it has room.
+    fn take_room(&mut self, bytes: usize) -> bool {
+        let budget = &self.opts.budget;
+        if budget.load(Relaxed) + bytes > MAX_LISTED_BYTES {
+            return false;
+        }
+        budget.fetch_add(bytes, Relaxed);
+        self.app.held.bytes += bytes;
+        true
     }
 
     pub fn book(&mut self, part: Part, n: u64) {
@@ -259,15 +296,11 @@ impl Cx<'_> {
 
     /// Room for a row of about `bytes` bytes in the detail lists; counts it either way.
     pub fn list_room(&mut self, bytes: usize) -> bool {
-        let bytes = bytes + 64;
-        let budget = &self.opts.budget;
-        if budget.load(Relaxed) + bytes > MAX_LISTED_BYTES {
+        let room = self.take_room(bytes + 64);
+        if !room {
             self.app.rows_not_listed += 1;
-            return false;
         }
-        budget.fetch_add(bytes, Relaxed);
-        self.app.held.bytes += bytes;
-        true
+        room
     }
 
     /// A row of about `bytes` bytes may be listed in a list of `len` rows.
@@ -354,7 +387,7 @@ impl Stack {
         opts: &StackOptions,
         out: &mut Vec<AppEvent>,
         first_bytes: &[u8],
-        at: Option<u64>,
+        (at, now): (Option<u64>, Moment),
         f: impl FnOnce(&mut dyn StreamAnalyzer, &mut Cx<'_>),
     ) {
         let mut cx = Cx {
@@ -362,6 +395,7 @@ impl Stack {
             app: &mut self.app,
             out,
             at,
+            now,
         };
         let root = self
             .root
@@ -369,28 +403,44 @@ impl Stack {
         f(root.as_mut(), &mut cx);
     }
 
+    /// In-order bytes of `dir`, delivered `at` a frame (or a frame number).
     pub fn data(
         &mut self,
         opts: &StackOptions,
         dir: Dir,
-        frame: u64,
+        at: impl Into<Moment>,
         bytes: &[u8],
         out: &mut Vec<AppEvent>,
     ) {
+        let now = at.into();
         let next = &mut self.next[dir as usize];
         let at = *next;
         *next = at.map(|a| a + bytes.len() as u64);
-        self.with_root(opts, out, bytes, at, |a, cx| a.data(cx, dir, frame, bytes));
+        let frame = now.frame;
+        self.with_root(opts, out, bytes, (at, now), |a, cx| {
+            a.data(cx, dir, frame, bytes)
+        });
     }
 
     pub fn gap(&mut self, opts: &StackOptions, dir: Dir, out: &mut Vec<AppEvent>) {
         self.next[dir as usize] = None;
-        self.with_root(opts, out, &[], None, |a, cx| a.gap(cx, dir));
+        self.with_root(opts, out, &[], (None, Moment::default()), |a, cx| {
+            a.gap(cx, dir)
+        });
     }
 
-    pub fn end(&mut self, opts: &StackOptions, dir: Dir, frame: u64, out: &mut Vec<AppEvent>) {
+    pub fn end(
+        &mut self,
+        opts: &StackOptions,
+        dir: Dir,
+        at: impl Into<Moment>,
+        out: &mut Vec<AppEvent>,
+    ) {
+        let now = at.into();
         if self.root.is_some() {
-            self.with_root(opts, out, &[], None, |a, cx| a.end(cx, dir, frame));
+            self.with_root(opts, out, &[], (None, now), |a, cx| {
+                a.end(cx, dir, now.frame)
+            });
         }
     }
 
@@ -404,6 +454,7 @@ impl Stack {
                 app: &mut self.app,
                 out: &mut sink,
                 at: None,
+                now: Moment::default(),
             };
             root.finish(&mut cx, last_frame);
         }

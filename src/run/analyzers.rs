@@ -2,7 +2,7 @@
 
 use foldhash::HashMap;
 
-use crate::flow::{ConnSummary, Dir, StreamSink};
+use crate::flow::{ConnSummary, Dir, Moment, StreamSink};
 use crate::proto::stack::{AppEvent, AppSummary, MAX_TEXT, Stack, StackOptions};
 use crate::proto::websocket::{MAX_FRAME_KEEP, MAX_MESSAGE_KEEP};
 
@@ -121,18 +121,18 @@ impl Analyzers {
 }
 
 impl StreamSink for Analyzers {
-    fn data(&mut self, stream: u64, dir: Dir, frame: u64, bytes: &[u8]) {
-        self.with_stack(stream, |s, opts, out| s.data(opts, dir, frame, bytes, out));
+    fn data(&mut self, stream: u64, dir: Dir, at: &Moment, bytes: &[u8]) {
+        self.with_stack(stream, |s, opts, out| s.data(opts, dir, *at, bytes, out));
     }
 
     fn gap(&mut self, stream: u64, dir: Dir) {
         self.with_stack(stream, |s, opts, out| s.gap(opts, dir, out));
     }
 
-    fn end(&mut self, stream: u64, dir: Dir, frame: u64) {
+    fn end(&mut self, stream: u64, dir: Dir, at: &Moment) {
         // A connection that carried no byte has no analyzer to tell.
         if self.conns.contains_key(&stream) {
-            self.with_stack(stream, |s, opts, out| s.end(opts, dir, frame, out));
+            self.with_stack(stream, |s, opts, out| s.end(opts, dir, *at, out));
         }
     }
 }

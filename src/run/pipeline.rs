@@ -24,7 +24,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use crate::capture::{CaptureReader, Frame, FrameKind, Timestamp};
 use crate::decode::Packet;
-use crate::flow::{ConnSummary, Dir, SegmentContext, StreamSink};
+use crate::flow::{ConnSummary, Dir, Moment, SegmentContext, StreamSink};
 use crate::proto::stack::{AppEvent, AppSummary};
 use crate::report::{FrameEvent, FrameRenderer, View};
 
@@ -54,7 +54,7 @@ enum Op {
     Data {
         stream: u64,
         dir: Dir,
-        frame: u64,
+        at: Moment,
         start: usize,
         end: usize,
     },
@@ -65,7 +65,7 @@ enum Op {
     End {
         stream: u64,
         dir: Dir,
-        frame: u64,
+        at: Moment,
     },
     Ports {
         stream: u64,
@@ -187,9 +187,9 @@ impl Recorder {
 }
 
 impl StreamSink for Recorder {
-    fn data(&mut self, stream: u64, dir: Dir, frame: u64, bytes: &[u8]) {
+    fn data(&mut self, stream: u64, dir: Dir, at: &Moment, bytes: &[u8]) {
         if self.owns(stream) {
-            self.analyzers.data(stream, dir, frame, bytes);
+            self.analyzers.data(stream, dir, at, bytes);
             self.take_events();
             return;
         }
@@ -197,7 +197,7 @@ impl StreamSink for Recorder {
         self.batch.ops.push(Op::Data {
             stream,
             dir,
-            frame,
+            at: *at,
             start,
             end,
         });
@@ -210,12 +210,16 @@ impl StreamSink for Recorder {
             self.batch.ops.push(Op::Gap { stream, dir });
         }
     }
-    fn end(&mut self, stream: u64, dir: Dir, frame: u64) {
+    fn end(&mut self, stream: u64, dir: Dir, at: &Moment) {
         if self.owns(stream) {
-            self.analyzers.end(stream, dir, frame);
+            self.analyzers.end(stream, dir, at);
             self.take_events();
         } else {
-            self.batch.ops.push(Op::End { stream, dir, frame });
+            self.batch.ops.push(Op::End {
+                stream,
+                dir,
+                at: *at,
+            });
         }
     }
 }
@@ -314,17 +318,17 @@ fn replay(batch: &mut Batch, consumer: &mut Consumer<'_>) -> Result<(), RunError
             Op::Data {
                 stream,
                 dir,
-                frame,
+                at,
                 start,
                 end,
             } => consumer.data(
                 stream,
                 dir,
-                frame,
+                &at,
                 arena.get(start..end).unwrap_or_default(),
             ),
             Op::Gap { stream, dir } => consumer.gap(stream, dir),
-            Op::End { stream, dir, frame } => consumer.end(stream, dir, frame),
+            Op::End { stream, dir, at } => consumer.end(stream, dir, &at),
             Op::Ports { stream, ports } => consumer.ports(stream, ports),
             Op::Closed { stream, frame } => consumer.closed(stream, frame),
             Op::Finished(s) => consumer.finished(*s)?,

@@ -4,7 +4,7 @@
 
 use crate::capture::{Frame, FrameSource, Timestamp};
 use crate::decode::Packet;
-use crate::flow::{ConnSummary, Dir, SegmentContext, StreamSink};
+use crate::flow::{ConnSummary, Dir, Moment, SegmentContext, StreamSink};
 use crate::proto::stack::AppSummary;
 use crate::report::{FrameEvent, View};
 
@@ -50,14 +50,14 @@ impl<'v> Consumer<'v> {
 }
 
 impl StreamSink for Consumer<'_> {
-    fn data(&mut self, stream: u64, dir: Dir, frame: u64, bytes: &[u8]) {
-        self.analyzers.data(stream, dir, frame, bytes);
+    fn data(&mut self, stream: u64, dir: Dir, at: &Moment, bytes: &[u8]) {
+        self.analyzers.data(stream, dir, at, bytes);
     }
     fn gap(&mut self, stream: u64, dir: Dir) {
         self.analyzers.gap(stream, dir);
     }
-    fn end(&mut self, stream: u64, dir: Dir, frame: u64) {
-        self.analyzers.end(stream, dir, frame);
+    fn end(&mut self, stream: u64, dir: Dir, at: &Moment) {
+        self.analyzers.end(stream, dir, at);
     }
 }
 

@@ -75,6 +75,7 @@ TCP_FIELDS=(
     tcp.analysis.window_full tcp.analysis.keep_alive
     tcp.analysis.keep_alive_ack tcp.analysis.window_update
     tcp.analysis.reused_ports tcp.window_size
+    tcp.analysis.acks_frame tcp.analysis.ack_rtt
 )
 # One row per packet in which tshark dissected WebSocket frames; a packet
 # holding several frames has every per-frame value joined with ','.

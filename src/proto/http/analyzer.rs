@@ -13,6 +13,7 @@ use super::record::{HttpEvent, HttpTx};
 use super::{Head, HttpItem, HttpParser};
 use crate::flow::Dir;
 use crate::proto::bytes::Part;
+use crate::proto::latency::{self, Asked, Kind};
 use crate::proto::stack::{CarriedAnalyzer, Carrier, Cx, MAX_LISTED, StreamAnalyzer, Unit};
 use crate::proto::{Upgrade, http_body_wanted, over_http, upgrade_offered};
 
@@ -26,6 +27,19 @@ struct Pending {
     tx: usize,
     /// The request offered an upgrade.
     upgrade: Option<Upgrade>,
+    /// Where and when the request was complete, and what it asked.
+    asked: Option<Asked>,
+    what: String,
+}
+
+/// A response being read whose request's time is known: its reply is
+/// measured when it is complete.
+struct Answering {
+    asked: Asked,
+    what: String,
+    /// The frame that completed the response's head, and seconds from the
+    /// request to it.
+    head: (u64, f64),
 }
 
 /// HTTP over one connection; see the module documentation.
@@ -54,6 +68,8 @@ pub struct Http {
     /// Stream offset of each direction parser's byte 0, as of its last bytes:
     /// a head cut by a gap is placed by it.
     base: [Option<u64>; 2],
+    /// The response being read, when its request's time is known.
+    answering: Option<Answering>,
 }
 
 impl Default for Http {
@@ -83,6 +99,19 @@ impl Http {
             req_open: None,
             resp_open: None,
             base: [None; 2],
+            answering: None,
+        }
+    }
+
+    /// The response that answers a request whose time is known is complete
+    /// in `frame`: how long it took.
+    fn answered(&mut self, cx: &mut Cx<'_>, frame: u64) {
+        if let Some(a) = self.answering.take()
+            && let Some(mut r) = latency::measure(Kind::Http, &a.asked, frame, &cx.now, || a.what)
+        {
+            // Told only when the body took longer than the head.
+            r.head_seconds = (a.head.0 != frame).then_some(a.head.1);
+            cx.reply(r);
         }
     }
 
@@ -114,6 +143,7 @@ impl Http {
                     end_frame: end,
                 });
             }
+            self.answered(cx, end);
         }
     }
 
@@ -176,10 +206,20 @@ impl Http {
                     u.offer(cx, &head);
                 }
                 if self.pending.len() < MAX_PENDING {
+                    let what = crate::text::clip_bytes(
+                        &format!(
+                            "{} {}",
+                            head.method.as_deref().unwrap_or("?"),
+                            head.uri.as_deref().unwrap_or("?")
+                        ),
+                        80,
+                    );
                     self.pending.push_back(Pending {
                         frame: head.frame,
                         tx,
                         upgrade,
+                        asked: None,
+                        what,
                     });
                 }
                 cx.app.protocol.get_or_insert("http");
@@ -190,6 +230,12 @@ impl Http {
             HttpItem::BodyEnd { frame, len, body } => {
                 if let Some(tx) = cx.app.http.last_mut() {
                     tx.request_body = len;
+                }
+                // The request is complete: its response is timed from here.
+                if let Some(p) = self.pending.back_mut()
+                    && p.asked.is_none()
+                {
+                    p.asked = Asked::at(&cx.now, frame, Dir::ClientToServer);
                 }
                 self.request_done(cx, frame);
                 if let Some(b) = body {
@@ -267,6 +313,17 @@ impl Http {
                 }
                 let tx = p.as_ref().map_or(usize::MAX, |p| p.tx);
                 let request_frame = p.as_ref().map(|p| p.frame);
+                self.answering = None;
+                if let Some(p) = &p
+                    && let Some(asked) = p.asked
+                    && head.frame == cx.now.frame
+                {
+                    self.answering = Some(Answering {
+                        asked,
+                        what: p.what.clone(),
+                        head: (head.frame, cx.now.ts.since(asked.ts) as f64 / 1e9),
+                    });
+                }
                 let offer = p.and_then(|p| p.upgrade);
                 let switching = status == 101;
                 // The response comes first in the story, then what it opened.
@@ -303,6 +360,12 @@ impl Http {
                         request_frame,
                         end_frame,
                     });
+                    if interim {
+                        // The request still waits for its final response.
+                        self.answering = None;
+                    } else if switching {
+                        self.answered(cx, end_frame);
+                    }
                 } else {
                     self.resp_open = Some((Some(head), request_frame, tx));
                 }

@@ -5,12 +5,15 @@
 //! WebSocket control, messages as the carried protocol's envelope and
 //! application payload.
 
-use super::coding::{OP_BINARY, OP_CLOSE, OP_TEXT, opcode_name};
+use std::collections::VecDeque;
+
+use super::coding::{OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, opcode_name};
 use super::deflate::DeflateParams;
 use super::parser::{FrameInfo, MessageInfo, Side, WsEvent, WsParser};
 use super::record::{CloseInfo, FrameRow, MessageRow, WebSocketEvent, WebSocketSummary};
 use crate::flow::Dir;
 use crate::proto::bytes::Part;
+use crate::proto::latency::{self, Asked, Kind};
 use crate::proto::stack::{
     CarriedAnalyzer, Carrier, Cx, MAX_LISTED, MAX_TEXT, StreamAnalyzer, Unit,
 };
@@ -25,6 +28,9 @@ fn listed_text(kept: &[u8], total: u64, cap: usize) -> (String, bool) {
     (t, cut)
 }
 
+/// Pings waiting for their pong, per side (the oldest are dropped).
+pub const MAX_PINGS_WAITING: usize = 64;
+
 /// A WebSocket connection, both directions.
 pub struct WebSocket {
     parsers: [WsParser; 2],
@@ -36,6 +42,11 @@ pub struct WebSocket {
     message_counts: [[u64; 16]; 2],
     /// Reused for each push to a parser.
     events: Vec<WsEvent>,
+    /// Pings each side sent that wait for a pong: when, and their payload.
+    pings: [VecDeque<(Asked, Vec<u8>)>; 2],
+    /// The first close, waiting for the other side's.
+    close_asked: Option<Asked>,
+    close_seen: bool,
 }
 
 impl WebSocket {
@@ -67,6 +78,61 @@ impl WebSocket {
             frame_counts: [[0; 16]; 2],
             message_counts: [[0; 16]; 2],
             events: Vec::new(),
+            pings: Default::default(),
+            close_asked: None,
+            close_seen: false,
+        }
+    }
+
+    /// A ping waits for its pong; a pong answers the oldest ping of the
+    /// other side with the same payload (RFC 6455 §5.5.3: an endpoint may
+    /// answer only the latest of several, so the ones before it are given
+    /// up); a close answers the other side's.
+    fn reply(&mut self, cx: &mut Cx<'_>, dir: Dir, f: &FrameInfo) {
+        let d = dir as usize;
+        match f.opcode {
+            OP_PING => {
+                if let Some(a) = Asked::at(&cx.now, f.frame, dir) {
+                    let q = &mut self.pings[d];
+                    if q.len() >= MAX_PINGS_WAITING {
+                        q.pop_front();
+                    }
+                    q.push_back((a, f.payload.clone()));
+                }
+            }
+            OP_PONG => {
+                let q = &mut self.pings[1 - d];
+                let Some(i) = q.iter().position(|(_, p)| *p == f.payload) else {
+                    return;
+                };
+                let answered = q.drain(..=i).next_back();
+                if let Some((asked, payload)) = answered {
+                    let what = || format!("ping{}", latency::quote(&payload));
+                    if let Some(r) = latency::measure(Kind::WsPing, &asked, f.frame, &cx.now, what)
+                    {
+                        cx.reply(r);
+                    }
+                }
+            }
+            OP_CLOSE if !self.close_seen => {
+                self.close_seen = true;
+                self.close_asked = Asked::at(&cx.now, f.frame, dir);
+            }
+            OP_CLOSE => match self.close_asked {
+                Some(a) if a.by != dir => {
+                    self.close_asked = None;
+                    let code = f.close.as_ref().and_then(|(c, _)| *c);
+                    let what = || match code {
+                        Some(c) => format!("close {c}"),
+                        None => "close".into(),
+                    };
+                    if let Some(r) = latency::measure(Kind::WsClose, &a, f.frame, &cx.now, what) {
+                        cx.reply(r);
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
         }
     }
 
@@ -134,7 +200,16 @@ impl WebSocket {
                 });
             }
         }
-        cx.emit(WebSocketEvent::Frame { dir, frame: f });
+        let control = f.opcode >= OP_CLOSE;
+        if control {
+            // The frame's step first, then how long it took to answer.
+            let mut replies = Vec::new();
+            self.reply(&mut cx.with_out(&mut replies), dir, &f);
+            cx.emit(WebSocketEvent::Frame { dir, frame: f });
+            cx.out.append(&mut replies);
+        } else {
+            cx.emit(WebSocketEvent::Frame { dir, frame: f });
+        }
     }
 
     fn message(&mut self, cx: &mut Cx<'_>, dir: Dir, mut m: MessageInfo) {

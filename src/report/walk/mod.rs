@@ -18,6 +18,7 @@
 
 mod http;
 mod json;
+mod latency;
 mod mermaid;
 mod socketio;
 pub mod story;
@@ -389,6 +390,10 @@ fn tells(e: &AppEvent) -> bool {
 
 /// The steps an application event adds to the story.
 fn app_steps(e: &AppEvent, rel_ts: f64, story: &mut Story) {
+    if let AppEvent::Reply(r) = e {
+        // Told on the reply's own step, just before.
+        return latency::told(r, story);
+    }
     story.end_run();
     let mut at = At { story, rel_ts };
     match e {
@@ -396,6 +401,7 @@ fn app_steps(e: &AppEvent, rel_ts: f64, story: &mut Story) {
         AppEvent::Http(e) => http::steps(e, &mut at),
         AppEvent::WebSocket(e) => websocket::steps(e, &mut at),
         AppEvent::EngineIo(e) => socketio::steps(e, &mut at),
+        AppEvent::Reply(_) => {}
     }
 }
 
@@ -406,6 +412,7 @@ pub fn app_line(e: &AppEvent) -> Option<AppLine> {
         AppEvent::Http(e) => http::line(e),
         AppEvent::WebSocket(e) => websocket::line(e),
         AppEvent::EngineIo(e) => socketio::line(e),
+        AppEvent::Reply(_) => None,
     }
 }
 

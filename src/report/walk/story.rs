@@ -76,6 +76,8 @@ pub(super) struct Story {
     pub(super) ws_closed: [bool; 2],
     /// TLS was seen: the bytes above it come from records, not segments.
     pub(super) over_tls: bool,
+    /// The last step pushed was kept (not counted out).
+    last_kept: bool,
     /// Live: no folding (steps print as they come), and steps printed so far.
     pub(super) no_fold: bool,
     pub(super) printed: usize,
@@ -83,13 +85,27 @@ pub(super) struct Story {
 
 impl Story {
     pub(super) fn push(&mut self, s: Step) {
-        if self.steps.len() < MAX_STEPS && self.room {
+        self.last_kept = self.steps.len() < MAX_STEPS && self.room;
+        if self.last_kept {
             self.bytes += std::mem::size_of::<Step>() + s.text.len() + s.label.len();
             self.steps.push(s);
         } else {
             self.over_budget |= !self.room;
             self.omitted += 1;
         }
+    }
+
+    /// The latest step `from` sent in frame `frame`, among the steps just
+    /// pushed (a note of the same frame may follow it).
+    pub(super) fn last_at(&mut self, frame: u64, from: Dir) -> Option<&mut Step> {
+        if !self.last_kept {
+            return None;
+        }
+        self.steps
+            .iter_mut()
+            .rev()
+            .take_while(|s| s.frame == frame)
+            .find(|s| s.from == Some(from))
     }
 
     /// A plain data/ACK step joins the current run.
