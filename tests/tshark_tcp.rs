@@ -51,6 +51,18 @@ const KNOWN_DIFFERENCES: &[(&str, u64, &str, &str)] = &[
         "invalid timestamp fractions are carried into the seconds (see tshark_agreement.rs)",
     ),
     (
+        "tests/corpus/tcpdump/timestamp_invalid_micro.pcap",
+        3,
+        "ack_rtt",
+        "invalid timestamp fractions are carried into the seconds (see tshark_agreement.rs)",
+    ),
+    (
+        "tests/corpus/tcpdump/timestamp_invalid_nano.pcap",
+        3,
+        "ack_rtt",
+        "invalid timestamp fractions are carried into the seconds (see tshark_agreement.rs)",
+    ),
+    (
         "tests/corpus/zeek/ipv4/fragmented-syn.pcap",
         2,
         "window_size",
@@ -309,5 +321,73 @@ fn connections_match_tshark_streams() {
     assert!(
         report.is_empty(),
         "connections differ from tshark:\n{report}"
+    );
+}
+
+/// Every ACK that acknowledges a segment exactly names it and its round
+/// trip as tshark does (`tcp.analysis.acks_frame`, `tcp.analysis.ack_rtt`,
+/// which tshark leaves out when it is 0), frame by frame; and each
+/// connection's `latency.tcp_rtt` counts exactly those round trips.
+#[test]
+fn ack_round_trips_match_tshark_frame_by_frame() {
+    let mut report = String::new();
+    let mut samples = 0;
+    for path in files_with_tcp() {
+        let rows = common::tshark_rows(&path, ".tcp.tsv").expect("rows");
+        let (_, recs, _) = common::packets_json(&path);
+        let by_frame: HashMap<u64, &Value> = recs
+            .iter()
+            .map(|r| (r["frame"].as_u64().unwrap_or(0), r))
+            .collect();
+        let mut per_stream: BTreeMap<u64, u64> = BTreeMap::new();
+        for t in &rows {
+            let frame: u64 = t["frame.number"].parse().expect("frame");
+            let fields = by_frame
+                .get(&frame)
+                .and_then(|r| r["layers"].as_array())
+                .into_iter()
+                .flatten()
+                .find(|l| l["name"] == "TCP")
+                .map(|l| &l["fields"]);
+            let mine_frame = fields.and_then(|f| f["acks_frame"].as_u64());
+            let mine_rtt = fields.and_then(|f| f["ack_rtt"].as_f64());
+            let theirs_frame = t["tcp.analysis.acks_frame"].parse::<u64>().ok();
+            let theirs_rtt = t["tcp.analysis.ack_rtt"].parse::<f64>().ok();
+            if theirs_frame.is_some()
+                && let Ok(s) = t["tcp.stream"].parse::<u64>()
+            {
+                *per_stream.entry(s).or_default() += 1;
+            }
+            // tshark prints no round trip of 0.
+            let mine_rtt = mine_rtt.filter(|r| *r != 0.0);
+            if (mine_frame, mine_rtt) != (theirs_frame, theirs_rtt)
+                && !(mine_frame == theirs_frame && known(&path, frame, "ack_rtt"))
+            {
+                let _ = writeln!(
+                    report,
+                    "{path} frame {frame}: tshark acks {theirs_frame:?} after {theirs_rtt:?} s, osiscope {mine_frame:?} after {mine_rtt:?} s"
+                );
+            }
+            samples += u64::from(theirs_frame.is_some());
+        }
+        for f in flows(&path) {
+            let id = f["id"].as_u64().expect("id");
+            let rtt = &f["latency"]["tcp_rtt"];
+            let count = |d: &str| rtt[d]["count"].as_u64().unwrap_or(0);
+            let ours = count("to_server") + count("to_client");
+            let theirs = per_stream.get(&id).copied().unwrap_or(0);
+            if ours != theirs && !known(&path, 0, "streams") {
+                let _ = writeln!(
+                    report,
+                    "{path} connection {id}: tshark has {theirs} ACK round trips, osiscope counts {ours}"
+                );
+            }
+        }
+    }
+    eprintln!("{samples} ACK round trips compared");
+    assert!(samples > 1000, "only {samples} round trips compared");
+    assert!(
+        report.is_empty(),
+        "ACK round trips differ from tshark:\n{report}"
     );
 }

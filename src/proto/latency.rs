@@ -190,7 +190,10 @@ pub fn measure(
     if frame == 0 || frame != now.frame {
         return None;
     }
-    let ns = now.ts.since(asked.ts).clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+    let ns = now
+        .ts
+        .since(asked.ts)
+        .clamp(i64::MIN as i128, i64::MAX as i128) as i64;
     // The asker's data went to the replier: that path's round trip.
     let network = now.path_rtt[asked.by as usize]
         .map(|r| i64::try_from(r).unwrap_or(i64::MAX).min(ns.max(0)));

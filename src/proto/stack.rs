@@ -248,6 +248,11 @@ impl Cx<'_> {
         self.emit(AppEvent::Reply(Box::new(r)));
     }
 
+    /// Takes `bytes` of the shared budget for a kept sample, if it has room.
+    pub fn sample_room(&mut self, bytes: usize) -> bool {
+        self.take_room(bytes)
+    }
+
     /// Takes `bytes` of the shared budget if it has room.
     fn take_room(&mut self, bytes: usize) -> bool {
         let budget = &self.opts.budget;

@@ -47,6 +47,21 @@ pub fn human_secs(s: f64) -> String {
     }
 }
 
+/// The reply that took longest on the connection, with its kind ("ack
+/// 41.200 ms"); "–" when nothing was answered.
+fn slowest_reply(app: Option<&AppSummary>) -> String {
+    app.and_then(|a| {
+        a.latency
+            .kinds()
+            .filter_map(|(k, r)| Some((k, r.samples.summary()?.max)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    })
+    .map_or_else(
+        || "–".into(),
+        |(k, max)| format!("{} {}", k.reply_word(), human_secs(max.max(0.0))),
+    )
+}
+
 impl<W: Write> FlowsView<W> {
     pub fn new(out: W, format: Format) -> Self {
         FlowsView {
@@ -103,6 +118,7 @@ impl<W: Write> FlowsView<W> {
                 s.payload_bytes.client_to_server, s.payload_bytes.server_to_client
             ),
             record::app_label(app),
+            slowest_reply(app),
             if anomalies == 0 {
                 "–".into()
             } else {
@@ -148,6 +164,7 @@ impl<W: Write> FlowsView<W> {
                 "Packets c→s / s→c",
                 "Payload bytes c→s / s→c",
                 "App",
+                "Slowest reply",
                 "Anomalies",
             ]);
             self.header_done = true;
@@ -164,7 +181,7 @@ impl<W: Write> FlowsView<W> {
         for r in self.rows.drain(..) {
             t.add_row(r.into_iter().enumerate().map(|(i, v)| {
                 let c = Cell::new(v);
-                if matches!(i, 0 | 5 | 6 | 7 | 8 | 10) {
+                if matches!(i, 0 | 5 | 6 | 7 | 8 | 11) {
                     c.set_alignment(CellAlignment::Right)
                 } else {
                     c

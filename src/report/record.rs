@@ -5,9 +5,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::flow::ConnSummary;
+use crate::flow::summary::TcpRtt;
+use crate::latency::Summary;
 use crate::proto::bytes::Ledger;
 use crate::proto::engineio::record::SocketIoSummary;
 use crate::proto::http::record::HttpTx;
+use crate::proto::latency::{AppLatency, Kind, Reply};
 use crate::proto::stack::AppSummary;
 use crate::proto::tls::record::TlsSummary;
 use crate::proto::websocket::record::WebSocketSummary;
@@ -104,6 +107,85 @@ pub struct ConnRecord<'a> {
     pub app_problems: &'a [String],
     pub app_problem_count: u64,
     pub overhead: Overhead,
+    pub latency: LatencyRecord<'a>,
+}
+
+/// How long things took on the connection, layer by layer: TCP's round
+/// trips, then each kind of reply. A kind without replies is null.
+#[derive(Serialize)]
+pub struct LatencyRecord<'a> {
+    pub tcp_rtt: TcpRtt,
+    pub http: Option<Replies<'a>>,
+    pub ws_ping: Option<Replies<'a>>,
+    pub ws_close: Option<Replies<'a>>,
+    pub socketio_ack: Option<Replies<'a>>,
+    pub heartbeat: Option<HeartbeatRecord<'a>>,
+}
+
+/// One kind's replies: their summary and (in walk's JSON) each of them.
+#[derive(Serialize)]
+pub struct Replies<'a> {
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// The replies listed, in order (walk's JSON; flows prints the summary only).
+    #[serde(skip)]
+    pub pairs: &'a [Reply],
+}
+
+/// Engine.IO's heartbeat: the pongs (as any replies), what the open packet
+/// announced, and the intervals seen between one side's pings.
+#[derive(Serialize)]
+pub struct HeartbeatRecord<'a> {
+    pub pongs: Option<Replies<'a>>,
+    pub ping_interval_ms: Option<u64>,
+    pub ping_timeout_ms: Option<u64>,
+    pub interval: Option<Summary>,
+    pub late_pongs: u64,
+    pub late_pings: u64,
+}
+
+impl<'a> LatencyRecord<'a> {
+    pub fn of(s: &ConnSummary, app: Option<&'a AppLatency>) -> Self {
+        let kind = |k: Kind| {
+            let r = app?.get(k);
+            Some(Replies {
+                summary: r.samples.summary()?,
+                pairs: &r.listed,
+            })
+        };
+        LatencyRecord {
+            tcp_rtt: s.tcp_rtt,
+            http: kind(Kind::Http),
+            ws_ping: kind(Kind::WsPing),
+            ws_close: kind(Kind::WsClose),
+            socketio_ack: kind(Kind::SocketioAck),
+            heartbeat: app
+                .and_then(|a| a.heartbeat.as_ref())
+                .map(|h| HeartbeatRecord {
+                    pongs: kind(Kind::Heartbeat),
+                    ping_interval_ms: h.ping_interval_ms,
+                    ping_timeout_ms: h.ping_timeout_ms,
+                    interval: h.intervals.summary(),
+                    late_pongs: h.late_pongs,
+                    late_pings: h.late_pings,
+                }),
+        }
+    }
+
+    /// Each kind's replies, by the name of its object in the record.
+    pub fn pairs(&self) -> [(&'static str, Option<&'a [Reply]>); 5] {
+        let p = |r: &Option<Replies<'a>>| r.as_ref().map(|r| r.pairs);
+        [
+            ("http", p(&self.http)),
+            ("ws_ping", p(&self.ws_ping)),
+            ("ws_close", p(&self.ws_close)),
+            ("socketio_ack", p(&self.socketio_ack)),
+            (
+                "heartbeat",
+                self.heartbeat.as_ref().and_then(|h| p(&h.pongs)),
+            ),
+        ]
+    }
 }
 
 pub fn record<'a>(s: &'a ConnSummary, app: Option<&'a AppSummary>) -> ConnRecord<'a> {
@@ -117,6 +199,7 @@ pub fn record<'a>(s: &'a ConnSummary, app: Option<&'a AppSummary>) -> ConnRecord
         app_problems: app.map_or(&[], |a| a.problems.as_slice()),
         app_problem_count: app.map_or(0, |a| a.problem_count),
         overhead: Overhead::of(s, app),
+        latency: LatencyRecord::of(s, app.map(|a| &a.latency)),
     }
 }
 

@@ -321,12 +321,7 @@ fn replay(batch: &mut Batch, consumer: &mut Consumer<'_>) -> Result<(), RunError
                 at,
                 start,
                 end,
-            } => consumer.data(
-                stream,
-                dir,
-                &at,
-                arena.get(start..end).unwrap_or_default(),
-            ),
+            } => consumer.data(stream, dir, &at, arena.get(start..end).unwrap_or_default()),
             Op::Gap { stream, dir } => consumer.gap(stream, dir),
             Op::End { stream, dir, at } => consumer.end(stream, dir, &at),
             Op::Ports { stream, ports } => consumer.ports(stream, ports),

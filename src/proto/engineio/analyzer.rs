@@ -7,14 +7,39 @@
 //! [`Part::EngineIoEnvelope`]; the Socket.IO data as application payload.
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
 
 use super::record::{EngineIoEvent, SioRow};
 use super::{EioData, EioPacket};
 use crate::flow::Dir;
+use crate::latency::SAMPLE_BYTES;
 use crate::proto::bytes::Part;
 use crate::proto::http::Head;
-use crate::proto::socketio::{self, BinaryJoiner, SioPacket};
+use crate::proto::latency::{self, Asked, Heartbeat, Kind};
+use crate::proto::socketio::{self, BinaryJoiner, SioPacket, SioType};
 use crate::proto::stack::{CarriedAnalyzer, Carrier, Cx, MAX_LISTED, Unit, clip};
+
+/// Socket.IO events waiting for their ACK, per connection (the oldest are
+/// dropped).
+pub const MAX_ACKS_WAITING: usize = 256;
+
+/// An event sent with an ack id, waiting for its ACK.
+struct AckWait {
+    asked: Asked,
+    namespace: String,
+    id: u64,
+    event: String,
+}
+
+/// Requests of Engine.IO and Socket.IO waiting for their reply.
+#[derive(Default)]
+struct Waiting {
+    /// Each side's last ping (and whether it was the upgrade's probe).
+    ping: [Option<(Asked, bool)>; 2],
+    /// The time of each side's last heartbeat ping, for the interval.
+    last_ping: [Option<Asked>; 2],
+    acks: VecDeque<AckWait>,
+}
 
 /// The transport a carrier is, in Engine.IO's words.
 fn transport(c: Carrier) -> &'static str {
@@ -38,6 +63,7 @@ pub struct EngineIo {
     /// the one it gave up on.
     held_at: [u64; 2],
     incomplete_at: [u64; 2],
+    waiting: Waiting,
 }
 
 impl EngineIo {
@@ -50,9 +76,9 @@ impl EngineIo {
             if let EioPacket::Message(EioData::Binary(b)) = &p
                 && let Some(joined) = self.joiner[d].attachment(b)
             {
-                sio(cx, dir, self.held_at[d], frame, "websocket", joined);
+                self.sio(cx, dir, self.held_at[d], frame, "websocket", joined);
             }
-            packet(cx, dir, frame, "websocket", p);
+            self.packet(cx, dir, frame, "websocket", p);
             return 0;
         }
         let text = match simdutf8::basic::from_utf8(u.data) {
@@ -74,7 +100,7 @@ impl EngineIo {
         if let EioPacket::Upgrade = p {
             cx.app.socketio.get_or_insert_default().upgraded = true;
         }
-        packet(cx, dir, frame, "websocket", p);
+        self.packet(cx, dir, frame, "websocket", p);
         env
     }
 
@@ -99,12 +125,12 @@ impl EngineIo {
                 EioPacket::Message(EioData::Binary(b)) => {
                     data += b.len() as u64;
                     if let Some(j) = self.joiner[d].attachment(b) {
-                        sio(cx, dir, self.held_at[d], frame, "polling", j);
+                        self.sio(cx, dir, self.held_at[d], frame, "polling", j);
                     }
                 }
                 _ => {}
             }
-            packet(cx, dir, frame, "polling", p);
+            self.packet(cx, dir, frame, "polling", p);
         }
         let len = u.data.len() as u64;
         len - data.min(len)
@@ -131,11 +157,130 @@ impl EngineIo {
             self.held_at[d] = frame;
         }
         if let Some(p) = now {
-            sio(cx, dir, frame, frame, t, p);
+            self.sio(cx, dir, frame, frame, t, p);
         }
         if let Some(p) = self.joiner[d].take_incomplete() {
-            sio(cx, dir, self.incomplete_at[d], frame, t, p);
+            self.sio(cx, dir, self.incomplete_at[d], frame, t, p);
         }
+    }
+
+    /// An Engine.IO packet, then how long it took if it answers a ping.
+    fn packet(&mut self, cx: &mut Cx<'_>, dir: Dir, frame: u64, t: &'static str, p: EioPacket) {
+        let d = dir as usize;
+        let mut reply = None;
+        match &p {
+            EioPacket::Open(o) => {
+                let hb = cx.app.latency.heartbeat.get_or_insert_default();
+                hb.ping_interval_ms = o.ping_interval;
+                hb.ping_timeout_ms = o.ping_timeout;
+            }
+            EioPacket::Ping(data) => {
+                let probe = data == "probe";
+                let asked = Asked::at(&cx.now, frame, dir);
+                if !probe {
+                    heartbeat_interval(cx, self.waiting.last_ping[d], asked);
+                    self.waiting.last_ping[d] = asked;
+                }
+                self.waiting.ping[d] = asked.map(|a| (a, probe));
+            }
+            EioPacket::Pong(_) => {
+                if let Some((asked, probe)) = self.waiting.ping[1 - d].take() {
+                    let what = || if probe { "probe" } else { "ping" }.to_owned();
+                    reply = latency::measure(Kind::Heartbeat, &asked, frame, &cx.now, what);
+                    if let Some(r) = &mut reply {
+                        let timeout = cx
+                            .app
+                            .latency
+                            .heartbeat
+                            .as_ref()
+                            .and_then(|h| h.ping_timeout_ms);
+                        r.late = !probe && timeout.is_some_and(|t| r.seconds * 1e3 > t as f64);
+                        if r.late {
+                            cx.app.latency.heartbeat.get_or_insert_default().late_pongs += 1;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        packet(cx, dir, frame, t, p);
+        if let Some(r) = reply {
+            cx.reply(r);
+        }
+    }
+
+    /// A Socket.IO packet, then how long it took if it acknowledges an event.
+    fn sio(
+        &mut self,
+        cx: &mut Cx<'_>,
+        dir: Dir,
+        frame: u64,
+        complete: u64,
+        t: &'static str,
+        p: SioPacket,
+    ) {
+        let mut reply = None;
+        match (p.ptype, p.ack_id) {
+            (SioType::Event | SioType::BinaryEvent, Some(id)) => {
+                if let Some(asked) = Asked::at(&cx.now, complete, dir) {
+                    let q = &mut self.waiting.acks;
+                    if q.len() >= MAX_ACKS_WAITING {
+                        q.pop_front();
+                    }
+                    q.push_back(AckWait {
+                        asked,
+                        namespace: p.namespace.clone(),
+                        id,
+                        event: clip(p.event.as_deref().unwrap_or("?")),
+                    });
+                }
+            }
+            (SioType::Ack | SioType::BinaryAck, Some(id)) => {
+                let q = &mut self.waiting.acks;
+                let found = q
+                    .iter()
+                    .position(|w| w.asked.by != dir && w.id == id && w.namespace == p.namespace);
+                if let Some(w) = found.and_then(|i| q.remove(i)) {
+                    let what = || {
+                        let ns = if w.namespace == "/" {
+                            String::new()
+                        } else {
+                            format!("{} ", w.namespace)
+                        };
+                        format!("{ns}\"{}\" #{id}", w.event)
+                    };
+                    reply = latency::measure(Kind::SocketioAck, &w.asked, complete, &cx.now, what);
+                }
+            }
+            _ => {}
+        }
+        sio(cx, dir, frame, complete, t, p);
+        if let Some(r) = reply {
+            cx.reply(r);
+        }
+    }
+}
+
+/// A heartbeat ping after the one before: the interval between them, and
+/// whether it came later than the client waits (interval + timeout).
+fn heartbeat_interval(cx: &mut Cx<'_>, last: Option<Asked>, now: Option<Asked>) {
+    let (Some(last), Some(now)) = (last, now) else {
+        return;
+    };
+    let ns = now.ts.since(last.ts).clamp(0, i64::MAX as i128) as i64;
+    let wants = cx
+        .app
+        .latency
+        .heartbeat
+        .as_ref()
+        .is_none_or(|h| h.intervals.wants());
+    let room = wants && cx.sample_room(SAMPLE_BYTES);
+    let hb: &mut Heartbeat = cx.app.latency.heartbeat.get_or_insert_default();
+    hb.intervals.push(ns, room);
+    if let (Some(i), Some(t)) = (hb.ping_interval_ms, hb.ping_timeout_ms)
+        && ns as f64 / 1e6 > (i + t) as f64
+    {
+        hb.late_pings += 1;
     }
 }
 
@@ -180,7 +325,7 @@ impl CarriedAnalyzer for EngineIo {
         for dir in [Dir::ClientToServer, Dir::ServerToClient] {
             if let Some(p) = self.joiner[dir as usize].finish() {
                 let at = self.held_at[dir as usize];
-                sio(cx, dir, at, last_frame, transport(carrier), p);
+                self.sio(cx, dir, at, last_frame, transport(carrier), p);
             }
         }
     }

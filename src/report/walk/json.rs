@@ -20,6 +20,22 @@ impl<W: Write> WalkView<W> {
     ) -> io::Result<()> {
         let mut v = record::connection(s, app);
         if let Value::Object(m) = &mut v {
+            // Each reply listed under its kind (heartbeat: under its pongs).
+            let lat = record::LatencyRecord::of(s, app.map(|a| &a.latency));
+            if let Some(Value::Object(l)) = m.get_mut("latency") {
+                for (name, pairs) in lat.pairs() {
+                    let slot = match l.get_mut(name) {
+                        Some(Value::Object(o)) if name == "heartbeat" => o.get_mut("pongs"),
+                        other => other,
+                    };
+                    if let (Some(Value::Object(o)), Some(p)) = (slot, pairs) {
+                        o.insert(
+                            "pairs".into(),
+                            serde_json::to_value(p).map_err(io::Error::other)?,
+                        );
+                    }
+                }
+            }
             if let Some(w) = app.and_then(|a| a.websocket.as_ref())
                 && let Some(Value::Object(ws)) = m.get_mut("websocket")
             {

@@ -89,6 +89,16 @@ pub(super) fn tcp_layer(
     fl.add("len", "Segment length", seg_len)
         .means("payload bytes the IP header says the segment carries");
     fl.add("payload_len", "Captured payload", tcp.payload().len());
+    if let Some(k) = ctx.and_then(|c| c.acked) {
+        fl.add("acks_frame", "ACK to the segment in frame", k.frame)
+            .means(
+                "the segment this one acknowledges exactly, as tshark's tcp.analysis.acks_frame",
+            );
+        let rtt = k.rtt_ns as f64 / 1e9;
+        fl.add("ack_rtt", "Round trip to this ACK", rtt)
+            .text(format!("{rtt:.9} s"))
+            .means("from that segment to this ACK, as tshark's tcp.analysis.ack_rtt");
+    }
     if let Some(c) = ctx.filter(|c| !c.analysis.is_empty()) {
         let kinds: Vec<Value> = c.analysis.iter().map(|(k, _)| Value::from(k)).collect();
         let labels: Vec<&str> = c.analysis.iter().map(|(_, l)| l).collect();
