@@ -172,7 +172,7 @@ client() {
 P_ECHO=8801 P_DEFLATE=8802 P_IPV6=8803 P_SOCKETIO=8804
 P_REFUSED=8805 P_REJECTED=8806 P_SLL2=8807 P_PCAPNG=8808 P_SNAP=8809
 P_WSS13=8811 P_WSS12C=8812 P_WSS12G=8813 P_WSSNODE=8814 P_SIOTLS=8815 P_KEYUPD=8816
-P_BROWSER=8817
+P_BROWSER=8817 P_SLOWPONG=8818 P_SIOSLOW=8819 P_SIORECONN=8820
 CERT=$GEN/tls/cert.pem KEY=$GEN/tls/key.pem
 
 capture_ws_echo() {
@@ -349,6 +349,37 @@ capture_wss_chromium() {
   rm -rf "$WORK/chromium-profile"
 }
 
+capture_ws_slow_pong() {
+  # a WebSocket server that pongs 50 ms late and echoes 30 ms late (Node "ws", autoPong off)
+  local out=$WORK/ws-slow-pong.pcap
+  start_recorder lo "$out" "$P_SLOWPONG"
+  start_server "$P_SLOWPONG" node "$GEN/ws_slow_pong_server.js" "$P_SLOWPONG"
+  client node "$GEN/ws_slow_pong_client.js" "ws://127.0.0.1:$P_SLOWPONG/slow"
+  wait_server
+  stop_recorder
+}
+
+capture_socketio_slow() {
+  # Socket.IO handlers that sleep before they acknowledge; heartbeats every 300 ms
+  local out=$WORK/socketio-slow.pcap
+  start_recorder lo "$out" "$P_SIOSLOW"
+  start_server "$P_SIOSLOW" node "$GEN/socketio_slow_server.js" "$P_SIOSLOW"
+  client node "$GEN/socketio_slow_client.js" "http://127.0.0.1:$P_SIOSLOW"
+  wait_server
+  stop_recorder
+}
+
+capture_socketio_reconnect() {
+  # one Socket.IO client across three connections: a transport the server closes (the
+  # session is recovered), then a server restart (connections refused until it is back)
+  local out=$WORK/socketio-reconnect.pcap
+  start_recorder lo "$out" "$P_SIORECONN"
+  start_server "$P_SIORECONN" node "$GEN/socketio_reconnect_server.js" "$P_SIORECONN"
+  client node "$GEN/socketio_reconnect_client.js" "http://127.0.0.1:$P_SIORECONN"
+  wait_server
+  stop_recorder
+}
+
 # ---------------------------------------------------------------- checks
 # Run only when tshark is installed (it is not needed to record). Every file: no malformed or
 # truncated packets, no expert errors, no lost, retransmitted, duplicated or out-of-order
@@ -357,6 +388,8 @@ check_clean() {
   local file=$WORK/$1 bad filter
   filter='_ws.malformed || _ws.short || tcp.analysis.lost_segment || tcp.analysis.ack_lost_segment ||
       tcp.analysis.out_of_order'
+  # Connections refused while the restarted server is down are the point of that capture.
+  [[ $1 == socketio-reconnect.pcap ]] && filter=${filter/ || tcp.analysis.ack_lost_segment/}
   # The browser's own timers may retransmit a segment (a tail-loss probe) even on loopback,
   # and its resets are expert warnings: as recorded, not a fault of the recording.
   # A file cut by its snap length has short frames by design.
@@ -452,6 +485,7 @@ check_captures() {
     [[ -e $f ]] && check_clean "$(basename "$f")"
   done
   check_tls_captures
+  check_latency_captures
   # the rest checks the plain captures, when all of them were made
   [[ -f $WORK/ws-echo.pcap ]] || return 0
 
@@ -504,6 +538,27 @@ check_captures() {
   capinfos -t "$WORK/ws-echo.pcapng" | grep -q pcapng || die "ws-echo.pcapng is not pcapng"
 }
 
+# the captures of slow servers and of a reconnecting client
+check_latency_captures() {
+  if [[ -f $WORK/ws-slow-pong.pcap ]]; then
+    expect_ws_session ws-slow-pong.pcap
+    expect ws-slow-pong.pcap -eq 3 'websocket.opcode == 9'
+    expect ws-slow-pong.pcap -eq 3 'websocket.opcode == 10'
+    expect ws-slow-pong.pcap -eq 4 'websocket.opcode == 1'
+  fi
+  if [[ -f $WORK/socketio-slow.pcap ]]; then
+    expect socketio-slow.pcap -eq 1 'http.response.code == 101'
+    expect socketio-slow.pcap -eq 3 'websocket.payload.text matches "^42[0-9]+\\[\"save\""'
+    expect socketio-slow.pcap -eq 1 'websocket.payload.text matches "^42/admin,0\\["'
+    expect socketio-slow.pcap -ge 3 'websocket.payload.text == "2"'
+  fi
+  if [[ -f $WORK/socketio-reconnect.pcap ]]; then
+    expect socketio-reconnect.pcap -eq 3 'http.response.code == 101'
+    expect socketio-reconnect.pcap -ge 1 'tcp.flags.reset == 1 && tcp.flags.ack == 1 && tcp.seq == 1'
+    expect socketio-reconnect.pcap -eq 2 'websocket.payload.text contains "\"pid\""  && websocket.payload.text matches "^40\\{"  && ip.src == 127.0.0.1 && tcp.dstport == 8820'
+  fi
+}
+
 main() {
   local start=$SECONDS name
   install_dependencies
@@ -512,6 +567,7 @@ main() {
     refused ws_upgrade_rejected ws_echo_any_sll2 ws_echo_pcapng ws_echo_snaplen96
     wss_python_tls13 wss_python_tls12_chacha wss_python_tls12_aesgcm
     wss_node_tls13_aes256 socketio_https wss_keyupdate wss_chromium
+    ws_slow_pong socketio_slow socketio_reconnect
   )
   if (($#)); then
     for name in "$@"; do

@@ -102,6 +102,21 @@ Examples:
 Exit status: 0 ok, 1 capture unreadable past some point (all packets before it are printed), 2 usage.")]
     Packets(PacketsArgs),
 
+    /// Every WebSocket message and Socket.IO packet in time order, across connections, with how long each reply took
+    #[command(after_help = "\
+Examples:
+  osiscope messages captures/ws-echo.pcap
+  osiscope messages captures/socketio-slow.pcap --event save     the saves and their acks
+  osiscope messages big.pcap --grep error --format json | jq .text
+
+A message that carries Engine.IO is listed as the Engine.IO or Socket.IO
+packet inside it; pings, pongs and closes are listed too. A reply (pong,
+close reply, Socket.IO ack, Engine.IO pong) says how long after its request
+it came, as `walk` does.
+
+Exit status: 0 ok, 1 capture unreadable past some point (rows before it are printed) or nothing listed, 2 usage.")]
+    Messages(MessagesArgs),
+
     /// Take packets apart field by field, like Wireshark's detail pane, with a hex dump
     #[command(after_help = "\
 Examples:
@@ -302,6 +317,7 @@ impl Command {
             Command::Flows(a) => Some(&mut a.filter),
             Command::Packets(a) => Some(&mut a.filter),
             Command::Layers(a) => Some(&mut a.filter),
+            Command::Messages(a) => Some(&mut a.filter),
             Command::Demo(a) => Some(&mut a.filter),
             Command::Live(a) => Some(&mut a.filter),
             Command::Completions(_) | Command::Man => None,
@@ -359,6 +375,7 @@ pub enum LiveView {
     Walk,
     Packets,
     Flows,
+    Messages,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -370,9 +387,12 @@ pub enum LiveFormat {
 
 #[derive(Args, Debug)]
 pub struct LiveArgs {
-    /// What to show: each step as it happens (walk), one row per packet, or one row per connection as it ends
+    /// What to show: each step as it happens (walk), one row per packet, one row per connection as it ends, or one row per WebSocket message and Socket.IO packet
     #[arg(value_enum, default_value_t = LiveView::Walk)]
     pub view: LiveView,
+    /// messages: only these (--grep TEXT, --event NAME)
+    #[command(flatten)]
+    pub select: MessageSelect,
     /// Interface to capture on; `any` for every interface at once (Linux cooked v2 frames, as tcpdump -i any)
     #[arg(
         short = 'i',
@@ -442,6 +462,38 @@ pub struct PacketsArgs {
     /// Lay the table out for this many columns (default: the terminal's width; every layer's column when not a terminal). Below 160, one line per packet; below 100, without the time
     #[arg(long, value_name = "COLS", value_parser = clap::value_parser!(u16).range(40..))]
     pub width: Option<u16>,
+}
+
+#[derive(Args, Debug)]
+pub struct MessagesArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub select: MessageSelect,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// Which messages `messages` lists.
+#[derive(Args, Debug, Clone, Default)]
+pub struct MessageSelect {
+    /// Only messages whose text (or Socket.IO event name or arguments) contains TEXT
+    #[arg(long, value_name = "TEXT")]
+    pub grep: Option<String>,
+    /// Only Socket.IO packets of this event, and the acks that answer them
+    #[arg(long, value_name = "NAME")]
+    pub event: Option<String>,
+}
+
+impl MessageSelect {
+    pub fn filter(&self) -> crate::report::messages::MessageFilter {
+        crate::report::messages::MessageFilter {
+            grep: self.grep.clone(),
+            event: self.event.clone(),
+        }
+    }
 }
 
 #[derive(Args, Debug)]

@@ -13,6 +13,7 @@ use osiscope::report::count::CountView;
 use osiscope::report::escape::escape;
 use osiscope::report::flows::FlowsView;
 use osiscope::report::layers::LayersView;
+use osiscope::report::messages::MessagesView;
 use osiscope::report::packets::PacketsView;
 use osiscope::report::style::use_color;
 use osiscope::report::walk::WalkView;
@@ -113,6 +114,12 @@ fn live(a: osiscope::cli::LiveArgs, out: impl Write) -> ExitCode {
             LiveView::Flows => {
                 let f = if json { Format::Json } else { Format::Table };
                 let mut v = FlowsView::new(out, f).live();
+                run::source(source, &mut v, l)
+            }
+            LiveView::Messages => {
+                let f = if json { Format::Json } else { Format::Table };
+                let mut v = MessagesView::new(out, f, a.select.filter()).live();
+                let l = RunOptions { texts: true, ..l };
                 run::source(source, &mut v, l)
             }
         }
@@ -444,6 +451,25 @@ fn main() -> ExitCode {
             };
             let mut view = FlowsView::new(out, a.output.format);
             let mut l = a.input.run_options(&a.filter);
+            let mut threads = a.input.threads();
+            if input.streams() {
+                view = view.live();
+                l.live = true;
+                threads = 1;
+            }
+            (input.name(), input.run(&mut view, l, threads))
+        }
+        Command::Messages(a) => {
+            let text = a.output.format == Format::Table;
+            let input = match open_input(&a.input, "messages", text, &mut out) {
+                Ok(i) => i,
+                Err(code) => return code,
+            };
+            let mut view = MessagesView::new(out, a.output.format, a.select.filter());
+            let mut l = RunOptions {
+                texts: true,
+                ..a.input.run_options(&a.filter)
+            };
             let mut threads = a.input.threads();
             if input.streams() {
                 view = view.live();

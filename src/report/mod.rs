@@ -7,6 +7,7 @@ pub mod escape;
 pub mod flows;
 pub mod json;
 pub mod layers;
+pub mod messages;
 pub mod order;
 pub mod packets;
 pub mod record;

@@ -36,6 +36,8 @@ impl Analyzers {
     pub fn for_view(opts: &RunOptions, wants_frames: bool) -> Analyzers {
         let (messages, frames) = if opts.detail {
             (MAX_TEXT, MAX_FRAME_KEEP)
+        } else if opts.texts {
+            (MAX_TEXT, 0)
         } else if opts.units {
             (LINE_PREVIEW, UNIT_PREVIEW)
         } else if wants_frames {

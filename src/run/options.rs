@@ -97,6 +97,9 @@ pub struct RunOptions {
     pub tally: Arc<Tally>,
     pub whole_messages: bool,
     pub detail: bool,
+    /// Keep each message's text up to [`MAX_TEXT`](crate::proto::stack::MAX_TEXT)
+    /// in its event (`messages` prints and searches it).
+    pub texts: bool,
     /// Report what `layers` needs to open a frame's application units: each
     /// HTTP head where it is read, and the start of each WebSocket payload.
     pub units: bool,
