@@ -150,6 +150,8 @@ pub struct Heartbeat {
     /// Gaps between pings longer than interval + timeout (the client would
     /// have closed the session).
     pub late_pings: u64,
+    /// The last ping was never answered: the connection ended first.
+    pub unanswered_at_end: bool,
 }
 
 /// The replies of one connection, by kind.

@@ -142,6 +142,8 @@ pub struct HeartbeatRecord<'a> {
     pub interval: Option<Summary>,
     pub late_pongs: u64,
     pub late_pings: u64,
+    /// The last ping was never answered: the connection ended first.
+    pub unanswered_at_end: bool,
 }
 
 impl<'a> LatencyRecord<'a> {
@@ -168,6 +170,7 @@ impl<'a> LatencyRecord<'a> {
                     interval: h.intervals.summary(),
                     late_pongs: h.late_pongs,
                     late_pings: h.late_pings,
+                    unanswered_at_end: h.unanswered_at_end,
                 }),
         }
     }

@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
-use super::record::{EngineIoEvent, SioRow};
+use super::record::{EngineIoEvent, MAX_CONNECTS, SioConnect, SioRow};
 use super::{EioData, EioPacket};
 use crate::flow::Dir;
 use crate::latency::SAMPLE_BYTES;
@@ -220,6 +220,7 @@ impl EngineIo {
         p: SioPacket,
     ) {
         let mut reply = None;
+        note_session(cx, dir, frame, &p);
         match (p.ptype, p.ack_id) {
             (SioType::Event | SioType::BinaryEvent, Some(id)) => {
                 if let Some(asked) = Asked::at(&cx.now, complete, dir) {
@@ -258,6 +259,34 @@ impl EngineIo {
         if let Some(r) = reply {
             cx.reply(r);
         }
+    }
+}
+
+/// A CONNECT's session ids, and who said goodbye first.
+fn note_session(cx: &mut Cx<'_>, dir: Dir, frame: u64, p: &SioPacket) {
+    let so = cx.app.socketio.get_or_insert_default();
+    match p.ptype {
+        SioType::Connect if so.connects.len() < MAX_CONNECTS => {
+            let field = |k: &str| {
+                p.data
+                    .as_ref()
+                    .and_then(|d| d.get(k))
+                    .and_then(|v| v.as_str())
+                    .map(clip)
+            };
+            so.connects.push(SioConnect {
+                frame,
+                from: dir,
+                namespace: clip(&p.namespace),
+                sid: field("sid"),
+                pid: field("pid"),
+                offset: field("offset"),
+            });
+        }
+        SioType::Disconnect => {
+            so.disconnect_from.get_or_insert(dir);
+        }
+        _ => {}
     }
 }
 
@@ -322,6 +351,11 @@ impl CarriedAnalyzer for EngineIo {
     }
 
     fn finish(&mut self, cx: &mut Cx<'_>, last_frame: u64, carrier: Carrier) {
+        if self.waiting.ping.iter().flatten().any(|(_, probe)| !probe)
+            && let Some(hb) = &mut cx.app.latency.heartbeat
+        {
+            hb.unanswered_at_end = true;
+        }
         for dir in [Dir::ClientToServer, Dir::ServerToClient] {
             if let Some(p) = self.joiner[dir as usize].finish() {
                 let at = self.held_at[dir as usize];

@@ -63,9 +63,33 @@ pub struct SocketIoSummary {
     pub engine_packets: BTreeMap<String, u64>,
     pub socket_packets: BTreeMap<String, u64>,
     pub events: BTreeMap<String, u64>,
+    /// Socket.IO CONNECT packets, both ways, the first [`MAX_CONNECTS`]:
+    /// what ties a client's sessions together across reconnects.
+    pub connects: Vec<SioConnect>,
+    /// Who sent the first Socket.IO DISCONNECT, if anyone.
+    pub disconnect_from: Option<Dir>,
     /// Every packet but Engine.IO messages (walk), up to [`MAX_LISTED`].
     #[serde(skip)]
     pub packet_rows: Vec<SioRow>,
+}
+
+/// CONNECT packets kept per connection.
+pub const MAX_CONNECTS: usize = 16;
+
+/// A Socket.IO CONNECT: the client's asks for a namespace (offering the
+/// session it had, with connection-state recovery: Socket.IO >= 4.6); the
+/// server's grants it (the socket's id, and the session id to offer next time).
+#[derive(Clone, Debug, Serialize)]
+pub struct SioConnect {
+    pub frame: u64,
+    pub from: Dir,
+    pub namespace: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -63,6 +63,14 @@ impl<W: Write> WalkView<W> {
                     .collect();
                 ws.insert("violations".into(), Value::Array(vio));
             }
+            if let Some(r) = &self.resume
+                && let Some(Value::Object(so)) = m.get_mut("socketio")
+            {
+                so.insert(
+                    "resumes".into(),
+                    serde_json::to_value(r).map_err(io::Error::other)?,
+                );
+            }
             if let Some(sio) = app.and_then(|a| a.socketio.as_ref())
                 && let Some(Value::Object(so)) = m.get_mut("socketio")
             {

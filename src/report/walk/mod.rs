@@ -16,6 +16,7 @@
 //! per format renders a finished connection ([`text`], [`json`],
 //! [`mermaid`], [`svg`]).
 
+mod clients;
 mod http;
 mod json;
 mod latency;
@@ -128,6 +129,10 @@ pub struct WalkView<W: Write> {
     sessions: std::collections::BTreeMap<String, Vec<SessionPart>>,
     /// Live capture: each step is printed as it happens.
     live: bool,
+    /// Socket.IO clients across reconnects, and what the connection being
+    /// rendered resumes.
+    clients: clients::Clients,
+    resume: Option<clients::Resume>,
 }
 
 impl<W: Write> WalkView<W> {
@@ -154,6 +159,8 @@ impl<W: Write> WalkView<W> {
             evicted: 0,
             sessions: std::collections::BTreeMap::new(),
             live: false,
+            clients: clients::Clients::default(),
+            resume: None,
         }
     }
 
@@ -180,6 +187,9 @@ impl<W: Write> WalkView<W> {
     fn full_header(&self, s: &ConnSummary, app: Option<&AppSummary>) -> Vec<String> {
         let mut head = tcp::header(s);
         head.extend(app_header(app));
+        if let Some(r) = &self.resume {
+            head.push(r.line());
+        }
         head
     }
 
@@ -273,6 +283,7 @@ impl<W: Write> View for WalkView<W> {
     fn connection(&mut self, s: &ConnSummary, app: Option<&AppSummary>) -> io::Result<()> {
         self.evicted += u64::from(s.evicted);
         self.session_part(s, app, true);
+        self.resume = self.clients.connection(s, app);
         let mut story = self.stories.remove(&s.id).unwrap_or_default();
         self.step_bytes = self.step_bytes.saturating_sub(story.bytes);
         // The folded run's last steps are kept whatever the budget: they are few.
@@ -310,6 +321,7 @@ impl<W: Write> View for WalkView<W> {
 
     fn unlisted(&mut self, s: &ConnSummary, app: Option<&AppSummary>) {
         self.session_part(s, app, false);
+        self.clients.connection(s, app);
     }
 
     fn finish(&mut self) -> io::Result<()> {

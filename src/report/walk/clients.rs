@@ -1,0 +1,214 @@
+//! One Socket.IO client across reconnects: a connection that opens a
+//! Socket.IO session is tied to the connection the same client had before,
+//! with the gap between them and why the earlier one ended.
+//!
+//! Ties, best first: the session id the client offers in its CONNECT
+//! (connection-state recovery, Socket.IO >= 4.6: `pid`) equals the one an
+//! earlier connection was granted; else, as a guess, the latest earlier
+//! connection from the same client address to the same server that had
+//! ended by then (within [`GUESS_WINDOW`] seconds) under another Engine.IO
+//! session. Connections of one Engine.IO session (long-polling, then its
+//! WebSocket) are one session, not a reconnect ([`super::SessionPart`]).
+//!
+//! Memory: the last [`MAX_PARTS`] Socket.IO connections and
+//! [`MAX_REFUSED`] refused ones are remembered.
+
+use std::collections::VecDeque;
+
+use serde::Serialize;
+
+use crate::flow::{ConnSummary, Dir};
+use crate::proto::engineio::record::SocketIoSummary;
+use crate::proto::stack::AppSummary;
+use crate::report::flows::human_secs;
+
+/// Socket.IO connections remembered to tie later ones to.
+pub const MAX_PARTS: usize = 1000;
+/// Refused connections remembered (counted in the gap they fall in).
+pub const MAX_REFUSED: usize = 1000;
+/// Seconds within which a guess ties a connection to the one before.
+pub const GUESS_WINDOW: f64 = 60.0;
+
+/// What is kept of a Socket.IO connection.
+struct Part {
+    id: u64,
+    client_ip: String,
+    server: String,
+    end: f64,
+    eio_sid: Option<String>,
+    /// The socket id and recovery session id the server granted on "/".
+    sid: Option<String>,
+    pid: Option<String>,
+    ended: String,
+}
+
+/// The connection this one takes the client over from.
+#[derive(Clone, Debug, Serialize)]
+pub struct Resume {
+    pub connection: u64,
+    /// "recovery_pid" (the offered session id), or "guess" (same client
+    /// address and server, in time order).
+    pub by: &'static str,
+    pub gap_seconds: f64,
+    /// How the earlier connection ended, in words.
+    pub earlier_ended: String,
+    /// Connections to the same server refused in the gap (the server was down).
+    pub refused_between: u64,
+    /// With a pid: whether the server recovered the session (the same socket id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<String>,
+}
+
+impl Resume {
+    /// The header line of the connection that resumes.
+    pub fn line(&self) -> String {
+        let mut t = format!(
+            "  ↺ the Socket.IO client of connection {} again, {} after that one ended: {}",
+            self.connection,
+            human_secs(self.gap_seconds.max(0.0)),
+            self.earlier_ended
+        );
+        if self.refused_between > 0 {
+            t.push_str(&format!(
+                "; {} connection attempt{} refused in between (the server was down)",
+                self.refused_between,
+                if self.refused_between == 1 { "" } else { "s" }
+            ));
+        }
+        match (self.by, self.recovered) {
+            ("recovery_pid", Some(true)) => t.push_str(
+                "; tied by the session id it offered (connection-state recovery): the server recovered the session",
+            ),
+            ("recovery_pid", _) => t.push_str(
+                "; tied by the session id it offered (connection-state recovery): the server did not know it and opened a new session",
+            ),
+            _ => t.push_str("; a guess: same client address and server, in time order"),
+        }
+        t
+    }
+}
+
+/// The Socket.IO connections seen so far, to tie reconnects to.
+#[derive(Default)]
+pub(super) struct Clients {
+    parts: VecDeque<Part>,
+    refused: VecDeque<(String, String, f64)>,
+}
+
+fn ip_of(endpoint: &str) -> String {
+    match endpoint.rsplit_once(':') {
+        Some((ip, _)) => ip.to_owned(),
+        None => endpoint.to_owned(),
+    }
+}
+
+/// The CONNECT on "/" sent by `from`, if any.
+fn connect_on_root<'a>(
+    so: &'a SocketIoSummary,
+    from: Dir,
+) -> Option<&'a crate::proto::engineio::record::SioConnect> {
+    so.connects
+        .iter()
+        .find(|c| c.from == from && c.namespace == "/")
+}
+
+/// How a Socket.IO connection ended, as far as the capture says.
+fn ended(s: &ConnSummary, app: &AppSummary, so: &SocketIoSummary) -> String {
+    let hb = app.latency.heartbeat.as_ref();
+    if let Some(d) = so.disconnect_from {
+        return format!("the {} sent a Socket.IO DISCONNECT", d.sender());
+    }
+    if hb.is_some_and(|h| h.late_pongs > 0 || h.unanswered_at_end) {
+        return "ping timeout: a heartbeat ping was not answered in time".into();
+    }
+    if s.closed_by == Some("rst") {
+        let who = s.rst_from.map_or("one side", Dir::sender);
+        return format!("the {who} reset the connection");
+    }
+    if let Some(c) = app.websocket.as_ref().and_then(|w| w.close.as_ref())
+        && let Some(d) = c.initiator
+    {
+        return format!(
+            "the {} closed the transport with a WebSocket close",
+            d.sender()
+        );
+    }
+    match s.first_fin_from {
+        Some(d) => format!("the {} closed the connection with a FIN", d.sender()),
+        None => "it ended without a goodbye in the capture".into(),
+    }
+}
+
+impl Clients {
+    /// A finished connection: the connection it resumes, if any; then it is
+    /// remembered for the ones after it.
+    pub fn connection(&mut self, s: &ConnSummary, app: Option<&AppSummary>) -> Option<Resume> {
+        let client_ip = ip_of(&s.client);
+        if s.refused {
+            if self.refused.len() >= MAX_REFUSED {
+                self.refused.pop_front();
+            }
+            self.refused
+                .push_back((client_ip, s.server.clone(), s.start));
+            return None;
+        }
+        let app = app?;
+        let so = app.socketio.as_ref()?;
+        let offered = connect_on_root(so, Dir::ClientToServer);
+        let granted = connect_on_root(so, Dir::ServerToClient);
+        let pid = offered.and_then(|c| c.pid.as_deref());
+        let by_pid = pid.and_then(|p| {
+            self.parts
+                .iter()
+                .rev()
+                .find(|q| q.pid.as_deref() == Some(p))
+        });
+        let (earlier, by) = match by_pid {
+            Some(q) => (Some(q), "recovery_pid"),
+            None => (
+                self.parts.iter().rev().find(|q| {
+                    q.client_ip == client_ip
+                        && q.server == s.server
+                        && q.end <= s.start
+                        && s.start - q.end < GUESS_WINDOW
+                        && q.eio_sid != so.sid
+                }),
+                "guess",
+            ),
+        };
+        let resume = earlier.map(|q| Resume {
+            connection: q.id,
+            by,
+            gap_seconds: s.start - q.end,
+            earlier_ended: q.ended.clone(),
+            refused_between: self
+                .refused
+                .iter()
+                .filter(|(ip, srv, at)| {
+                    *ip == client_ip && *srv == s.server && *at >= q.end && *at <= s.start
+                })
+                .count() as u64,
+            recovered: (by == "recovery_pid").then(|| {
+                let sid = granted.and_then(|g| g.sid.as_deref());
+                sid.is_some() && sid == q.sid.as_deref()
+            }),
+            pid: pid.filter(|_| by == "recovery_pid").map(str::to_owned),
+        });
+        if self.parts.len() >= MAX_PARTS {
+            self.parts.pop_front();
+        }
+        self.parts.push_back(Part {
+            id: s.id,
+            client_ip,
+            server: s.server.clone(),
+            end: s.start + s.duration,
+            eio_sid: so.sid.clone(),
+            sid: granted.and_then(|g| g.sid.clone()),
+            pid: granted.and_then(|g| g.pid.clone()),
+            ended: ended(s, app, so),
+        });
+        resume
+    }
+}
