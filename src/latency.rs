@@ -23,6 +23,15 @@ pub struct Samples {
 }
 
 impl Samples {
+    pub const fn new() -> Self {
+        Samples {
+            count: 0,
+            min: 0,
+            max: 0,
+            kept: Vec::new(),
+        }
+    }
+
     /// Adds a sample; it is kept for the percentiles if `room` (the caller's
     /// budget has room) and fewer than [`MAX_KEPT`] are. Returns whether it
     /// was kept.

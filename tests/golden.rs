@@ -232,7 +232,7 @@ fn every_view_on_every_capture() {
     check(&common::repo().join("tests/golden/digests.tsv"), got);
 }
 
-/// The live views (`osiscope live walk|packets|flows`, text and JSON) replayed
+/// The live views (`osiscope live walk|packets|flows|messages`, text and JSON) replayed
 /// over each capture: they report connections as they close, which the file
 /// views do not.
 #[test]
@@ -275,18 +275,24 @@ mod live {
 
     use osiscope::capture::CaptureReader;
     use osiscope::report::flows::FlowsView;
+    use osiscope::report::messages::MessagesView;
     use osiscope::report::packets::PacketsView;
     use osiscope::report::walk::{WalkFormat, WalkView};
     use osiscope::report::{Format, View};
     use osiscope::run::{self, RunOptions};
 
     fn drive(path: &Path, view: &mut dyn View, detail: bool) {
+        drive_with(path, view, detail, false)
+    }
+
+    fn drive_with(path: &Path, view: &mut dyn View, detail: bool, texts: bool) {
         let Ok(mut reader) = CaptureReader::open(path) else {
             return;
         };
         let opts = RunOptions {
             live: true,
             detail,
+            texts,
             ..RunOptions::default()
         };
         let _ = run::source(&mut reader, view, opts);
@@ -312,6 +318,13 @@ mod live {
             let mut out = Vec::new();
             let mut v = FlowsView::new(&mut out, f).live();
             drive(path, &mut v, false);
+            drop(v);
+            res.push((name, out));
+        }
+        for (name, f) in [("messages", Format::Table), ("messages json", Format::Json)] {
+            let mut out = Vec::new();
+            let mut v = MessagesView::new(&mut out, f, Default::default()).live();
+            drive_with(path, &mut v, false, true);
             drop(v);
             res.push((name, out));
         }

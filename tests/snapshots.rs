@@ -10,7 +10,7 @@ mod common;
 
 use common::stdout;
 
-const CAPTURES: [&str; 8] = [
+const CAPTURES: [&str; 11] = [
     "ws-echo.pcap",
     "ws-echo.pcapng",
     "ws-echo-ipv6.pcap",
@@ -19,6 +19,9 @@ const CAPTURES: [&str; 8] = [
     "socketio-upgrade.pcap",
     "ws-upgrade-rejected.pcap",
     "refused.pcap",
+    "ws-slow-pong.pcap",
+    "socketio-slow.pcap",
+    "socketio-reconnect.pcap",
 ];
 
 fn snap(name: String, args: &[&str]) {
@@ -48,7 +51,16 @@ fn text_views_of_every_bundled_capture() {
         snap(format!("flows__{stem}"), &["flows", p]);
         snap(format!("packets__{stem}"), &["packets", p]);
         snap(format!("layers__{stem}"), &["layers", p, "--frame", "1-4"]);
+        snap(format!("messages__{stem}"), &["messages", p]);
+        snap(
+            format!("messages_json__{stem}"),
+            &["messages", p, "--format", "json"],
+        );
     }
+    snap(
+        "messages_event__socketio-slow_pcap".into(),
+        &["messages", "captures/socketio-slow.pcap", "--event", "save"],
+    );
     // Every frame of the main sample, field by field.
     snap(
         "layers_all__ws-echo_pcap".into(),

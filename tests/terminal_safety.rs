@@ -103,6 +103,7 @@ fn hostile_text_is_escaped_in_every_text_view() {
         vec!["flows", path],
         vec!["packets", path],
         vec!["layers", path],
+        vec!["messages", path],
         vec!["walk", path, "--color", "always"],
     ] {
         let out = common::osiscope(&args);
@@ -202,6 +203,8 @@ fn hostile_socketio_and_headers_are_escaped_in_every_view_and_json() {
         vec!["packets", path, "--format", "json"],
         vec!["layers", path],
         vec!["layers", path, "--format", "json"],
+        vec!["messages", path],
+        vec!["messages", path, "--format", "json"],
     ] {
         let out = common::osiscope(&args);
         assert_eq!(out.status.code(), Some(0), "{args:?}");

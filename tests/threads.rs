@@ -52,13 +52,15 @@ fn same_both_ways(args: &[&str]) {
     );
 }
 
-const VIEWS: [&[&str]; 6] = [
+const VIEWS: [&[&str]; 8] = [
     &["walk"],
     &["walk", "--format", "json"],
     &["flows"],
     &["flows", "--format", "json"],
     &["packets", "--format", "json"],
     &["layers", "--format", "json"],
+    &["messages"],
+    &["messages", "--format", "json"],
 ];
 
 #[test]

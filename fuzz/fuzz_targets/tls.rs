@@ -51,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
             Dir::ServerToClient
         };
         if d & 0x80 != 0 {
-            stack.gap(&opts, dir, &mut out);
+            stack.gap(&opts, dir, frame, &mut out);
         } else {
             stack.data(&opts, dir, frame, chunk, &mut out);
             delivered += chunk.len() as u64;

@@ -706,7 +706,7 @@ impl<'s> Forward<'s> {
             }
             Chunk::Gap { len, .. } => {
                 self.gaps += len;
-                self.sink.gap(self.id, self.dir);
+                self.sink.gap(self.id, self.dir, &self.at);
             }
         }
     }

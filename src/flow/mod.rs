@@ -211,8 +211,9 @@ pub trait StreamSink {
     /// In-order bytes of connection `stream`, direction `dir`, delivered by
     /// the segment `at`.
     fn data(&mut self, stream: u64, dir: Dir, at: &Moment, bytes: &[u8]);
-    /// Bytes of that direction were never seen: what follows does not join up.
-    fn gap(&mut self, stream: u64, dir: Dir);
+    /// Bytes of that direction were never seen (found by the segment `at`):
+    /// what follows does not join up.
+    fn gap(&mut self, stream: u64, dir: Dir, at: &Moment);
     /// That direction ended (FIN or RST) in the segment `at`: a message
     /// delimited by the close is complete there.
     fn end(&mut self, _stream: u64, _dir: Dir, _at: &Moment) {}
@@ -223,7 +224,7 @@ pub struct NoSink;
 
 impl StreamSink for NoSink {
     fn data(&mut self, _: u64, _: Dir, _: &Moment, _: &[u8]) {}
-    fn gap(&mut self, _: u64, _: Dir) {}
+    fn gap(&mut self, _: u64, _: Dir, _: &Moment) {}
 }
 
 /// The part a segment plays in its connection's story.

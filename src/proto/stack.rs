@@ -427,11 +427,16 @@ impl Stack {
         });
     }
 
-    pub fn gap(&mut self, opts: &StackOptions, dir: Dir, out: &mut Vec<AppEvent>) {
+    /// Bytes of `dir` were lost, found `at` a frame (or a frame number).
+    pub fn gap(
+        &mut self,
+        opts: &StackOptions,
+        dir: Dir,
+        at: impl Into<Moment>,
+        out: &mut Vec<AppEvent>,
+    ) {
         self.next[dir as usize] = None;
-        self.with_root(opts, out, &[], (None, Moment::default()), |a, cx| {
-            a.gap(cx, dir)
-        });
+        self.with_root(opts, out, &[], (None, at.into()), |a, cx| a.gap(cx, dir));
     }
 
     pub fn end(
@@ -480,6 +485,8 @@ mod tests {
     const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 
     /// A WebSocket session: the upgrade, then `n` unmasked server text frames.
+    /// The upgrade comes in no frame (0), so its reply is not timed: the
+    /// budget holds only the frames and messages.
     fn session(opts: &StackOptions, n: usize) -> AppSummary {
         let mut stack = Stack::new(opts, None);
         let mut out = Vec::new();
@@ -487,13 +494,13 @@ mod tests {
             "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         );
-        stack.data(opts, Dir::ClientToServer, 1, req.as_bytes(), &mut out);
+        stack.data(opts, Dir::ClientToServer, 0, req.as_bytes(), &mut out);
         let resp = format!(
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
              Sec-WebSocket-Accept: {}\r\n\r\n",
             websocket_accept(KEY)
         );
-        stack.data(opts, Dir::ServerToClient, 2, resp.as_bytes(), &mut out);
+        stack.data(opts, Dir::ServerToClient, 0, resp.as_bytes(), &mut out);
         for i in 0..n {
             let frame = [&[0x81, 5][..], b"hello"].concat();
             stack.data(opts, Dir::ServerToClient, 3 + i as u64, &frame, &mut out);
@@ -520,7 +527,7 @@ mod tests {
             b"HTTP/1.1 101 Switching Pro",
             &mut out,
         );
-        stack.gap(&opts, Dir::ServerToClient, &mut out);
+        stack.gap(&opts, Dir::ServerToClient, 2, &mut out);
         let sum = stack.finish(&opts, 3);
         let ws = sum.websocket.as_ref().expect("websocket");
         assert!(ws.established);
@@ -580,6 +587,146 @@ mod tests {
         assert!(sum.problems.is_empty(), "{:?}", sum.problems);
         let uris: Vec<_> = sum.http.iter().map(|t| t.uri.as_deref()).collect();
         assert_eq!(uris, [Some("/chat"), Some("/next"), Some("/next")]);
+    }
+
+    /// Frame `frame` at `ms` milliseconds, both paths measured at 1 ms and 2 ms.
+    fn at(frame: u64, ms: i64) -> Moment {
+        Moment {
+            frame,
+            ts: crate::capture::Timestamp {
+                secs: ms / 1000,
+                nanos: (ms % 1000) as u32 * 1_000_000,
+            },
+            path_rtt: [Some(1_000_000), Some(2_000_000)],
+        }
+    }
+
+    /// A text frame as its side sends it (the client's masked with key 0).
+    fn text_frame(dir: Dir, text: &str) -> Vec<u8> {
+        let mut f = vec![0x81];
+        if dir == Dir::ClientToServer {
+            f.extend([0x80 | text.len() as u8, 0, 0, 0, 0]);
+        } else {
+            f.push(text.len() as u8);
+        }
+        f.extend_from_slice(text.as_bytes());
+        f
+    }
+
+    /// Socket.IO over WebSocket: acks matched by namespace and id, timed in
+    /// capture time and split by the path's round trip; a pong later than
+    /// the announced timeout, a ping gap longer than interval + timeout and
+    /// a last ping never answered are all named.
+    #[test]
+    fn socket_io_replies_are_paired_and_timed() {
+        use super::super::latency::Kind;
+        let opts = StackOptions::default();
+        let mut stack = Stack::new(&opts, None);
+        let mut out = Vec::new();
+        let (c, s) = (Dir::ClientToServer, Dir::ServerToClient);
+        let req = format!(
+            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        stack.data(&opts, c, at(1, 0), req.as_bytes(), &mut out);
+        let resp = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {}\r\n\r\n",
+            websocket_accept(KEY)
+        );
+        stack.data(&opts, s, at(2, 3), resp.as_bytes(), &mut out);
+        let open = r#"0{"sid":"abc","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000}"#;
+        let script: [(Dir, u64, i64, &str); 10] = [
+            (s, 3, 4, open),
+            (c, 4, 5, "40"),
+            (s, 5, 6, r#"40{"sid":"s1"}"#),
+            (c, 6, 10, r#"420["save",1]"#),
+            (c, 7, 11, r#"42/admin,0["stats"]"#),
+            (s, 8, 20, "43/admin,0[1]"),
+            (s, 9, 50, r#"430[{"ok":1}]"#),
+            (s, 10, 300, "2"),
+            (c, 11, 600, "3"),
+            (s, 12, 900, "2"),
+        ];
+        for (dir, frame, ms, text) in script {
+            stack.data(&opts, dir, at(frame, ms), &text_frame(dir, text), &mut out);
+        }
+        let sum = stack.finish(&opts, 12);
+        let l = &sum.latency;
+        let pairs = |k: Kind| -> Vec<(u64, u64, f64)> {
+            l.get(k)
+                .listed
+                .iter()
+                .map(|r| (r.from_frame, r.to_frame, r.seconds))
+                .collect()
+        };
+        assert_eq!(pairs(Kind::Http), [(1, 2, 0.003)]);
+        // "/admin" #0 is not "/" #0.
+        assert_eq!(pairs(Kind::SocketioAck), [(7, 8, 0.009), (6, 9, 0.040)]);
+        let save = &l.get(Kind::SocketioAck).listed[1];
+        assert_eq!(save.what, r#""save" #0"#);
+        assert_eq!((save.network, save.think), (Some(0.001), Some(0.039)));
+        assert_eq!(save.asked_by, c);
+        let beat = &l.get(Kind::Heartbeat).listed;
+        assert_eq!(beat.len(), 1);
+        assert_eq!((beat[0].from_frame, beat[0].to_frame), (10, 11));
+        // The client answered: the path to it is the one measured.
+        assert_eq!((beat[0].network, beat[0].think), (Some(0.002), Some(0.298)));
+        assert!(beat[0].late);
+        let hb = l.heartbeat.as_ref().expect("heartbeat");
+        assert_eq!(
+            (hb.ping_interval_ms, hb.ping_timeout_ms),
+            (Some(300), Some(200))
+        );
+        assert_eq!((hb.late_pongs, hb.late_pings), (1, 1));
+        assert!(hb.unanswered_at_end);
+        assert_eq!(hb.intervals.summary().map(|m| m.max), Some(0.6));
+        // Each reply followed its own event, for the views.
+        let replies = out
+            .iter()
+            .filter(|e| matches!(e, AppEvent::Reply(_)))
+            .count();
+        assert_eq!(replies, 4);
+    }
+
+    /// A pong answers the oldest waiting ping with its payload; pings before
+    /// it are given up (RFC 6455 lets a side answer only the latest), and a
+    /// pong no ping asked for is no reply.
+    #[test]
+    fn a_pong_answers_the_ping_with_its_payload() {
+        use super::super::latency::Kind;
+        let opts = StackOptions::default();
+        let mut stack = Stack::new(&opts, None);
+        let mut out = Vec::new();
+        let (c, s) = (Dir::ClientToServer, Dir::ServerToClient);
+        let req = format!(
+            "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        stack.data(&opts, c, at(1, 0), req.as_bytes(), &mut out);
+        let resp = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {}\r\n\r\n",
+            websocket_accept(KEY)
+        );
+        stack.data(&opts, s, at(2, 1), resp.as_bytes(), &mut out);
+        let ping = |p: &[u8]| [&[0x89, 0x80 | p.len() as u8, 0, 0, 0, 0][..], p].concat();
+        let pong = |p: &[u8]| [&[0x8a, p.len() as u8][..], p].concat();
+        stack.data(&opts, c, at(3, 10), &ping(b"a"), &mut out);
+        stack.data(&opts, c, at(4, 20), &ping(b"b"), &mut out);
+        stack.data(&opts, s, at(5, 25), &pong(b"b"), &mut out);
+        // "a" was given up when "b" was answered; nothing asked for "x".
+        stack.data(&opts, s, at(6, 30), &pong(b"a"), &mut out);
+        stack.data(&opts, s, at(7, 35), &pong(b"x"), &mut out);
+        let sum = stack.finish(&opts, 7);
+        let got: Vec<_> = sum
+            .latency
+            .get(Kind::WsPing)
+            .listed
+            .iter()
+            .map(|r| (r.from_frame, r.to_frame, r.seconds, r.what.clone()))
+            .collect();
+        assert_eq!(got, [(4, 5, 0.005, r#"ping "b""#.to_owned())]);
     }
 
     /// Rows past the shared budget are counted, not listed; the rows' share

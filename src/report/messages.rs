@@ -365,7 +365,12 @@ impl<W: Write> View for MessagesView<W> {
                     ..
                 }) => {
                     let wire = carrier.filter(|c| c.0 == *conn);
-                    let args = (!p.args.is_empty()).then(|| Value::Array(p.args.clone()));
+                    // A CONNECT's payload is an object (its session ids), not arguments.
+                    let args = if p.args.is_empty() {
+                        p.data.clone().filter(|d| d.is_object())
+                    } else {
+                        Some(Value::Array(p.args.clone()))
+                    };
                     self.frame_rows.push(Row {
                         transport: Some(transport),
                         namespace: Some(p.namespace.clone()),

@@ -6,11 +6,11 @@ use serde_json::Value;
 
 use crate::flow::ConnSummary;
 use crate::flow::summary::TcpRtt;
-use crate::latency::Summary;
+use crate::latency::{Samples, Summary};
 use crate::proto::bytes::Ledger;
 use crate::proto::engineio::record::SocketIoSummary;
 use crate::proto::http::record::HttpTx;
-use crate::proto::latency::{AppLatency, Kind, Reply};
+use crate::proto::latency::{AppLatency, Heartbeat, Kind, Reply};
 use crate::proto::stack::AppSummary;
 use crate::proto::tls::record::TlsSummary;
 use crate::proto::websocket::record::WebSocketSummary;
@@ -146,6 +146,16 @@ pub struct HeartbeatRecord<'a> {
     pub unanswered_at_end: bool,
 }
 
+/// A heartbeat seen without the open packet that announces it.
+static NO_HEARTBEAT_ANNOUNCED: Heartbeat = Heartbeat {
+    ping_interval_ms: None,
+    ping_timeout_ms: None,
+    intervals: Samples::new(),
+    late_pongs: 0,
+    late_pings: 0,
+    unanswered_at_end: false,
+};
+
 impl<'a> LatencyRecord<'a> {
     pub fn of(s: &ConnSummary, app: Option<&'a AppLatency>) -> Self {
         let kind = |k: Kind| {
@@ -161,8 +171,15 @@ impl<'a> LatencyRecord<'a> {
             ws_ping: kind(Kind::WsPing),
             ws_close: kind(Kind::WsClose),
             socketio_ack: kind(Kind::SocketioAck),
+            // Pongs on a connection that did not carry the open packet (the
+            // WebSocket of a session opened over long-polling) still count.
             heartbeat: app
-                .and_then(|a| a.heartbeat.as_ref())
+                .and_then(|a| {
+                    let pongs = a.get(Kind::Heartbeat).samples.count() > 0;
+                    a.heartbeat
+                        .as_ref()
+                        .or(pongs.then_some(&NO_HEARTBEAT_ANNOUNCED))
+                })
                 .map(|h| HeartbeatRecord {
                     pongs: kind(Kind::Heartbeat),
                     ping_interval_ms: h.ping_interval_ms,

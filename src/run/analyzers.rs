@@ -127,8 +127,8 @@ impl StreamSink for Analyzers {
         self.with_stack(stream, |s, opts, out| s.data(opts, dir, *at, bytes, out));
     }
 
-    fn gap(&mut self, stream: u64, dir: Dir) {
-        self.with_stack(stream, |s, opts, out| s.gap(opts, dir, out));
+    fn gap(&mut self, stream: u64, dir: Dir, at: &Moment) {
+        self.with_stack(stream, |s, opts, out| s.gap(opts, dir, *at, out));
     }
 
     fn end(&mut self, stream: u64, dir: Dir, at: &Moment) {

@@ -61,6 +61,7 @@ enum Op {
     Gap {
         stream: u64,
         dir: Dir,
+        at: Moment,
     },
     End {
         stream: u64,
@@ -202,12 +203,16 @@ impl StreamSink for Recorder {
             end,
         });
     }
-    fn gap(&mut self, stream: u64, dir: Dir) {
+    fn gap(&mut self, stream: u64, dir: Dir, at: &Moment) {
         if self.owns(stream) {
-            self.analyzers.gap(stream, dir);
+            self.analyzers.gap(stream, dir, at);
             self.take_events();
         } else {
-            self.batch.ops.push(Op::Gap { stream, dir });
+            self.batch.ops.push(Op::Gap {
+                stream,
+                dir,
+                at: *at,
+            });
         }
     }
     fn end(&mut self, stream: u64, dir: Dir, at: &Moment) {
@@ -322,7 +327,7 @@ fn replay(batch: &mut Batch, consumer: &mut Consumer<'_>) -> Result<(), RunError
                 start,
                 end,
             } => consumer.data(stream, dir, &at, arena.get(start..end).unwrap_or_default()),
-            Op::Gap { stream, dir } => consumer.gap(stream, dir),
+            Op::Gap { stream, dir, at } => consumer.gap(stream, dir, &at),
             Op::End { stream, dir, at } => consumer.end(stream, dir, &at),
             Op::Ports { stream, ports } => consumer.ports(stream, ports),
             Op::Closed { stream, frame } => consumer.closed(stream, frame),

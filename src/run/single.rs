@@ -53,8 +53,8 @@ impl StreamSink for Consumer<'_> {
     fn data(&mut self, stream: u64, dir: Dir, at: &Moment, bytes: &[u8]) {
         self.analyzers.data(stream, dir, at, bytes);
     }
-    fn gap(&mut self, stream: u64, dir: Dir) {
-        self.analyzers.gap(stream, dir);
+    fn gap(&mut self, stream: u64, dir: Dir, at: &Moment) {
+        self.analyzers.gap(stream, dir, at);
     }
     fn end(&mut self, stream: u64, dir: Dir, at: &Moment) {
         self.analyzers.end(stream, dir, at);

@@ -506,6 +506,12 @@ impl StreamAnalyzer for Http {
             if dir == Dir::ClientToServer {
                 self.request_item(cx, it);
                 self.request_done(cx, frame);
+                // All the request there is: its response is timed from here.
+                if let Some(p) = self.pending.back_mut()
+                    && p.asked.is_none()
+                {
+                    p.asked = Asked::at(&cx.now, frame, dir);
+                }
             } else {
                 self.response_item(cx, it);
                 self.response_done(cx, frame);
