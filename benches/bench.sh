@@ -121,6 +121,7 @@ COMMANDS=(
     "$OSISCOPE|flows|@F@|--format|json"
     "$OSISCOPE|packets|@F@|--format|json"
     "$OSISCOPE|walk|@F@|--format|json"
+    "$OSISCOPE|messages|@F@|--format|json"
     "$OSISCOPE|flows|@F@|--format|json|--threads|1"
     "$OSISCOPE|packets|@F@|--format|json|--threads|1"
     "$OSISCOPE|walk|@F@|--format|json|--threads|1"
@@ -252,6 +253,7 @@ FLOWS1="osiscope flows F --format json --threads 1 > /dev/null"
 PACKETS="osiscope packets F --format json > /dev/null"
 PACKETS1="osiscope packets F --format json --threads 1 > /dev/null"
 WALK="osiscope walk F --format json > /dev/null"
+MESSAGES="osiscope messages F --format json > /dev/null"
 TSWS="tshark -n -r F -Y websocket -T fields -e frame.number -e websocket.opcode -e websocket.payload_length > /dev/null"
 TSCONV="tshark -n -r F -q -z conv,tcp > /dev/null"
 TCPDUMP="tcpdump -n -r F > /dev/null"
@@ -276,6 +278,8 @@ CAT="cat F > /dev/null"
         echo "| $label | packets ≥ 4× faster than tcpdump -n -r | ${r}× | $(verdict "$r" ">=" 4) |"
         r=$(ratio "$label" "$WALK" "$FLOWS")
         echo "| $label | walk within 3× of flows | ${r}× | $(verdict "$r" "<=" 3) |"
+        r=$(ratio "$label" "$MESSAGES" "$WALK")
+        echo "| $label | messages costs no more than walk | ${r}× | $(verdict "$r" "<=" 1) |"
         r=$(ratio "$label" "$FLOWS1" "$FLOWS")
         echo "| $label | flows: one thread / two threads (information) | ${r}× | |"
         r=$(ratio "$label" "$PACKETS1" "$PACKETS")

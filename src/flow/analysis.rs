@@ -150,6 +150,10 @@ pub struct DirAnalysis {
     dup_acks: u32,
     /// Unacknowledged segments, oldest first (tshark walks them newest first).
     segments: Vec<Unacked>,
+    /// The last acknowledgement number matched against `segments`, and how
+    /// many of them were there after: the same number again only needs the
+    /// segments listed since (a run of duplicate ACKs costs nothing more).
+    matched: Option<(u32, usize)>,
 }
 
 impl Default for DirAnalysis {
@@ -166,6 +170,7 @@ impl Default for DirAnalysis {
             last_flags: Analysis::default(),
             dup_acks: 0,
             segments: Vec::new(),
+            matched: None,
         }
     }
 }
@@ -337,8 +342,16 @@ fn list_unacked(fwd: &mut DirAnalysis, s: &Seg, budget: Option<&SharedLimit>) {
 fn acknowledge(rev: &mut DirAnalysis, s: &Seg) -> (Option<Acked>, usize) {
     let mut acked = None;
     let before = rev.segments.len();
-    rev.segments.retain_mut(|u| {
-        if s.ack == u.next_seq {
+    // Matched against this number already: those segments stay as they are.
+    let from = match rev.matched {
+        Some((ack, n)) if ack == s.ack => n.min(before),
+        _ => 0,
+    };
+    // Those kept move down over those removed, in order.
+    let mut kept = from;
+    for r in from..before {
+        let mut u = rev.segments[r];
+        let keep = if s.ack == u.next_seq {
             if acked.is_none() {
                 let rtt = s.ts.since(u.ts).clamp(i64::MIN as i128, i64::MAX as i128);
                 acked = Some(Acked {
@@ -352,8 +365,14 @@ fn acknowledge(rev: &mut DirAnalysis, s: &Seg) -> (Option<Acked>, usize) {
             true
         } else {
             gt(u.next_seq, s.ack)
+        };
+        if keep {
+            rev.segments[kept] = u;
+            kept += 1;
         }
-    });
+    }
+    rev.segments.truncate(kept);
+    rev.matched = Some((s.ack, rev.segments.len()));
     (acked, before - rev.segments.len())
 }
 
@@ -506,4 +525,70 @@ fn analyze(
     fwd.last_ack = s.ack;
     fwd.last_ack_time = s.ts;
     fwd.last_flags = *a;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(frame: u64, seq: u32, ack: u32, len: u32, flags: u16, ms: u32) -> Seg {
+        Seg {
+            frame,
+            seq,
+            ack,
+            len,
+            flags,
+            window: 512,
+            wscale: None,
+            ts: Timestamp {
+                secs: 0,
+                nanos: ms * 1_000_000,
+            },
+        }
+    }
+
+    /// An ACK names the segment it acknowledges exactly and the time since;
+    /// one that covers part of a segment, or repeats, names none; the
+    /// segments and the shared budget are given back as they are covered.
+    #[test]
+    fn acks_name_the_segment_they_acknowledge_exactly() {
+        let budget = SharedLimit::new(UNACKED_SHARED);
+        let mut a = ConnAnalysis::sharing(&budget);
+        let none = Analysis::default();
+        let acked = |a: &mut ConnAnalysis, d, s: &Seg| a.segment(d, s, none).1;
+        assert_eq!(acked(&mut a, 0, &seg(1, 1000, 5000, 100, ACK, 0)), None);
+        assert_eq!(acked(&mut a, 0, &seg(2, 1100, 5000, 100, ACK, 1)), None);
+        assert_eq!(budget.used(), 2 * UNACKED_SIZE);
+        let first = acked(&mut a, 1, &seg(3, 5000, 1100, 0, ACK, 5));
+        assert_eq!(
+            first,
+            Some(Acked {
+                frame: 1,
+                rtt_ns: 5_000_000
+            })
+        );
+        // The same number again, and part of the second segment: no match.
+        assert_eq!(acked(&mut a, 1, &seg(4, 5000, 1100, 0, ACK, 6)), None);
+        assert_eq!(acked(&mut a, 1, &seg(5, 5000, 1150, 0, ACK, 7)), None);
+        assert_eq!(budget.used(), UNACKED_SIZE);
+        let second = acked(&mut a, 1, &seg(6, 5000, 1200, 0, ACK, 9));
+        assert_eq!(
+            second,
+            Some(Acked {
+                frame: 2,
+                rtt_ns: 8_000_000
+            })
+        );
+        assert_eq!(budget.used(), 0);
+        // New data after a run of duplicate ACKs is still matched.
+        acked(&mut a, 0, &seg(7, 1200, 5000, 50, ACK, 10));
+        assert_eq!(acked(&mut a, 1, &seg(8, 5000, 1200, 0, ACK, 11)), None);
+        let third = acked(&mut a, 1, &seg(9, 5000, 1250, 0, ACK, 12));
+        assert_eq!(third.map(|k| k.frame), Some(7));
+        // What is still listed when the connection goes is given back.
+        acked(&mut a, 0, &seg(10, 1250, 5000, 50, ACK, 13));
+        assert_eq!(budget.used(), UNACKED_SIZE);
+        drop(a);
+        assert_eq!(budget.used(), 0);
+    }
 }
