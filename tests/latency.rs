@@ -345,3 +345,187 @@ fn every_http_response_is_timed_from_its_request_as_tshark_pairs_them() {
     assert!(report.is_empty(), "{report}");
     assert!(n >= 50, "only {n} pairs");
 }
+
+/// The pairs of one kind on one connection: (from, to, ns, network ns, think ns, what).
+fn listed(record: &Value, kind: &str) -> Vec<(u64, u64, i128, i128, i128, String)> {
+    let obj = if kind == "heartbeat" {
+        &record["latency"]["heartbeat"]["pongs"]
+    } else {
+        &record["latency"][kind]
+    };
+    let ns = |v: &Value| (v.as_f64().expect("seconds") * 1e9).round() as i128;
+    obj["pairs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            (
+                p["from_frame"].as_u64().expect("from"),
+                p["to_frame"].as_u64().expect("to"),
+                ns(&p["seconds"]),
+                ns(&p["network"]),
+                ns(&p["think"]),
+                p["what"].as_str().expect("what").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A Socket.IO server whose handlers sleep (40, 80, 120 ms asked by the
+/// client): each ack comes later than the sleep, the network's share is the
+/// loopback's microseconds, and the rest is the server's.
+#[test]
+fn slow_socketio_handlers_show_as_server_time() {
+    let w = walk("captures/socketio-slow.pcap");
+    assert_eq!(w.len(), 1);
+    let acks = listed(&w[0], "socketio_ack");
+    let frames: Vec<(u64, u64)> = acks.iter().map(|a| (a.0, a.1)).collect();
+    assert_eq!(
+        frames,
+        [(12, 14), (15, 17), (18, 20), (21, 23), (26, 27), (30, 32)]
+    );
+    for (ack, sleep_ms) in acks.iter().zip([40, 80, 120]) {
+        assert!(ack.2 > sleep_ms * 1_000_000, "{ack:?}");
+        assert!(ack.3 < 1_000_000, "loopback: {ack:?}");
+        assert_eq!(
+            ack.3 + ack.4,
+            ack.2,
+            "network + server = the whole: {ack:?}"
+        );
+        assert!(ack.4 > sleep_ms * 1_000_000, "{ack:?}");
+    }
+    assert_eq!(acks[0].5, r#""save" #0"#);
+    // The namespace's own id 0, and the server's own question (asked by it).
+    assert_eq!(acks[4].5, r#"/admin "stats" #0"#);
+    assert_eq!(acks[5].5, r#""confirm" #0"#);
+    let confirm = &w[0]["latency"]["socketio_ack"]["pairs"][5];
+    assert_eq!(confirm["asked_by"], "server");
+    let hb = &w[0]["latency"]["heartbeat"];
+    assert_eq!(hb["ping_interval_ms"], 300);
+    assert_eq!(hb["ping_timeout_ms"], 200);
+    assert_eq!(hb["pongs"]["count"], 3);
+    assert_eq!(
+        (hb["late_pongs"].as_u64(), hb["late_pings"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(hb["interval"]["count"], 2);
+    let beats: Vec<(u64, u64)> = listed(&w[0], "heartbeat")
+        .iter()
+        .map(|b| (b.0, b.1))
+        .collect();
+    assert_eq!(beats, [(28, 31), (34, 35), (37, 38)]);
+    // flows: the same summary, nearest-rank percentiles, no pairs.
+    let f = &common::json_lines(&["flows", "--format", "json", "captures/socketio-slow.pcap"])[0];
+    let s = &f["latency"]["socketio_ack"];
+    assert_eq!(s["count"], 6);
+    assert_eq!(
+        s["p50"],
+        w[0]["latency"]["socketio_ack"]["pairs"][5]["seconds"]
+    );
+    assert_eq!(
+        s["max"],
+        w[0]["latency"]["socketio_ack"]["pairs"][2]["seconds"]
+    );
+    assert!(s.get("pairs").is_none());
+    // messages: the saves and their acks, the time on the ack.
+    let m = common::json_lines(&[
+        "messages",
+        "--format",
+        "json",
+        "captures/socketio-slow.pcap",
+        "--event",
+        "save",
+    ]);
+    let rows: Vec<(u64, &str, Option<u64>)> = m
+        .iter()
+        .map(|r| {
+            (
+                r["frame"].as_u64().expect("frame"),
+                r["type"].as_str().expect("type"),
+                r["reply_to"]["from_frame"].as_u64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (12, "EVENT", None),
+            (14, "ACK", Some(12)),
+            (15, "EVENT", None),
+            (17, "ACK", Some(15)),
+            (18, "EVENT", None),
+            (20, "ACK", Some(18))
+        ]
+    );
+}
+
+/// A WebSocket server that pongs 50 ms late.
+#[test]
+fn a_late_pong_shows_as_server_time() {
+    let w = walk("captures/ws-slow-pong.pcap");
+    let pings = listed(&w[0], "ws_ping");
+    let got: Vec<(u64, u64, &str)> = pings.iter().map(|p| (p.0, p.1, p.5.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            (8, 10, r#"ping "hb-1""#),
+            (11, 13, r#"ping "hb-2""#),
+            (14, 16, r#"ping "hb-3""#)
+        ]
+    );
+    for p in &pings {
+        assert!(p.4 >= 50_000_000 && p.3 < 1_000_000, "{p:?}");
+    }
+    let text = common::stdout(&["walk", "captures/ws-slow-pong.pcap"]);
+    let line = text.lines().find(|l| l.contains("#10 ")).expect("frame 10");
+    assert!(
+        line.ends_with("; pong 55.187 ms after frame 8: network 17 µs, server 55.170 ms"),
+        "{line}"
+    );
+}
+
+/// One Socket.IO client across three connections: recovered after the
+/// server closed its transport, a new session after the server restarted
+/// (one attempt refused in between).
+#[test]
+fn a_reconnecting_client_is_followed_across_connections() {
+    let path = "captures/socketio-reconnect.pcap";
+    let w = walk(path);
+    let flows = common::json_lines(&["flows", "--format", "json", path]);
+    let end = |id: usize| {
+        flows[id]["start"].as_f64().expect("start") + flows[id]["duration"].as_f64().expect("d")
+    };
+    let resumes: Vec<(u64, &Value)> = w
+        .iter()
+        .filter_map(|c| {
+            let r = &c["socketio"]["resumes"];
+            (!r.is_null()).then(|| (c["id"].as_u64().expect("id"), r))
+        })
+        .collect();
+    assert_eq!(resumes.len(), 2, "{resumes:?}");
+    let (id, r) = resumes[0];
+    assert_eq!((id, r["connection"].as_u64()), (1, Some(0)));
+    assert_eq!(r["by"], "recovery_pid");
+    assert_eq!(r["recovered"], true);
+    assert_eq!(r["refused_between"], 0);
+    assert_eq!(
+        r["earlier_ended"],
+        "the server closed the transport with a WebSocket close"
+    );
+    // The pid offered is the one connection 0 was granted.
+    let granted = w[0]["socketio"]["connects"]
+        .as_array()
+        .expect("connects")
+        .iter()
+        .find(|c| c["from"] == "server")
+        .expect("granted")["pid"]
+        .clone();
+    assert_eq!(r["pid"], granted);
+    let gap = flows[1]["start"].as_f64().expect("start") - end(0);
+    assert!((r["gap_seconds"].as_f64().expect("gap") - gap).abs() < 1e-9);
+    let (id, r) = resumes[1];
+    assert_eq!((id, r["connection"].as_u64()), (3, Some(1)));
+    assert_eq!(r["recovered"], false);
+    assert_eq!(r["refused_between"], 1);
+    assert_eq!(flows[2]["state"], "refused");
+}
