@@ -114,7 +114,7 @@ packet inside it; pings, pongs and closes are listed too. A reply (pong,
 close reply, Socket.IO ack, Engine.IO pong) says how long after its request
 it came, as `walk` does.
 
-Exit status: 0 ok, 1 capture unreadable past some point (rows before it are printed) or nothing listed, 2 usage.")]
+Exit status: 0 ok, 1 capture unreadable past some point (rows before it are printed) or the filters match no connection, 2 usage.")]
     Messages(MessagesArgs),
 
     /// Take packets apart field by field, like Wireshark's detail pane, with a hex dump

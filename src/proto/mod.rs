@@ -8,7 +8,8 @@
 //! [`stack`] holds the analyzer traits, the context they work in and the
 //! per-connection [`stack::Stack`]; this module is the registry that chooses
 //! which analyzer reads what; [`bytes`] lists the parts the bytes of a
-//! connection are booked under. Each protocol is a module of its own: a
+//! connection are booked under; [`latency`] keeps the replies the analyzers
+//! pair with their requests (each analyzer knows what answers what). Each protocol is a module of its own: a
 //! pure, incremental parser that knows nothing of TCP (push bytes in, items
 //! out, bounded buffers), a `record` of what it reports and keeps, and an
 //! `analyzer` that runs the parser over a connection: [`http`],

@@ -181,8 +181,8 @@ impl<W: Write> MessagesView<W> {
 
     /// The frame's rows, with their replies, go out.
     fn end_frame(&mut self) -> io::Result<()> {
-        let rows = std::mem::take(&mut self.frame_rows);
-        for r in rows.into_iter().filter(|r| r.matches(&self.filter)) {
+        let mut rows = std::mem::take(&mut self.frame_rows);
+        for r in rows.drain(..).filter(|r| r.matches(&self.filter)) {
             self.shown += 1;
             if self.format == Format::Json {
                 super::json::write(&mut self.out, &r)?;
@@ -191,6 +191,7 @@ impl<W: Write> MessagesView<W> {
                 self.table.push(r);
             }
         }
+        self.frame_rows = rows;
         if self.table.len() >= CHUNK_ROWS || (self.live && !self.table.is_empty()) {
             self.flush_table()?;
         }
@@ -264,6 +265,9 @@ fn payload_text(opcode: u8, data: &[u8]) -> Option<String> {
 
 impl<W: Write> View for MessagesView<W> {
     fn frame(&mut self, ev: &FrameEvent<'_, '_>) -> io::Result<()> {
+        if ev.app.is_empty() {
+            return self.end_frame();
+        }
         let time = RawValue::from_string(rel_seconds(ev.frame.ts, ev.first_ts))
             .map_err(io::Error::other)?;
         // The WebSocket message that carried the Engine.IO packets listed next.

@@ -10,15 +10,19 @@
 //! session. Connections of one Engine.IO session (long-polling, then its
 //! WebSocket) are one session, not a reconnect ([`super::SessionPart`]).
 //!
+//! At the end, each client seen on several connections is told as a
+//! timeline: its connections, and the gaps between them with their cause.
+//!
 //! Memory: the last [`MAX_PARTS`] Socket.IO connections and
-//! [`MAX_REFUSED`] refused ones are remembered.
+//! [`MAX_REFUSED`] refused ones are remembered, and the timelines of at most
+//! [`MAX_PARTS`] clients with [`MAX_PARTS`] ties among them.
 
 use std::collections::VecDeque;
 
 use serde::Serialize;
 
 use crate::flow::{ConnSummary, Dir};
-use crate::proto::engineio::record::SocketIoSummary;
+use crate::proto::engineio::record::{SioConnect, SocketIoSummary};
 use crate::proto::stack::AppSummary;
 use crate::report::flows::human_secs;
 
@@ -95,6 +99,22 @@ impl Resume {
 pub(super) struct Clients {
     parts: VecDeque<Part>,
     refused: VecDeque<(String, String, f64)>,
+    /// Each client's connections in order, the first [`MAX_PARTS`] ties:
+    /// (connection, its start, the session it got, the tie to the one before).
+    chains: Vec<Vec<Link>>,
+    ties: usize,
+    /// The chain each remembered connection ends, by connection.
+    chain_of: std::collections::HashMap<u64, usize>,
+}
+
+/// One connection of a client's chain.
+pub(super) struct Link {
+    pub id: u64,
+    pub start: f64,
+    pub session: Option<String>,
+    pub resume: Option<Resume>,
+    /// Whether the connection was listed (a chain is told when one is).
+    pub listed: bool,
 }
 
 fn ip_of(endpoint: &str) -> String {
@@ -105,10 +125,7 @@ fn ip_of(endpoint: &str) -> String {
 }
 
 /// The CONNECT on "/" sent by `from`, if any.
-fn connect_on_root<'a>(
-    so: &'a SocketIoSummary,
-    from: Dir,
-) -> Option<&'a crate::proto::engineio::record::SioConnect> {
+fn connect_on_root(so: &SocketIoSummary, from: Dir) -> Option<&SioConnect> {
     so.connects
         .iter()
         .find(|c| c.from == from && c.namespace == "/")
@@ -144,7 +161,12 @@ fn ended(s: &ConnSummary, app: &AppSummary, so: &SocketIoSummary) -> String {
 impl Clients {
     /// A finished connection: the connection it resumes, if any; then it is
     /// remembered for the ones after it.
-    pub fn connection(&mut self, s: &ConnSummary, app: Option<&AppSummary>) -> Option<Resume> {
+    pub fn connection(
+        &mut self,
+        s: &ConnSummary,
+        app: Option<&AppSummary>,
+        listed: bool,
+    ) -> Option<Resume> {
         let client_ip = ip_of(&s.client);
         if s.refused {
             if self.refused.len() >= MAX_REFUSED {
@@ -196,8 +218,11 @@ impl Clients {
             }),
             pid: pid.filter(|_| by == "recovery_pid").map(str::to_owned),
         });
-        if self.parts.len() >= MAX_PARTS {
-            self.parts.pop_front();
+        self.chain(s, so, resume.as_ref(), listed);
+        if self.parts.len() >= MAX_PARTS
+            && let Some(old) = self.parts.pop_front()
+        {
+            self.chain_of.remove(&old.id);
         }
         self.parts.push_back(Part {
             id: s.id,
@@ -211,4 +236,77 @@ impl Clients {
         });
         resume
     }
+
+    /// The connection joins the chain of the one it resumes, or starts one.
+    fn chain(&mut self, s: &ConnSummary, so: &SocketIoSummary, r: Option<&Resume>, listed: bool) {
+        let link = Link {
+            id: s.id,
+            start: s.start,
+            session: so.sid.clone(),
+            resume: r.cloned(),
+            listed,
+        };
+        let at = r.and_then(|r| self.chain_of.remove(&r.connection));
+        let at = match at {
+            Some(i) if self.ties < MAX_PARTS => {
+                self.ties += 1;
+                self.chains[i].push(link);
+                i
+            }
+            _ if self.chains.len() < MAX_PARTS => {
+                self.chains.push(vec![link]);
+                self.chains.len() - 1
+            }
+            _ => return,
+        };
+        self.chain_of.insert(s.id, at);
+    }
+
+    /// Each client seen on more than one connection, with its connections in order.
+    pub fn take_chains(&mut self) -> Vec<Vec<Link>> {
+        let chains = std::mem::take(&mut self.chains);
+        chains
+            .into_iter()
+            .filter(|c| c.len() > 1 && c.iter().any(|l| l.listed))
+            .collect()
+    }
+}
+
+/// A client's connections as a timeline, one line each and one per gap.
+pub fn timeline(chain: &[Link]) -> Vec<String> {
+    let t0 = chain.first().map_or(0.0, |l| l.start);
+    let mut out = vec![format!(
+        "Socket.IO client across {} connections (reconnects):",
+        chain.len()
+    )];
+    for l in chain {
+        if let Some(r) = &l.resume {
+            let mut gap = format!("      ↓ gone {}", human_secs(r.gap_seconds.max(0.0)));
+            if r.refused_between > 0 {
+                gap.push_str(&format!(
+                    ", {} attempt{} refused",
+                    r.refused_between,
+                    if r.refused_between == 1 { "" } else { "s" }
+                ));
+            }
+            gap.push_str(&format!(": {}", r.earlier_ended));
+            out.push(gap);
+        }
+        let mut line = format!(
+            "  {:>10}  connection {}",
+            format!("{:.3} s", l.start - t0),
+            l.id
+        );
+        if let Some(sid) = &l.session {
+            line.push_str(&format!(", Engine.IO session {sid}"));
+        }
+        match l.resume.as_ref().map(|r| (r.by, r.recovered)) {
+            Some(("recovery_pid", Some(true))) => line.push_str(" (Socket.IO session recovered)"),
+            Some(("recovery_pid", _)) => line.push_str(" (a new Socket.IO session)"),
+            Some(_) => line.push_str(" (tied by a guess)"),
+            None => {}
+        }
+        out.push(line);
+    }
+    out
 }

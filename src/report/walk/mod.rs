@@ -283,7 +283,7 @@ impl<W: Write> View for WalkView<W> {
     fn connection(&mut self, s: &ConnSummary, app: Option<&AppSummary>) -> io::Result<()> {
         self.evicted += u64::from(s.evicted);
         self.session_part(s, app, true);
-        self.resume = self.clients.connection(s, app);
+        self.resume = self.clients.connection(s, app, true);
         let mut story = self.stories.remove(&s.id).unwrap_or_default();
         self.step_bytes = self.step_bytes.saturating_sub(story.bytes);
         // The folded run's last steps are kept whatever the budget: they are few.
@@ -321,7 +321,7 @@ impl<W: Write> View for WalkView<W> {
 
     fn unlisted(&mut self, s: &ConnSummary, app: Option<&AppSummary>) {
         self.session_part(s, app, false);
-        self.clients.connection(s, app);
+        self.clients.connection(s, app, false);
     }
 
     fn finish(&mut self) -> io::Result<()> {

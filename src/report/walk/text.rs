@@ -110,6 +110,21 @@ impl<W: Write> WalkView<W> {
     /// A Socket.IO session can span several TCP connections (long-polling
     /// requests, then the WebSocket): one paragraph per session ties them together.
     pub(super) fn session_summaries(&mut self) -> io::Result<()> {
+        for chain in self.clients.take_chains() {
+            writeln!(self.out)?;
+            for (i, l) in super::clients::timeline(&chain).iter().enumerate() {
+                let l = escape(l);
+                if i == 0 {
+                    writeln!(
+                        self.out,
+                        "{}",
+                        paint(self.color, anstyle::Style::new().bold(), &l)
+                    )?;
+                } else {
+                    writeln!(self.out, "{l}")?;
+                }
+            }
+        }
         let sessions = std::mem::take(&mut self.sessions);
         for (sid, conns) in sessions {
             if !conns.iter().any(|p| p.listed) {
