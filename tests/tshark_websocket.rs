@@ -201,8 +201,8 @@ fn layers_open_every_websocket_frame_as_tshark_does() {
         }
     }
     assert!(report.is_empty(), "layers differs from tshark:\n{report}");
-    // 380 frames in clear, 63 inside TLS.
-    assert_eq!(checked, 443, "frames checked");
+    // 446 frames in clear, 63 inside TLS.
+    assert_eq!(checked, 509, "frames checked");
 }
 
 /// Compares every capture with a `suffix` file; returns (frames, texts) checked.
