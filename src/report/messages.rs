@@ -247,13 +247,15 @@ fn table_cells(r: &Row) -> [String; 8] {
     ]
 }
 
-/// The text of a message's kept bytes: text as is, binary in hex (the
-/// first 32 bytes).
+/// The text of a message's kept bytes: a text message as is, a ping's or
+/// pong's payload as text when it is printable text, anything else in hex
+/// (the first 32 bytes).
 fn payload_text(opcode: u8, data: &[u8]) -> Option<String> {
     if data.is_empty() {
         return None;
     }
-    if opcode == OP_TEXT || opcode == OP_CLOSE || std::str::from_utf8(data).is_ok() {
+    let printable = || std::str::from_utf8(data).is_ok_and(|t| !t.chars().any(char::is_control));
+    if opcode == OP_TEXT || (opcode != OP_BINARY && printable()) {
         return Some(String::from_utf8_lossy(data).into_owned());
     }
     let mut s: String = data.iter().take(32).map(|b| format!("{b:02x}")).collect();
