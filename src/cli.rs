@@ -20,6 +20,7 @@ Examples:
   osiscope walk capture.pcap                      every TCP connection told step by step
   osiscope flows capture.pcap                     one row per connection
   osiscope packets capture.pcap --port 8080       one row per packet
+  osiscope messages capture.pcap --event save     every Socket.IO \"save\" and how long its ack took
   sudo osiscope live                              watch loopback as it happens
 
 Exit status:
