@@ -20,6 +20,9 @@ pub struct Samples {
     min: i64,
     max: i64,
     kept: Vec<i64>,
+    /// The percentiles of the kept samples, once they were given up
+    /// ([`Self::freeze`]): (p50, p95, of).
+    frozen: Option<(Option<i64>, Option<i64>, u64)>,
 }
 
 impl Samples {
@@ -29,6 +32,7 @@ impl Samples {
             min: 0,
             max: 0,
             kept: Vec::new(),
+            frozen: None,
         }
     }
 
@@ -44,7 +48,7 @@ impl Samples {
             self.max = self.max.max(ns);
         }
         self.count += 1;
-        let keep = room && self.kept.len() < MAX_KEPT;
+        let keep = room && self.wants();
         if keep {
             self.kept.push(ns);
         }
@@ -53,7 +57,34 @@ impl Samples {
 
     /// Whether another sample would be kept (the budget aside).
     pub fn wants(&self) -> bool {
-        self.kept.len() < MAX_KEPT
+        self.frozen.is_none() && self.kept.len() < MAX_KEPT
+    }
+
+    /// Computes the percentiles now and gives the kept samples up (a
+    /// connection that closed keeps its figures, not its samples); later
+    /// samples still count in count, min and max. Returns the bytes freed.
+    pub fn freeze(&mut self) -> usize {
+        if self.frozen.is_some() {
+            return 0;
+        }
+        let held = self.held();
+        let (p50, p95) = self.ranks();
+        self.frozen = Some((p50, p95, self.kept.len() as u64));
+        self.kept = Vec::new();
+        held
+    }
+
+    /// The nearest-rank p50 and p95 of the kept samples.
+    fn ranks(&self) -> (Option<i64>, Option<i64>) {
+        let mut v = self.kept.clone();
+        v.sort_unstable();
+        let rank = |p: u64| -> Option<i64> {
+            let n = v.len() as u64;
+            // Nearest rank: ceil(p/100 · n), at least 1.
+            let r = (p * n).div_ceil(100).max(1);
+            v.get((r - 1) as usize).copied()
+        };
+        (rank(50), rank(95))
     }
 
     pub fn count(&self) -> u64 {
@@ -69,21 +100,17 @@ impl Samples {
         if self.count == 0 {
             return None;
         }
-        let mut v = self.kept.clone();
-        v.sort_unstable();
-        let rank = |p: u64| -> Option<f64> {
-            let n = v.len() as u64;
-            // Nearest rank: ceil(p/100 · n), at least 1.
-            let r = (p * n).div_ceil(100).max(1);
-            v.get((r - 1) as usize).map(|x| secs(*x))
+        let ((p50, p95), of) = match self.frozen {
+            Some((a, b, of)) => ((a, b), of),
+            None => (self.ranks(), self.kept.len() as u64),
         };
         Some(Summary {
             count: self.count,
             min: secs(self.min),
-            p50: rank(50),
-            p95: rank(95),
+            p50: p50.map(secs),
+            p95: p95.map(secs),
             max: secs(self.max),
-            of: v.len() as u64,
+            of,
         })
     }
 }
@@ -156,6 +183,14 @@ mod tests {
         assert_eq!((m.count, m.of, m.max), (5, 4, 1.0));
         assert_eq!(m.p95, Some(0.04));
         assert_eq!(Samples::default().summary(), None);
+        // Frozen: the same figures without the samples; later ones count.
+        let before = s.summary();
+        assert_eq!(s.freeze(), 4 * SAMPLE_BYTES);
+        assert_eq!(s.summary(), before);
+        assert_eq!(s.held(), 0);
+        assert!(!s.push(2_000_000_000, true));
+        let m = s.summary().unwrap();
+        assert_eq!((m.count, m.of, m.max, m.p95), (6, 4, 2.0, Some(0.04)));
     }
 
     #[test]

@@ -372,6 +372,10 @@ fn acknowledge(rev: &mut DirAnalysis, s: &Seg) -> (Option<Acked>, usize) {
         }
     }
     rev.segments.truncate(kept);
+    // A burst's room is not kept once it is all acknowledged.
+    if kept == 0 && rev.segments.capacity() > 16 {
+        rev.segments = Vec::new();
+    }
     rev.matched = Some((s.ack, rev.segments.len()));
     (acked, before - rev.segments.len())
 }

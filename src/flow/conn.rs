@@ -53,6 +53,14 @@ impl RoundTrips {
     }
 }
 
+impl RoundTrips {
+    /// The connection closed: its round trips' figures are kept, not the samples.
+    fn freeze(&mut self) {
+        let freed = self.samples[0].freeze() + self.samples[1].freeze();
+        self.budget.give(freed);
+    }
+}
+
 impl Drop for RoundTrips {
     fn drop(&mut self) {
         self.budget
@@ -541,6 +549,7 @@ impl Conn {
     pub fn release_streams(&mut self, sink: &mut dyn StreamSink) {
         self.end_of_capture(sink);
         self.reasm = [None, None];
+        self.rtt.freeze();
     }
 
     /// Base sequence numbers by direction, for late segments after the end.

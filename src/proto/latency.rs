@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::capture::Timestamp;
 use crate::flow::{Dir, Moment};
-use crate::latency::{Samples, Summary, secs};
+use crate::latency::{Samples, secs};
 
 /// What was asked and answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -126,24 +126,13 @@ pub struct Replies {
     pub listed: Vec<Reply>,
 }
 
-/// A kind's replies as the record prints them.
-#[derive(Serialize)]
-pub struct RepliesRecord<'a> {
-    #[serde(flatten)]
-    pub summary: Summary,
-    /// Every reply, in order (walk's JSON only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pairs: Option<&'a [Reply]>,
-}
-
 /// Engine.IO's heartbeat as announced and as seen.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default)]
 pub struct Heartbeat {
     /// From the open packet, in ms.
     pub ping_interval_ms: Option<u64>,
     pub ping_timeout_ms: Option<u64>,
     /// Seconds between one ping and the next from the same side.
-    #[serde(skip)]
     pub intervals: Samples,
     /// Pongs that came after the ping timeout.
     pub late_pongs: u64,
@@ -162,6 +151,16 @@ pub struct AppLatency {
 }
 
 impl AppLatency {
+    /// The connection is over: the figures are kept, not the samples.
+    /// Returns the bytes freed.
+    pub fn freeze(&mut self) -> usize {
+        let mut freed: usize = self.by_kind.iter_mut().map(|r| r.samples.freeze()).sum();
+        if let Some(h) = &mut self.heartbeat {
+            freed += h.intervals.freeze();
+        }
+        freed
+    }
+
     pub fn get(&self, k: Kind) -> &Replies {
         &self.by_kind[k as usize]
     }
@@ -172,10 +171,6 @@ impl AppLatency {
             .into_iter()
             .map(|k| (k, self.get(k)))
             .filter(|(_, r)| r.samples.count() > 0)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_kind.iter().all(|r| r.samples.count() == 0)
     }
 }
 

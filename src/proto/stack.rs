@@ -468,6 +468,11 @@ impl Stack {
             };
             root.finish(&mut cx, last_frame);
         }
+        // The summary may wait a while (a closed connection lingers): its
+        // figures are kept, its samples given back.
+        let freed = self.app.latency.freeze();
+        self.app.held.bytes -= freed.min(self.app.held.bytes);
+        opts.budget.fetch_sub(freed, Relaxed);
         self.app
     }
 }

@@ -34,7 +34,7 @@ pub struct PacketRecord {
     pub app: Vec<AppLine>,
 }
 
-pub(crate) fn number(s: String) -> Box<RawValue> {
+fn number(s: String) -> Box<RawValue> {
     // The strings come from integer formatting: always valid JSON numbers.
     RawValue::from_string(s)
         .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("literal"))
