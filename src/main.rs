@@ -224,6 +224,18 @@ impl Input {
         matches!(self, Input::File(p) if p.as_os_str() == "-") && stdin_is_pipe()
     }
 
+    /// The run's options and threads for this input: from a pipe, a view
+    /// tells each packet as it arrives (as `live` does), on one thread.
+    /// Returns whether the view is to stream.
+    fn streaming(&self, l: &mut RunOptions, threads: &mut usize) -> bool {
+        let streams = self.streams();
+        if streams {
+            l.live = true;
+            *threads = 1;
+        }
+        streams
+    }
+
     /// The name error lines use.
     fn name(&self) -> PathBuf {
         match self {
@@ -452,10 +464,8 @@ fn main() -> ExitCode {
             let mut view = FlowsView::new(out, a.output.format);
             let mut l = a.input.run_options(&a.filter);
             let mut threads = a.input.threads();
-            if input.streams() {
+            if input.streaming(&mut l, &mut threads) {
                 view = view.live();
-                l.live = true;
-                threads = 1;
             }
             (input.name(), input.run(&mut view, l, threads))
         }
@@ -471,10 +481,8 @@ fn main() -> ExitCode {
                 ..a.input.run_options(&a.filter)
             };
             let mut threads = a.input.threads();
-            if input.streams() {
+            if input.streaming(&mut l, &mut threads) {
                 view = view.live();
-                l.live = true;
-                threads = 1;
             }
             (input.name(), input.run(&mut view, l, threads))
         }
@@ -495,10 +503,8 @@ fn main() -> ExitCode {
                     let mut view =
                         PacketsView::new(out, a.output.format, use_color(a.output.color))
                             .width(a.width);
-                    if input.streams() {
+                    if input.streaming(&mut l, &mut threads) {
                         view = view.live();
-                        l.live = true;
-                        threads = 1;
                     }
                     input.run(&mut view, l, threads)
                 };

@@ -114,18 +114,24 @@ fn flows(path: &str) -> Vec<Value> {
         .collect()
 }
 
+/// tshark's TCP rows of a capture, and osiscope's packet records by frame.
+fn rows_and_records(path: &str) -> (Vec<HashMap<String, String>>, HashMap<u64, Value>) {
+    let rows = common::tshark_rows(path, ".tcp.tsv").expect("rows");
+    let (_, recs, _) = common::packets_json(path);
+    let by_frame = recs
+        .into_iter()
+        .map(|r| (r["frame"].as_u64().unwrap_or(0), r))
+        .collect();
+    (rows, by_frame)
+}
+
 #[test]
 fn analysis_flags_match_tshark_frame_by_frame() {
     let mut report = String::new();
     let mut checked = 0;
     let mut totals: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     for path in files_with_tcp() {
-        let rows = common::tshark_rows(&path, ".tcp.tsv").expect("rows");
-        let (_, recs, _) = common::packets_json(&path);
-        let by_frame: HashMap<u64, &Value> = recs
-            .iter()
-            .map(|r| (r["frame"].as_u64().unwrap_or(0), r))
-            .collect();
+        let (rows, by_frame) = rows_and_records(&path);
         for t in &rows {
             let frame: u64 = t["frame.number"].parse().expect("frame");
             let Some(rec) = by_frame.get(&frame) else {
@@ -333,12 +339,7 @@ fn ack_round_trips_match_tshark_frame_by_frame() {
     let mut report = String::new();
     let mut samples = 0;
     for path in files_with_tcp() {
-        let rows = common::tshark_rows(&path, ".tcp.tsv").expect("rows");
-        let (_, recs, _) = common::packets_json(&path);
-        let by_frame: HashMap<u64, &Value> = recs
-            .iter()
-            .map(|r| (r["frame"].as_u64().unwrap_or(0), r))
-            .collect();
+        let (rows, by_frame) = rows_and_records(&path);
         let mut per_stream: BTreeMap<u64, u64> = BTreeMap::new();
         for t in &rows {
             let frame: u64 = t["frame.number"].parse().expect("frame");

@@ -489,22 +489,32 @@ mod tests {
 
     const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 
+    /// A WebSocket upgrade request for `uri`.
+    fn offer(uri: &str) -> String {
+        format!(
+            "GET {uri} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+    }
+
+    /// The 101 that accepts it.
+    fn accept() -> String {
+        format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {}\r\n\r\n",
+            websocket_accept(KEY)
+        )
+    }
+
     /// A WebSocket session: the upgrade, then `n` unmasked server text frames.
     /// The upgrade comes in no frame (0), so its reply is not timed: the
     /// budget holds only the frames and messages.
     fn session(opts: &StackOptions, n: usize) -> AppSummary {
         let mut stack = Stack::new(opts, None);
         let mut out = Vec::new();
-        let req = format!(
-            "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        );
+        let req = offer("/chat");
         stack.data(opts, Dir::ClientToServer, 0, req.as_bytes(), &mut out);
-        let resp = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Accept: {}\r\n\r\n",
-            websocket_accept(KEY)
-        );
+        let resp = accept();
         stack.data(opts, Dir::ServerToClient, 0, resp.as_bytes(), &mut out);
         for i in 0..n {
             let frame = [&[0x81, 5][..], b"hello"].concat();
@@ -520,10 +530,7 @@ mod tests {
         let opts = StackOptions::default();
         let mut stack = Stack::new(&opts, None);
         let mut out = Vec::new();
-        let req = format!(
-            "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        );
+        let req = offer("/chat");
         stack.data(&opts, Dir::ClientToServer, 1, req.as_bytes(), &mut out);
         stack.data(
             &opts,
@@ -548,10 +555,7 @@ mod tests {
     #[test]
     fn bytes_after_an_upgrade_offer_wait_for_its_answer() {
         let opts = StackOptions::default();
-        let req = format!(
-            "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        );
+        let req = offer("/chat");
         // A masked text frame "hi" (key 0).
         let frame = [0x81u8, 0x82, 0, 0, 0, 0, b'h', b'i'];
         let mut stack = Stack::new(&opts, None);
@@ -563,11 +567,7 @@ mod tests {
             &[req.as_bytes(), &frame].concat(),
             &mut out,
         );
-        let resp = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Accept: {}\r\n\r\n",
-            websocket_accept(KEY)
-        );
+        let resp = accept();
         stack.data(&opts, Dir::ServerToClient, 2, resp.as_bytes(), &mut out);
         let sum = stack.finish(&opts, 2);
         assert!(sum.problems.is_empty(), "{:?}", sum.problems);
@@ -629,16 +629,9 @@ mod tests {
         let mut stack = Stack::new(&opts, None);
         let mut out = Vec::new();
         let (c, s) = (Dir::ClientToServer, Dir::ServerToClient);
-        let req = format!(
-            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
-             Connection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        );
+        let req = offer("/socket.io/?EIO=4&transport=websocket");
         stack.data(&opts, c, at(1, 0), req.as_bytes(), &mut out);
-        let resp = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Accept: {}\r\n\r\n",
-            websocket_accept(KEY)
-        );
+        let resp = accept();
         stack.data(&opts, s, at(2, 3), resp.as_bytes(), &mut out);
         let open = r#"0{"sid":"abc","upgrades":[],"pingInterval":300,"pingTimeout":200,"maxPayload":1000}"#;
         let script: [(Dir, u64, i64, &str); 10] = [
@@ -704,16 +697,9 @@ mod tests {
         let mut stack = Stack::new(&opts, None);
         let mut out = Vec::new();
         let (c, s) = (Dir::ClientToServer, Dir::ServerToClient);
-        let req = format!(
-            "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        );
+        let req = offer("/chat");
         stack.data(&opts, c, at(1, 0), req.as_bytes(), &mut out);
-        let resp = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Accept: {}\r\n\r\n",
-            websocket_accept(KEY)
-        );
+        let resp = accept();
         stack.data(&opts, s, at(2, 1), resp.as_bytes(), &mut out);
         let ping = |p: &[u8]| [&[0x89, 0x80 | p.len() as u8, 0, 0, 0, 0][..], p].concat();
         let pong = |p: &[u8]| [&[0x8a, p.len() as u8][..], p].concat();

@@ -2,9 +2,7 @@
 
 use std::io::{self, Write};
 
-use comfy_table::{
-    Cell, CellAlignment, ContentArrangement, ContentLineStyle, LineStyle, Table, TableStyle,
-};
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
 use super::Format;
 use super::escape::escape;
@@ -145,13 +143,7 @@ impl<W: Write> FlowsView<W> {
         if self.rows.is_empty() {
             return Ok(());
         }
-        let mut t = Table::new();
-        t.load_style(
-            TableStyle::new()
-                .header_lines(ContentLineStyle::none().junction('│'))
-                .header_separator(LineStyle::none().fill('─').junction('┼'))
-                .content_lines(ContentLineStyle::none().junction('│')),
-        );
+        let mut t = super::style::stacking_table();
         if !self.header_done {
             t.set_header([
                 "Conn",

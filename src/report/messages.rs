@@ -14,8 +14,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use comfy_table::{Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, Width};
-use comfy_table::{ContentLineStyle, LineStyle, TableStyle};
+use comfy_table::{Cell, CellAlignment, ColumnConstraint, ContentArrangement, Width};
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -144,13 +143,7 @@ impl<W: Write> MessagesView<W> {
         if self.table.is_empty() {
             return Ok(());
         }
-        let mut t = Table::new();
-        t.load_style(
-            TableStyle::new()
-                .header_lines(ContentLineStyle::none().junction('│'))
-                .header_separator(LineStyle::none().fill('─').junction('┼'))
-                .content_lines(ContentLineStyle::none().junction('│')),
-        );
+        let mut t = super::style::stacking_table();
         if !self.header_done {
             t.set_header([
                 "Time", "Frame", "Conn", "From", "Type", "Bytes", "Reply", "Text",

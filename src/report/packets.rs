@@ -11,7 +11,6 @@
 use std::io::{self, Write};
 
 use comfy_table::{Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, Width};
-use comfy_table::{ContentLineStyle, LineStyle, TableStyle};
 
 use super::Format;
 use super::escape::escape;
@@ -236,14 +235,7 @@ impl<W: Write> PacketsView<W> {
             return Ok(());
         }
         let show_l2 = self.show_l2.unwrap_or(true);
-        let mut t = Table::new();
-        // Column rules and a header rule only: chunks stack without seams.
-        t.load_style(
-            TableStyle::new()
-                .header_lines(ContentLineStyle::none().junction('│'))
-                .header_separator(LineStyle::none().fill('─').junction('┼'))
-                .content_lines(ContentLineStyle::none().junction('│')),
-        );
+        let mut t = super::style::stacking_table();
         let heads: Vec<(&str, u8)> = [
             ("No.", 0u8),
             ("Time", 1),

@@ -65,3 +65,17 @@ pub fn osi_name(osi: u8) -> &'static str {
         _ => "?",
     }
 }
+
+/// A table with column rules and a header rule only, so that the chunks of
+/// a streamed table stack without seams.
+pub fn stacking_table() -> comfy_table::Table {
+    use comfy_table::{ContentLineStyle, LineStyle, TableStyle};
+    let mut t = comfy_table::Table::new();
+    t.load_style(
+        TableStyle::new()
+            .header_lines(ContentLineStyle::none().junction('│'))
+            .header_separator(LineStyle::none().fill('─').junction('┼'))
+            .content_lines(ContentLineStyle::none().junction('│')),
+    );
+    t
+}
