@@ -528,3 +528,55 @@ fn a_reconnecting_client_is_followed_across_connections() {
     assert_eq!(r["refused_between"], 1);
     assert_eq!(flows[2]["state"], "refused");
 }
+
+/// Without a session id to offer (no connection-state recovery), a client
+/// that comes back is tied by a guess: the same address and server, in
+/// time order, under another Engine.IO session. A synthetic capture (made
+/// here, not recorded): two Socket.IO connections from one client, the
+/// first ended by the server's DISCONNECT.
+#[test]
+fn a_client_without_a_session_id_is_tied_by_a_marked_guess() {
+    use common::synth::{Session, tmp, websocket_upgrade, ws_frame, ws_header};
+    let masked = |text: &str| {
+        let mut f = ws_header(1, false, false, text.len() as u64, Some([0; 4]));
+        f.extend_from_slice(text.as_bytes());
+        f
+    };
+    let open = |s: &mut Session, sid: &str| {
+        websocket_upgrade(s, None, "/socket.io/?EIO=4&transport=websocket");
+        let o =
+            format!(r#"0{{"sid":"{sid}","upgrades":[],"pingInterval":25000,"pingTimeout":20000}}"#);
+        s.server(&ws_frame(1, o.as_bytes()));
+        s.client(&masked("40"));
+        s.server(&ws_frame(1, br#"40{"sid":"sock1"}"#));
+    };
+    let path = tmp("guess.pcap");
+    let mut s = Session::new(&path);
+    open(&mut s, "EIO-A");
+    s.client(&masked(r#"420["save",1]"#));
+    s.server(&ws_frame(1, br#"430[{"ok":1}]"#));
+    s.server(&ws_frame(1, b"41"));
+    let mut s = s.reconnect(40001);
+    open(&mut s, "EIO-B");
+    s.close();
+    let p = path.to_str().expect("utf-8 path");
+    let w = walk(p);
+    assert_eq!(w.len(), 2);
+    assert!(w[0]["socketio"].get("resumes").is_none());
+    let r = &w[1]["socketio"]["resumes"];
+    assert_eq!(r["connection"], 0);
+    assert_eq!(r["by"], "guess");
+    assert_eq!(r["earlier_ended"], "the server sent a Socket.IO DISCONNECT");
+    assert!(r.get("recovered").is_none() && r.get("pid").is_none());
+    // The ack of the first session, timed in the capture's microseconds.
+    assert_eq!(listed(&w[0], "socketio_ack").len(), 1);
+    let text = common::stdout(&["walk", p, "-q"]);
+    assert!(
+        text.contains("a guess: same client address and server, in time order"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Socket.IO client across 2 connections"),
+        "{text}"
+    );
+}

@@ -97,6 +97,7 @@ pub fn capped_timed(limit_kib: u64, secs: u32, args: &str) -> (i32, String, Stri
 /// its handshake written on creation; payloads are cut into 1,400-byte segments.
 pub struct Session {
     pub w: Synth,
+    port: u16,
     cseq: u32,
     sseq: u32,
 }
@@ -106,12 +107,17 @@ const S: [u8; 4] = [10, 0, 0, 1];
 
 impl Session {
     pub fn new(path: &PathBuf) -> Self {
-        let mut w = Synth::new(path);
-        w.tcp(C, 40000, S, 80, 0, None, "S", &[]);
-        w.tcp(S, 80, C, 40000, 5000, Some(1), "SA", &[]);
-        w.tcp(C, 40000, S, 80, 1, Some(5001), "A", &[]);
+        Self::open(Synth::new(path), 40000)
+    }
+
+    /// The handshake of a connection from client port `port`, written by `w`.
+    fn open(mut w: Synth, port: u16) -> Self {
+        w.tcp(C, port, S, 80, 0, None, "S", &[]);
+        w.tcp(S, 80, C, port, 5000, Some(1), "SA", &[]);
+        w.tcp(C, port, S, 80, 1, Some(5001), "A", &[]);
         Session {
             w,
+            port,
             cseq: 1,
             sseq: 5001,
         }
@@ -120,7 +126,7 @@ impl Session {
     pub fn client(&mut self, bytes: &[u8]) {
         for seg in bytes.chunks(1400) {
             self.w
-                .tcp(C, 40000, S, 80, self.cseq, Some(self.sseq), "PA", seg);
+                .tcp(C, self.port, S, 80, self.cseq, Some(self.sseq), "PA", seg);
             self.cseq = self.cseq.wrapping_add(seg.len() as u32);
         }
     }
@@ -128,7 +134,7 @@ impl Session {
     pub fn server(&mut self, bytes: &[u8]) {
         for seg in bytes.chunks(1400) {
             self.w
-                .tcp(S, 80, C, 40000, self.sseq, Some(self.cseq), "PA", seg);
+                .tcp(S, 80, C, self.port, self.sseq, Some(self.cseq), "PA", seg);
             self.sseq = self.sseq.wrapping_add(seg.len() as u32);
         }
     }
@@ -137,25 +143,26 @@ impl Session {
     pub fn client_at(&mut self, offset: u32, bytes: &[u8]) {
         let seq = self.cseq.wrapping_add(offset);
         self.w
-            .tcp(C, 40000, S, 80, seq, Some(self.sseq), "PA", bytes);
+            .tcp(C, self.port, S, 80, seq, Some(self.sseq), "PA", bytes);
     }
 
     /// Both FINs and the last ACK.
-    pub fn close(mut self) {
+    pub fn close(self) {
+        self.closed();
+    }
+
+    /// Both FINs and the last ACK; the writer goes on.
+    fn closed(mut self) -> Synth {
+        let (p, c, s) = (self.port, self.cseq, self.sseq);
+        self.w.tcp(C, p, S, 80, c, Some(s), "FA", &[]);
+        self.w.tcp(S, 80, C, p, s, Some(c + 1), "FA", &[]);
+        self.w.tcp(C, p, S, 80, c + 1, Some(s + 1), "A", &[]);
         self.w
-            .tcp(C, 40000, S, 80, self.cseq, Some(self.sseq), "FA", &[]);
-        self.w
-            .tcp(S, 80, C, 40000, self.sseq, Some(self.cseq + 1), "FA", &[]);
-        self.w.tcp(
-            C,
-            40000,
-            S,
-            80,
-            self.cseq + 1,
-            Some(self.sseq + 1),
-            "A",
-            &[],
-        );
+    }
+
+    /// This connection closed, the same client opens another from `port`.
+    pub fn reconnect(self, port: u16) -> Session {
+        Self::open(self.closed(), port)
     }
 }
 
