@@ -397,3 +397,71 @@ fn live_on_any_sees_each_loopback_packet_once_in_cooked_frames() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `live messages` lists a real session's messages as JSON, each echo after
+/// its message, and times the close reply.
+#[test]
+fn live_messages_lists_a_real_sessions_messages() {
+    if !can_capture() {
+        return;
+    }
+    let port = 20000 + ((std::process::id() + 7) % 20000) as u16;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_osiscope"))
+        .args([
+            "live",
+            "messages",
+            "-i",
+            "lo",
+            "--port",
+            &port.to_string(),
+            "--duration",
+            "30",
+            "--format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    err.read_line(&mut first).expect("start line");
+    assert!(first.starts_with("osiscope: capturing on lo"), "{first}");
+    websocket_session(port);
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: a signal to our own child process.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().expect("wait");
+    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json row"))
+        .collect();
+    let got: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["from"].as_str().unwrap_or("").to_owned(),
+                r["type"].as_str().unwrap_or("").to_owned(),
+                r["text"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    let want =
+        |from: &str, kind: &str, text: &str| (from.to_owned(), kind.to_owned(), text.to_owned());
+    assert_eq!(
+        got[..6],
+        [
+            want("client", "text", "hello live"),
+            want("server", "text", "hello live"),
+            want("client", "text", "second message"),
+            want("server", "text", "second message"),
+            want("client", "binary", "010203"),
+            want("server", "binary", "010203"),
+        ],
+        "{rows:?}"
+    );
+    assert_eq!(got[6], want("client", "close", "1000 bye"), "{rows:?}");
+    let reply = &rows[7]["reply_to"];
+    assert_eq!(reply["kind"], "ws_close", "{rows:?}");
+    assert_eq!(reply["from_frame"], rows[6]["frame"]);
+}
