@@ -572,7 +572,7 @@ fn a_client_without_a_session_id_is_tied_by_a_marked_guess() {
     assert_eq!(listed(&w[0], "socketio_ack").len(), 1);
     let text = common::stdout(&["walk", p, "-q"]);
     assert!(
-        text.contains("a guess: same client address and server, in time order"),
+        text.contains("a guess: same client address, server and path, in time order"),
         "{text}"
     );
     assert!(

@@ -6,8 +6,9 @@
 //! (connection-state recovery, Socket.IO >= 4.6: `pid`) equals the one an
 //! earlier connection was granted; else, as a guess, the latest earlier
 //! connection from the same client address to the same server that had
-//! ended by then (within [`GUESS_WINDOW`] seconds) under another Engine.IO
-//! session. Connections of one Engine.IO session (long-polling, then its
+//! ended by then (within [`GUESS_WINDOW`] seconds), with a request to the
+//! same path, under another Engine.IO session, unless the client had said
+//! goodbye there (a client that disconnects on purpose does not reconnect). Connections of one Engine.IO session (long-polling, then its
 //! WebSocket) are one session, not a reconnect ([`super::SessionPart`]).
 //!
 //! At the end, each client seen on several connections is told as a
@@ -38,6 +39,13 @@ struct Part {
     id: u64,
     client_ip: String,
     server: String,
+    /// The path its Engine.IO requests went to (`/socket.io/`).
+    path: Option<String>,
+    /// The client said goodbye (a Socket.IO DISCONNECT): a Socket.IO client
+    /// does not reconnect after `socket.disconnect()`, so no guess follows it.
+    client_left: bool,
+    /// A later connection took the client over: no guess ties another to it.
+    taken: bool,
     end: f64,
     eio_sid: Option<String>,
     /// The socket id and recovery session id the server granted on "/".
@@ -51,7 +59,7 @@ struct Part {
 pub struct Resume {
     pub connection: u64,
     /// "recovery_pid" (the offered session id), or "guess" (same client
-    /// address and server, in time order).
+    /// address, server and path, in time order).
     pub by: &'static str,
     pub gap_seconds: f64,
     /// How the earlier connection ended, in words.
@@ -88,7 +96,7 @@ impl Resume {
             ("recovery_pid", _) => t.push_str(
                 "; tied by the session id it offered (connection-state recovery): the server did not know it and opened a new session",
             ),
-            _ => t.push_str("; a guess: same client address and server, in time order"),
+            _ => t.push_str("; a guess: same client address, server and path, in time order"),
         }
         t
     }
@@ -129,6 +137,16 @@ fn connect_on_root(so: &SocketIoSummary, from: Dir) -> Option<&SioConnect> {
     so.connects
         .iter()
         .find(|c| c.from == from && c.namespace == "/")
+}
+
+/// The path of the connection's first request, without its query.
+fn request_path(app: &AppSummary) -> Option<String> {
+    let uri = app
+        .websocket
+        .as_ref()
+        .and_then(|w| w.uri.as_deref())
+        .or_else(|| app.http.first().and_then(|t| t.uri.as_deref()))?;
+    Some(uri.split('?').next().unwrap_or(uri).to_owned())
 }
 
 /// How a Socket.IO connection ended, as far as the capture says.
@@ -178,21 +196,20 @@ impl Clients {
         }
         let app = app?;
         let so = app.socketio.as_ref()?;
+        let path = request_path(app);
         let offered = connect_on_root(so, Dir::ClientToServer);
         let granted = connect_on_root(so, Dir::ServerToClient);
         let pid = offered.and_then(|c| c.pid.as_deref());
-        let by_pid = pid.and_then(|p| {
-            self.parts
-                .iter()
-                .rev()
-                .find(|q| q.pid.as_deref() == Some(p))
-        });
-        let (earlier, by) = match by_pid {
-            Some(q) => (Some(q), "recovery_pid"),
+        let by_pid = pid.and_then(|p| self.parts.iter().rposition(|q| q.pid.as_deref() == Some(p)));
+        let (at, by) = match by_pid {
+            Some(i) => (Some(i), "recovery_pid"),
             None => (
-                self.parts.iter().rev().find(|q| {
+                self.parts.iter().rposition(|q| {
                     q.client_ip == client_ip
                         && q.server == s.server
+                        && q.path == path
+                        && !q.client_left
+                        && !q.taken
                         && q.end <= s.start
                         && s.start - q.end < GUESS_WINDOW
                         && q.eio_sid != so.sid
@@ -200,6 +217,10 @@ impl Clients {
                 "guess",
             ),
         };
+        if let Some(q) = at.and_then(|i| self.parts.get_mut(i)) {
+            q.taken = true;
+        }
+        let earlier = at.and_then(|i| self.parts.get(i));
         let resume = earlier.map(|q| Resume {
             connection: q.id,
             by,
@@ -228,6 +249,9 @@ impl Clients {
             id: s.id,
             client_ip,
             server: s.server.clone(),
+            path,
+            client_left: so.disconnect_from == Some(Dir::ClientToServer),
+            taken: false,
             end: s.start + s.duration,
             eio_sid: so.sid.clone(),
             sid: granted.and_then(|g| g.sid.clone()),
