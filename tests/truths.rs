@@ -465,3 +465,39 @@ fn layers_open_engineio_and_socketio_packets_outer_first() {
     assert_eq!(open["fields"]["sid"], "KWfbzNo5zleIL6UgAAAA");
     assert_eq!(open["fields"]["upgrades"], serde_json::json!(["websocket"]));
 }
+
+/// Every connection's Community ID is the one Arkime's own tests expect for
+/// the same session (tests/expected/arkime/community_id.tsv): the key that
+/// joins osiscope's records to Zeek's, Suricata's and Arkime's.
+#[test]
+fn community_ids_are_those_arkime_expects() {
+    let text =
+        std::fs::read_to_string(common::repo().join("tests/expected/arkime/community_id.tsv"))
+            .expect("community_id.tsv");
+    let mut checked = 0;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [path, sip, sport, dip, dport, id] = f[..] else {
+            panic!("bad line {line}");
+        };
+        let ep = |ip: &str, port: &str| {
+            if ip.contains(':') {
+                format!("[{ip}]:{port}")
+            } else {
+                format!("{ip}:{port}")
+            }
+        };
+        let (a, b) = (ep(sip, sport), ep(dip, dport));
+        let conns = common::json_lines(&["flows", "--format", "json", path]);
+        let c = conns
+            .iter()
+            .find(|c| {
+                let (cl, sv) = (c["client"].as_str(), c["server"].as_str());
+                (cl, sv) == (Some(&a), Some(&b)) || (cl, sv) == (Some(&b), Some(&a))
+            })
+            .unwrap_or_else(|| panic!("{path}: no connection {a} – {b}"));
+        assert_eq!(c["community_id"], id, "{path}: {a} – {b}");
+        checked += 1;
+    }
+    assert_eq!(checked, 40);
+}

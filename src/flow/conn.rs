@@ -664,6 +664,7 @@ impl Conn {
             rst_frame: self.rst_frame,
             state,
             conn_state,
+            community_id: super::community::tcp(&self.client, &self.server),
             history: self.history.as_str().to_owned(),
             anomalies: self.anomalies.clone(),
             evicted,

@@ -12,6 +12,7 @@
 //! summaries say `evicted`), and later segments of those open new streams.
 
 pub mod analysis;
+pub mod community;
 mod conn;
 pub mod history;
 pub mod reassembly;

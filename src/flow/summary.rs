@@ -96,6 +96,9 @@ pub struct ConnSummary {
     /// Zeek's conn_state code for the same (S0, S1, SF, REJ, S2, S3, RSTO,
     /// RSTR, RSTOS0, RSTRH, SH, SHR, OTH).
     pub conn_state: &'static str,
+    /// The Community ID of the 5-tuple (v1, seed 0), as Zeek, Suricata and
+    /// Arkime write it: the key that joins this record to theirs.
+    pub community_id: String,
     pub history: String,
     /// Counts by kind.
     pub anomalies: BTreeMap<&'static str, u64>,
