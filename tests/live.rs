@@ -84,6 +84,26 @@ fn websocket_session(port: u16) {
     server.join().expect("server");
 }
 
+/// Runs `osiscope live ARGS` around a WebSocket session on `port`: returns
+/// its first line on standard error (the start line) and its output once
+/// Ctrl-C ended it.
+fn live_around_a_session(args: &[&str], port: u16) -> (String, std::process::Output) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_osiscope"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut first = String::new();
+    err.read_line(&mut first).expect("start line");
+    websocket_session(port);
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: a signal to our own child process.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    (first, child.wait_with_output().expect("wait"))
+}
+
 #[test]
 fn live_walk_tells_a_real_websocket_session_and_writes_the_same_story() {
     if !can_capture() {
@@ -337,27 +357,27 @@ fn live_on_any_sees_each_loopback_packet_once_in_cooked_frames() {
     std::fs::create_dir_all(&dir).expect("dir");
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).expect("chmod");
     let pcap = dir.join("any.pcap");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_osiscope"))
-        .args(["live", "-i", "any", "--port", &port.to_string()])
-        .args(["--duration", "30", "--format", "json", "-w"])
-        .arg(&pcap)
-        .arg("walk")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut first = String::new();
-    err.read_line(&mut first).expect("start line");
+    let pcap_arg = pcap.to_str().expect("utf-8 path");
+    let port_arg = port.to_string();
+    let args = [
+        "live",
+        "-i",
+        "any",
+        "--port",
+        &port_arg,
+        "--duration",
+        "30",
+        "--format",
+        "json",
+        "-w",
+        pcap_arg,
+        "walk",
+    ];
+    let (first, out) = live_around_a_session(&args, port);
     assert!(
         first.starts_with("osiscope: capturing on any as "),
         "{first}"
     );
-    websocket_session(port);
-    std::thread::sleep(Duration::from_millis(500));
-    // SAFETY: a signal to our own child process.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-    let out = child.wait_with_output().expect("wait");
     assert_eq!(out.status.code(), Some(0));
     let conns: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -406,32 +426,21 @@ fn live_messages_lists_a_real_sessions_messages() {
         return;
     }
     let port = 20000 + ((std::process::id() + 7) % 20000) as u16;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_osiscope"))
-        .args([
-            "live",
-            "messages",
-            "-i",
-            "lo",
-            "--port",
-            &port.to_string(),
-            "--duration",
-            "30",
-            "--format",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut first = String::new();
-    err.read_line(&mut first).expect("start line");
+    let port_arg = port.to_string();
+    let args = [
+        "live",
+        "messages",
+        "-i",
+        "lo",
+        "--port",
+        &port_arg,
+        "--duration",
+        "30",
+        "--format",
+        "json",
+    ];
+    let (first, out) = live_around_a_session(&args, port);
     assert!(first.starts_with("osiscope: capturing on lo"), "{first}");
-    websocket_session(port);
-    std::thread::sleep(Duration::from_millis(500));
-    // SAFETY: a signal to our own child process.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-    let out = child.wait_with_output().expect("wait");
     let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("json row"))
