@@ -118,6 +118,28 @@ it came, as `walk` does.
 Exit status: 0 ok, 1 capture unreadable past some point (rows before it are printed) or the filters match no connection, 2 usage.")]
     Messages(MessagesArgs),
 
+    /// Write tables other tools read: Zeek-style logs as JSON Lines or Parquet, a HAR file; many captures at once
+    #[command(after_help = "\
+Examples:
+  osiscope export captures/ws-echo.pcap --out logs
+  osiscope export captures/ --out logs --as parquet        every capture in the directory, on every core
+  osiscope export captures/ws-echo.pcap --har ws-echo.har  open it in a browser's network panel
+  duckdb -c \"SELECT * FROM 'logs/conn/*/*.parquet'\"
+
+Five tables, each in DIR/TABLE/file=NAME/part.EXT (one partition per capture):
+  conn             one row per TCP connection (Zeek's conn.log fields, then osiscope's)
+  websocket        one row per WebSocket handshake (Zeek's websocket.log fields, then more)
+  ws_messages      one row per WebSocket message and control frame
+  socketio_events  one row per Socket.IO and Engine.IO packet
+  http             one row per HTTP request and response (Zeek's http.log fields)
+Rows are joined by `uid` (the connection) and `community_id` (conn). Columns are
+listed in the README (\"Export\").
+
+Exit status: 0 ok, 1 a capture unreadable past some point (its rows before the
+fault are written; the other captures are exported) or a file not writable,
+2 usage.")]
+    Export(ExportArgs),
+
     /// Take packets apart field by field, like Wireshark's detail pane, with a hex dump
     #[command(after_help = "\
 Examples:
@@ -319,6 +341,7 @@ impl Command {
             Command::Packets(a) => Some(&mut a.filter),
             Command::Layers(a) => Some(&mut a.filter),
             Command::Messages(a) => Some(&mut a.filter),
+            Command::Export(a) => Some(&mut a.filter),
             Command::Demo(a) => Some(&mut a.filter),
             Command::Live(a) => Some(&mut a.filter),
             Command::Completions(_) | Command::Man => None,
@@ -473,6 +496,35 @@ pub struct MessagesArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub select: MessageSelect,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Capture files, or directories to read for them (.pcap, .pcapng, .cap, also .gz and .zst; sorted, subdirectories included)
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Write the tables under this directory (made if missing; a capture's earlier files there are replaced)
+    #[arg(
+        short = 'o',
+        long = "out",
+        value_name = "DIR",
+        required_unless_present = "har"
+    )]
+    pub out: Option<PathBuf>,
+    /// Table format
+    #[arg(long = "as", value_enum, default_value_t = crate::export::table::Form::Jsonl, value_name = "FORMAT")]
+    pub form: crate::export::table::Form,
+    /// Also write the HTTP requests and WebSocket messages as a HAR 1.2 file (one capture only)
+    #[arg(long, value_name = "OUT.har")]
+    pub har: Option<PathBuf>,
+    /// Captures exported at once, one per worker [default: the CPUs available]
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Threads for a capture exported alone (as in the other commands) [default: 2 when the machine has 2 or more CPUs]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub threads: Option<u8>,
     #[command(flatten)]
     pub filter: FilterArgs,
 }

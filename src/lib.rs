@@ -3,7 +3,8 @@
 //! The pipeline runs one way: [`capture`] (where frames come from) →
 //! [`decode`] (layers 2–4 of one packet) → [`flow`] (TCP connections and
 //! their reassembled streams) → [`proto`] (the analyzer tree over each
-//! stream: HTTP, WebSocket, Engine.IO/Socket.IO) → [`report`] (views). Each
+//! stream: HTTP, WebSocket, Engine.IO/Socket.IO) → [`report`] (views) and
+//! [`export`] (tables and HAR files for other tools). Each
 //! stage imports only from the stages before it. The driver in [`run`]
 //! wires them together; [`cli`] holds the command line and builds the
 //! options of each stage.
@@ -11,6 +12,7 @@
 pub mod capture;
 pub mod cli;
 pub mod decode;
+pub mod export;
 pub mod flow;
 pub mod latency;
 pub mod limit;

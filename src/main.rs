@@ -469,6 +469,7 @@ fn main() -> ExitCode {
             }
             (input.name(), input.run(&mut view, l, threads))
         }
+        Command::Export(a) => return export(a),
         Command::Messages(a) => {
             let text = a.output.format == Format::Table;
             let input = match open_input(&a.input, "messages", text, &mut out) {
@@ -584,6 +585,92 @@ fn main() -> ExitCode {
         }
     };
     report(&path, res)
+}
+
+/// `osiscope export`: every capture, then one line per capture that failed
+/// and a summary on standard error.
+fn export(a: osiscope::cli::ExportArgs) -> ExitCode {
+    use osiscope::export::run::{self as export, Job};
+    use osiscope::export::tables::TABLES;
+    let captures = match export::captures(&a.files) {
+        Ok(c) if c.is_empty() => {
+            let _ = writeln!(io::stderr(), "osiscope: no capture files in what was named");
+            return ExitCode::from(EXIT_USAGE);
+        }
+        Ok(c) => c,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "osiscope: {}", escape(&e.to_string()));
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if a.har.is_some() && captures.len() > 1 {
+        let _ = writeln!(
+            io::stderr(),
+            "osiscope: --har writes one capture's HTTP archive; {} captures were named",
+            captures.len()
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    if let Some((x, y)) = export::clashes(&captures) {
+        let _ = writeln!(
+            io::stderr(),
+            "osiscope: {} and {} have the same name, and would write the same partition: export them to different directories",
+            escape(&x.to_string_lossy()),
+            escape(&y.to_string_lossy())
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let job = Job {
+        jobs: a.jobs.map_or(cpus, usize::from),
+        threads: a
+            .threads
+            .map_or_else(osiscope::cli::default_threads, usize::from),
+        opts: a.filter.run_options(),
+        captures,
+        out: a.out,
+        form: a.form,
+        har: a.har,
+    };
+    let started = std::time::Instant::now();
+    let outcomes = export::run(&job);
+    let mut code = ExitCode::SUCCESS;
+    let mut rows = [0u64; 5];
+    let n = outcomes.len();
+    for o in outcomes {
+        for (t, r) in rows.iter_mut().zip(o.rows.unwrap_or_default()) {
+            *t += r;
+        }
+        if o.result.is_err() {
+            let c = report(&o.capture, o.result);
+            if c != ExitCode::SUCCESS {
+                code = c;
+            }
+        }
+    }
+    let mut line = format!(
+        "osiscope: exported {} capture{} in {:.1} s",
+        n,
+        if n == 1 { "" } else { "s" },
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(out) = &job.out {
+        let counts: Vec<String> = TABLES
+            .iter()
+            .zip(rows)
+            .map(|((name, _), n)| format!("{name} {n}"))
+            .collect();
+        line.push_str(&format!(
+            " to {}, rows: {}",
+            escape(&out.to_string_lossy()),
+            counts.join(", ")
+        ));
+    }
+    if let Some(h) = &job.har {
+        line.push_str(&format!("; HAR in {}", escape(&h.to_string_lossy())));
+    }
+    let _ = writeln!(io::stderr(), "{line}");
+    code
 }
 
 /// Whether two paths name one file (also through links).

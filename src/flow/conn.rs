@@ -94,6 +94,8 @@ pub(crate) struct Conn {
     packets: [u64; 2],
     wire: [u64; 2],
     payload: [u64; 2],
+    /// IP bytes (headers and payload, by the IP header's length): Zeek's `ip_bytes`.
+    ip: [u64; 2],
     hs: Handshake,
     syn_ts: Option<Timestamp>,
     synack_ts: Option<Timestamp>,
@@ -149,6 +151,7 @@ impl Conn {
             packets: [0; 2],
             wire: [0; 2],
             payload: [0; 2],
+            ip: [0; 2],
             hs: Handshake::default(),
             syn_ts: None,
             synack_ts: None,
@@ -238,6 +241,8 @@ impl Conn {
         self.packets[d] += 1;
         self.wire[d] += u64::from(seg.wire_len);
         self.payload[d] += u64::from(seg.len);
+        self.ip[d] +=
+            u64::from(seg.layer_bytes[1]) + u64::from(seg.layer_bytes[2]) + u64::from(seg.len);
         for (acc, b) in self.layer_bytes.iter_mut().zip(seg.layer_bytes) {
             *acc += u64::from(b);
         }
@@ -655,6 +660,7 @@ impl Conn {
             packets: PerDir::from_array(self.packets),
             wire_bytes: PerDir::from_array(self.wire),
             payload_bytes: PerDir::from_array(self.payload),
+            ip_bytes: PerDir::from_array(self.ip),
             handshake: hs,
             refused: self.refused,
             closed_by,

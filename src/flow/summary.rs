@@ -82,6 +82,10 @@ pub struct ConnSummary {
     pub wire_bytes: PerDir<u64>,
     /// TCP payload bytes by the IP header, retransmissions included.
     pub payload_bytes: PerDir<u64>,
+    /// IP bytes, headers included (Zeek's `orig_ip_bytes`, `resp_ip_bytes`);
+    /// in the exported conn table only.
+    #[serde(skip)]
+    pub ip_bytes: PerDir<u64>,
     pub handshake: Handshake,
     /// The SYN was answered by RST.
     pub refused: bool,

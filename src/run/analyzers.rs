@@ -48,7 +48,11 @@ impl Analyzers {
         Analyzers {
             opts: StackOptions {
                 detail: opts.detail,
-                keep_messages: messages.min(MAX_TEXT),
+                keep_messages: if opts.whole_texts {
+                    MAX_MESSAGE_KEEP
+                } else {
+                    messages.min(MAX_TEXT)
+                },
                 keep_frames: frames,
                 list_text: if opts.whole_messages {
                     MAX_MESSAGE_KEEP

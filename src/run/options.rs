@@ -100,6 +100,9 @@ pub struct RunOptions {
     /// Keep each message's text up to [`MAX_TEXT`](crate::proto::stack::MAX_TEXT)
     /// in its event (`messages` prints and searches it).
     pub texts: bool,
+    /// Keep each message whole in its event, up to
+    /// [`MAX_MESSAGE_KEEP`](crate::proto::websocket::MAX_MESSAGE_KEEP) (`export`).
+    pub whole_texts: bool,
     /// Report what `layers` needs to open a frame's application units: each
     /// HTTP head where it is read, and the start of each WebSocket payload.
     pub units: bool,

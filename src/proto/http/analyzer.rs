@@ -68,6 +68,8 @@ pub struct Http {
     /// Stream offset of each direction parser's byte 0, as of its last bytes:
     /// a head cut by a gap is placed by it.
     base: [Option<u64>; 2],
+    /// Body bytes of the message of each direction that just ended.
+    body_len: [u64; 2],
     /// The response being read, when its request's time is known.
     answering: Option<Answering>,
 }
@@ -99,6 +101,7 @@ impl Http {
             req_open: None,
             resp_open: None,
             base: [None; 2],
+            body_len: [0; 2],
             answering: None,
         }
     }
@@ -125,6 +128,7 @@ impl Http {
                 dir: Dir::ClientToServer,
                 head,
                 end_frame: end,
+                body: std::mem::take(&mut self.body_len[0]),
             });
         }
     }
@@ -135,13 +139,20 @@ impl Http {
             if let Some(t) = cx.app.http.get_mut(tx) {
                 t.response_frame = Some(end);
             }
-            if let Some(head) = head {
-                cx.emit(HttpEvent::Response {
+            let body = std::mem::take(&mut self.body_len[1]);
+            match head {
+                Some(head) => cx.emit(HttpEvent::Response {
                     dir: Dir::ServerToClient,
                     head,
                     request_frame,
                     end_frame: end,
-                });
+                    body: Some(body),
+                }),
+                None => cx.emit(HttpEvent::BodyEnd {
+                    dir: Dir::ServerToClient,
+                    end_frame: end,
+                    len: body,
+                }),
             }
             self.answered(cx, end);
         }
@@ -225,12 +236,14 @@ impl Http {
                 cx.app.protocol.get_or_insert("http");
                 let f = head.frame;
                 self.request_done(cx, f);
+                self.body_len[0] = 0;
                 self.req_open = Some((head, tx));
             }
             HttpItem::BodyEnd { frame, len, body } => {
                 if let Some(tx) = cx.app.http.last_mut() {
                     tx.request_body = len;
                 }
+                self.body_len[0] = len;
                 // The request is complete: its response is timed from here.
                 if let Some(p) = self.pending.back_mut()
                     && p.asked.is_none()
@@ -296,6 +309,7 @@ impl Http {
                 }
                 let f = head.frame;
                 self.response_done(cx, f);
+                self.body_len[1] = 0;
                 // 1xx other than 101 are interim: the request still waits.
                 let interim = status / 100 == 1 && status != 101;
                 let p = if interim {
@@ -359,6 +373,7 @@ impl Http {
                         head,
                         request_frame,
                         end_frame,
+                        body: (interim || switching).then_some(0),
                     });
                     if interim {
                         // The request still waits for its final response.
@@ -382,6 +397,7 @@ impl Http {
                 {
                     tx.response_body = len;
                 }
+                self.body_len[1] = len;
                 self.response_done(cx, frame);
                 if let Some(b) = body {
                     self.body(cx, Dir::ServerToClient, frame, &b);

@@ -14,6 +14,8 @@ pub enum HttpEvent {
         head: Head,
         /// The frame that ended the message (`head.frame` without a body).
         end_frame: u64,
+        /// Body bytes (after chunked decoding).
+        body: u64,
     },
     /// A response, reported once its body (if any) has ended; a 1xx or an
     /// answer to an upgrade offer at once.
@@ -22,7 +24,13 @@ pub enum HttpEvent {
         head: Head,
         request_frame: Option<u64>,
         end_frame: u64,
+        /// Body bytes; None when told before its body (its [`HttpEvent::BodyEnd`]
+        /// follows).
+        body: Option<u64>,
     },
+    /// The body of a response told before it ended (one whose body carries
+    /// Engine.IO) ended.
+    BodyEnd { dir: Dir, end_frame: u64, len: u64 },
     /// A head, where it was read: only with [`StackOptions::spans`]
     /// (`layers`), which shows it in the frame that completed it.
     ///
@@ -44,6 +52,7 @@ impl HttpEvent {
             | HttpEvent::Response { head, .. }
             | HttpEvent::Head { head, .. } => head.head_len,
             HttpEvent::Error { reason, .. } => reason.len(),
+            HttpEvent::BodyEnd { .. } => 0,
         }
     }
 }

@@ -33,6 +33,7 @@ pub(super) fn steps(e: &HttpEvent, at: &mut At<'_>) {
             dir,
             head,
             end_frame,
+            ..
         } => {
             let line = head.start_line();
             let upgrade = head.has_token("Upgrade", "websocket");
@@ -92,7 +93,7 @@ pub(super) fn steps(e: &HttpEvent, at: &mut At<'_>) {
             at.step(*end_frame, 7, Some(*dir), "http_response", text, line);
         }
         // Told with its message, by Request or Response.
-        HttpEvent::Head { .. } => {}
+        HttpEvent::Head { .. } | HttpEvent::BodyEnd { .. } => {}
         HttpEvent::Error { dir, frame, reason } => {
             at.step(
                 *frame,
@@ -113,7 +114,7 @@ pub(super) fn line(e: &HttpEvent) -> Option<AppLine> {
             format!("HTTP {}", clip_chars(&head.start_line(), 120))
         }
         HttpEvent::Error { reason, .. } => format!("malformed HTTP: {reason}"),
-        HttpEvent::Head { .. } => return None,
+        HttpEvent::Head { .. } | HttpEvent::BodyEnd { .. } => return None,
     };
     Some(AppLine {
         osi: 7,
