@@ -127,6 +127,7 @@ table! {
         close_code: "close_code", Int, "A close frame's status code";
         error: "error", Str, "Why the message could not be fully decoded";
         reply_to_frame: "reply_to_frame", Int, "A pong or close answering: the frame of the ping or close it answers";
+        reply_to: "reply_to", Str, "What it answers, in a few words (ping \"hb\", close 1000)";
         reply_seconds: "reply_seconds", Float, "Seconds since that frame";
         reply_network: "reply_network", Float, "Of which the network's round trip";
         reply_think: "reply_think", Float, "Of which the replier's own time";
@@ -154,6 +155,7 @@ table! {
         sid: "sid", Str, "Engine.IO open: the session id";
         warning: "warning", Str, "Why the packet is suspect";
         reply_to_frame: "reply_to_frame", Int, "An ack or pong: the frame of what it answers";
+        reply_to: "reply_to", Str, "What it answers, in a few words (\"save\" #3, ping)";
         reply_seconds: "reply_seconds", Float, "Seconds since that frame";
         reply_network: "reply_network", Float, "Of which the network's round trip";
         reply_think: "reply_think", Float, "Of which the replier's own time";

@@ -253,6 +253,7 @@ impl ExportView {
     /// connection and side in the frame, in the table of its kind.
     fn reply(&mut self, conn: u64, r: &Reply) {
         let replier = r.asked_by.other();
+        let what = Cell::Str(r.what.clone());
         let timing = |to: &mut Cell, s: &mut Cell, n: &mut Cell, t: &mut Cell| {
             *to = r.from_frame.into();
             *s = r.seconds.into();
@@ -271,6 +272,7 @@ impl ExportView {
                         &mut w.reply_network,
                         &mut w.reply_think,
                     );
+                    w.reply_to = what;
                     return;
                 }
                 (Kind::SocketioAck | Kind::Heartbeat, Pending::Sio(c, d, row))
@@ -284,6 +286,7 @@ impl ExportView {
                         &mut w.reply_think,
                     );
                     w.late = r.late.into();
+                    w.reply_to = what;
                     return;
                 }
                 (Kind::Http, Pending::Http(c, row)) if *c == conn => {

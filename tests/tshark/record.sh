@@ -76,6 +76,7 @@ TCP_FIELDS=(
     tcp.analysis.keep_alive_ack tcp.analysis.window_update
     tcp.analysis.reused_ports tcp.window_size
     tcp.analysis.acks_frame tcp.analysis.ack_rtt
+    ip.len ipv6.plen
 )
 # One row per packet in which tshark dissected WebSocket frames; a packet
 # holding several frames has every per-frame value joined with ','.
