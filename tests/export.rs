@@ -184,12 +184,15 @@ fn conn_and_websocket_tables_agree_with_zeeks_logs() {
     assert_eq!(compared, 91, "fields compared with Zeek's logs");
 }
 
-/// Per connection and side: (packets, IP bytes, payload bytes by sequence
-/// numbers), from tshark's dissection.
-fn tshark_sides(capture: &str) -> Option<HashMap<(u64, u16), (u64, u64, u64)>> {
+/// One side of a connection by tshark: packets, IP bytes, payload bytes by
+/// sequence numbers.
+type Side = (u64, u64, u64);
+
+/// Each side, by connection and the side's port, from tshark's dissection.
+fn tshark_sides(capture: &str) -> Option<HashMap<(u64, u16), Side>> {
     let frames = tshark_rows(capture, ".tsv")?;
     let tcp = tshark_rows(capture, ".tcp.tsv")?;
-    let mut sides: HashMap<(u64, u16), (u64, u64, u64)> = HashMap::new();
+    let mut sides: HashMap<(u64, u16), Side> = HashMap::new();
     for (f, t) in frames.iter().zip(&tcp) {
         assert_eq!(f["frame.number"], t["frame.number"]);
         let Ok(stream) = t["tcp.stream"].parse::<u64>() else {
