@@ -632,7 +632,6 @@ fn export(a: osiscope::cli::ExportArgs) -> ExitCode {
         form: a.form,
         har: a.har,
     };
-    let started = std::time::Instant::now();
     let outcomes = export::run(&job);
     let mut code = ExitCode::SUCCESS;
     let mut rows = [0u64; 5];
@@ -649,10 +648,9 @@ fn export(a: osiscope::cli::ExportArgs) -> ExitCode {
         }
     }
     let mut line = format!(
-        "osiscope: exported {} capture{} in {:.1} s",
+        "osiscope: exported {} capture{}",
         n,
         if n == 1 { "" } else { "s" },
-        started.elapsed().as_secs_f64()
     );
     if let Some(out) = &job.out {
         let counts: Vec<String> = TABLES

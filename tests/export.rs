@@ -554,3 +554,83 @@ fn usage_errors_exit_2() {
         assert_eq!(o.status.code(), Some(2), "{args:?}");
     }
 }
+
+/// The README's list of the exported columns, as the code declares them.
+fn schema_markdown() -> String {
+    use osiscope::export::tables::TABLES;
+    let mut md = String::new();
+    for (name, cols) in TABLES {
+        md.push_str(&format!("#### `{name}`\n\n| column | type | meaning |\n|---|---|---|\n"));
+        for c in *cols {
+            md.push_str(&format!("| `{}` | {} | {} |\n", c.name, c.ty.name(), c.doc));
+        }
+        md.push('\n');
+    }
+    md
+}
+
+#[test]
+fn the_readme_lists_every_column() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let md = schema_markdown();
+    assert!(
+        readme.contains(&md),
+        "README.md (Export tables) should hold, as the code declares them:\n\n{md}"
+    );
+}
+
+/// The README's DuckDB query runs as written on an export of `captures/`
+/// (where DuckDB is installed: CI installs it and sets
+/// OSISCOPE_REQUIRE_DUCKDB).
+#[test]
+fn the_readmes_duckdb_query_runs_as_written() {
+    let have = std::process::Command::new("python3")
+        .args(["-c", "import duckdb"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        assert!(
+            std::env::var_os("OSISCOPE_REQUIRE_DUCKDB").is_none(),
+            "python3 -c 'import duckdb' fails"
+        );
+        eprintln!("skipped: DuckDB for Python is not installed (pip install duckdb)");
+        return;
+    }
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let sql = readme
+        .split("```sql\n")
+        .nth(1)
+        .and_then(|s| s.split("\n```").next())
+        .expect("a ```sql block");
+    let dir = tmp("duckdb");
+    std::fs::create_dir_all(&dir).unwrap();
+    let logs = dir.join("logs");
+    export(&["captures", "--out", logs.to_str().unwrap(), "--as", "parquet"]);
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, duckdb\nfor r in duckdb.sql(sys.argv[1]).fetchall(): print('\\t'.join(map(str, r)))",
+            sql,
+        ])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    // The slowest: the third save's ack, 121.533 ms (tests/latency.rs has it from tshark's frames).
+    assert_eq!(rows.len(), 5, "{rows:?}");
+    assert_eq!(rows[0], "socketio-slow.pcap\t\"save\" #2\t121.5\t121.5");
+    // The README shows what it prints.
+    for r in &rows {
+        let cells: Vec<&str> = r.split('\t').collect();
+        assert!(
+            readme.lines().any(|l| l.split("  ").filter(|c| !c.is_empty()).map(str::trim).eq(cells.iter().copied())),
+            "README's result table lacks {r}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

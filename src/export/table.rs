@@ -24,8 +24,14 @@ use parquet::schema::types::Type;
 /// Rows a Parquet row group holds at most.
 pub const ROW_GROUP_ROWS: usize = 64 * 1024;
 /// Bytes of values a Parquet row group holds at most before it is written
-/// (a table of long WebSocket messages fills it before the row count).
-pub const ROW_GROUP_BYTES: usize = 16 << 20;
+/// (a table of long WebSocket messages fills it before the row count),
+/// counted with the bookkeeping of each value. The writer holds about as
+/// much again while it encodes a group.
+pub const ROW_GROUP_BYTES: usize = 4 << 20;
+
+/// Bytes a string value costs besides its text (its `ByteArray` and
+/// allocation).
+const STRING_OVERHEAD: usize = 48;
 
 /// What a column holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -286,6 +292,9 @@ impl ParquetTable {
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_created_by(format!("osiscope {}", crate::VERSION))
+            // Statistics of long texts would be kept whole for every row
+            // group until the file closes.
+            .set_statistics_truncate_length(Some(64))
             .build();
         let writer = SerializedFileWriter::new(
             BufWriter::with_capacity(256 * 1024, file),
@@ -326,7 +335,7 @@ impl ParquetTable {
                         for (i, s) in items.into_iter().enumerate() {
                             col.def.push(2);
                             col.rep.push(i16::from(i > 0));
-                            self.bytes += s.len();
+                            self.bytes += s.len() + STRING_OVERHEAD;
                             if let Values::Bytes(v) = &mut col.values {
                                 v.push(ByteArray::from(s.into_bytes()));
                             }
@@ -357,7 +366,7 @@ impl ParquetTable {
                     true
                 }
                 (Values::Bytes(v), Cell::Str(s)) => {
-                    self.bytes += s.len();
+                    self.bytes += s.len() + STRING_OVERHEAD;
                     v.push(ByteArray::from(s.into_bytes()));
                     true
                 }
@@ -367,7 +376,7 @@ impl ParquetTable {
                 }
             };
             col.def.push(i16::from(present));
-            self.bytes += 8;
+            self.bytes += 10;
         }
         self.rows += 1;
         if self.rows >= ROW_GROUP_ROWS || self.bytes >= ROW_GROUP_BYTES {
