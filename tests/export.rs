@@ -560,7 +560,9 @@ fn schema_markdown() -> String {
     use osiscope::export::tables::TABLES;
     let mut md = String::new();
     for (name, cols) in TABLES {
-        md.push_str(&format!("#### `{name}`\n\n| column | type | meaning |\n|---|---|---|\n"));
+        md.push_str(&format!(
+            "#### `{name}`\n\n| column | type | meaning |\n|---|---|---|\n"
+        ));
         for c in *cols {
             md.push_str(&format!("| `{}` | {} | {} |\n", c.name, c.ty.name(), c.doc));
         }
@@ -605,7 +607,13 @@ fn the_readmes_duckdb_query_runs_as_written() {
     let dir = tmp("duckdb");
     std::fs::create_dir_all(&dir).unwrap();
     let logs = dir.join("logs");
-    export(&["captures", "--out", logs.to_str().unwrap(), "--as", "parquet"]);
+    export(&[
+        "captures",
+        "--out",
+        logs.to_str().unwrap(),
+        "--as",
+        "parquet",
+    ]);
     let out = std::process::Command::new("python3")
         .args([
             "-c",
@@ -615,7 +623,11 @@ fn the_readmes_duckdb_query_runs_as_written() {
         .current_dir(&dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: Vec<String> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -628,7 +640,11 @@ fn the_readmes_duckdb_query_runs_as_written() {
     for r in &rows {
         let cells: Vec<&str> = r.split('\t').collect();
         assert!(
-            readme.lines().any(|l| l.split("  ").filter(|c| !c.is_empty()).map(str::trim).eq(cells.iter().copied())),
+            readme.lines().any(|l| l
+                .split("  ")
+                .filter(|c| !c.is_empty())
+                .map(str::trim)
+                .eq(cells.iter().copied())),
             "README's result table lacks {r}"
         );
     }

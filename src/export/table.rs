@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use parquet::basic::{Compression, LogicalType, Repetition, Type as Physical};
 use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DoubleType, Int64Type};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
 
@@ -292,8 +292,11 @@ impl ParquetTable {
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_created_by(format!("osiscope {}", crate::VERSION))
-            // Statistics of long texts would be kept whole for every row
-            // group until the file closes.
+            // Statistics per column chunk, not per page: the page index is
+            // written at the end of the file, so it would be held for every
+            // page until then (memory that grows with the capture). Long
+            // texts' minimum and maximum are cut.
+            .set_statistics_enabled(EnabledStatistics::Chunk)
             .set_statistics_truncate_length(Some(64))
             .build();
         let writer = SerializedFileWriter::new(
