@@ -3,11 +3,11 @@
 //! The pipeline runs one way: [`capture`] (where frames come from) →
 //! [`decode`] (layers 2–4 of one packet) → [`flow`] (TCP connections and
 //! their reassembled streams) → [`proto`] (the analyzer tree over each
-//! stream: HTTP, WebSocket, Engine.IO/Socket.IO) → [`report`] (views) and
-//! [`export`] (tables and HAR files for other tools). Each
+//! stream: HTTP, WebSocket, Engine.IO/Socket.IO) → [`report`] (views). Each
 //! stage imports only from the stages before it. The driver in [`run`]
-//! wires them together; [`cli`] holds the command line and builds the
-//! options of each stage.
+//! wires them together; [`export`] runs captures through it into tables
+//! and HAR files for other tools; [`cli`] holds the command line and builds
+//! the options of each stage.
 
 pub mod capture;
 pub mod cli;

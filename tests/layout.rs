@@ -57,8 +57,9 @@ fn stage(m: &[String]) -> u8 {
         Some("proto") => 4,
         Some("report") => 5,
         Some("run") => 6,
-        Some("cli") => 7,
-        Some("main") => 8,
+        Some("export") => 7,
+        Some("cli") => 8,
+        Some("main") => 9,
         Some(other) => panic!("module {other} has no stage: add it to tests/layout.rs"),
     }
 }
