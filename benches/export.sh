@@ -58,7 +58,8 @@ measure() {
     local walls=() rss=0 t
     for _ in $(seq 1 "$RUNS"); do
         rm -rf "$DIR/out"
-        t=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+        /usr/bin/time -f "%e %M" -o "$DIR/time" "$@" >/dev/null 2>&1
+        t=$(tail -1 "$DIR/time")
         walls+=("${t% *}")
         ((${t#* } > rss)) && rss=${t#* }
     done
@@ -73,7 +74,8 @@ alone() {
         rm -rf "$DIR/out"
         sum=0
         for c in "${CAPS[@]}"; do
-            t=$( { /usr/bin/time -f "%e %M" "$OSI" export "$c" --out "$DIR/out" --as "$form" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+            /usr/bin/time -f "%e %M" -o "$DIR/time" "$OSI" export "$c" --out "$DIR/out" --as "$form" >/dev/null 2>&1
+            t=$(tail -1 "$DIR/time")
             sum=$(echo "$sum + ${t% *}" | bc)
             ((${t#* } > rss)) && rss=${t#* }
         done
@@ -84,6 +86,7 @@ alone() {
 }
 
 mib() { echo "$(($1 / 1024)) MiB"; }
+ratio() { printf '%.2f' "$(echo "scale=4; $1 / $2" | bc)"; }
 
 echo
 echo "$FILES synthetic captures of $SIZE ($(echo "scale=1; $TOTAL / 1048576" | bc) MiB in all), $CPUS CPUs, medians of $RUNS; $($OSI --version)"
@@ -97,6 +100,6 @@ for form in jsonl parquet; do
     echo "| $form | each alone, one after another | ${a_w} s | $(mib "$a_r") |"
     echo "| $form | all, \`-j 1\` | ${one_w} s | $(mib "$one_r") |"
     echo "| $form | all, \`-j $CPUS\` | ${all_w} s | $(mib "$all_r") |"
-    echo "| $form | \`-j $CPUS\` ÷ alone; ÷ \`-j 1\` | $(echo "scale=2; $all_w / $a_w" | bc)×; $(echo "scale=2; $all_w / $one_w" | bc)× | |"
+    echo "| $form | \`-j $CPUS\` ÷ alone; ÷ \`-j 1\` | $(ratio "$all_w" "$a_w")×; $(ratio "$all_w" "$one_w")× | |"
 done
 rm -rf "$DIR/out"
