@@ -650,3 +650,55 @@ fn the_readmes_duckdb_query_runs_as_written() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The `http` table holds each connection record's transactions: the same
+/// frames, method, target, status and body sizes (which tests/tshark_http.rs
+/// checks against tshark), and `ws_messages` as many messages as the record
+/// counts.
+#[test]
+fn http_and_message_rows_match_the_connection_records() {
+    let mut txs = 0;
+    for e in std::fs::read_dir(repo().join("captures")).unwrap() {
+        let c = e.unwrap().path();
+        if !c.extension().is_some_and(|x| x == "pcap" || x == "pcapng") {
+            continue;
+        }
+        let c = format!("captures/{}", c.file_name().unwrap().to_string_lossy());
+        let t = tables(&c);
+        for rec in common::json_lines(&["flows", "--format", "json", &c]) {
+            let id = rec["id"].as_u64().unwrap();
+            let rows: Vec<&Row> = t["http"]
+                .iter()
+                .filter(|r| r["connection"].as_u64() == Some(id))
+                .collect();
+            let want = rec["http"].as_array().unwrap();
+            assert_eq!(rows.len(), want.len(), "{c} #{id}: transactions");
+            for (r, w) in rows.iter().zip(want) {
+                for (ours, theirs) in [
+                    ("request_frame", "request_frame"),
+                    ("response_frame", "response_frame"),
+                    ("method", "method"),
+                    ("uri", "uri"),
+                    ("status_code", "status"),
+                    ("request_body_len", "request_body"),
+                    ("response_body_len", "response_body"),
+                ] {
+                    assert_eq!(r[ours], w[theirs], "{c} #{id}: {ours}");
+                }
+                txs += 1;
+            }
+            let msgs = t["ws_messages"]
+                .iter()
+                .filter(|r| {
+                    r["connection"].as_u64() == Some(id)
+                        && matches!(r["type"].as_str(), Some("text" | "binary"))
+                })
+                .count() as u64;
+            let counted: u64 = rec["websocket"]["messages"]
+                .as_object()
+                .map_or(0, |m| m.values().filter_map(Value::as_u64).sum());
+            assert_eq!(msgs, counted, "{c} #{id}: messages");
+        }
+    }
+    assert!(txs >= 15, "{txs} transactions compared");
+}
