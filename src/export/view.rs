@@ -254,50 +254,42 @@ impl ExportView {
     fn reply(&mut self, conn: u64, r: &Reply) {
         let replier = r.asked_by.other();
         let what = Cell::Str(r.what.clone());
-        let timing = |to: &mut Cell, s: &mut Cell, n: &mut Cell, t: &mut Cell| {
-            *to = r.from_frame.into();
-            *s = r.seconds.into();
-            *n = r.network.into();
-            *t = r.think.into();
-        };
+        // reply_to_frame, reply_seconds, reply_network, reply_think.
+        let timing = [
+            r.from_frame.into(),
+            r.seconds.into(),
+            r.network.into(),
+            r.think.into(),
+        ];
         for p in self.pending.iter_mut().rev() {
             match (r.kind, p) {
-                (Kind::WsPing | Kind::WsClose, Pending::Ws(c, d, row))
+                (Kind::WsPing | Kind::WsClose, Pending::Ws(c, d, w))
                     if *c == conn && *d == replier =>
                 {
-                    let w = &mut **row;
-                    timing(
-                        &mut w.reply_to_frame,
-                        &mut w.reply_seconds,
-                        &mut w.reply_network,
-                        &mut w.reply_think,
-                    );
+                    [
+                        w.reply_to_frame,
+                        w.reply_seconds,
+                        w.reply_network,
+                        w.reply_think,
+                    ] = timing;
                     w.reply_to = what;
                     return;
                 }
-                (Kind::SocketioAck | Kind::Heartbeat, Pending::Sio(c, d, row))
+                (Kind::SocketioAck | Kind::Heartbeat, Pending::Sio(c, d, w))
                     if *c == conn && *d == replier =>
                 {
-                    let w = &mut **row;
-                    timing(
-                        &mut w.reply_to_frame,
-                        &mut w.reply_seconds,
-                        &mut w.reply_network,
-                        &mut w.reply_think,
-                    );
+                    [
+                        w.reply_to_frame,
+                        w.reply_seconds,
+                        w.reply_network,
+                        w.reply_think,
+                    ] = timing;
                     w.late = r.late.into();
                     w.reply_to = what;
                     return;
                 }
-                (Kind::Http, Pending::Http(c, row)) if *c == conn => {
-                    let mut unused = Cell::Null;
-                    let w = &mut **row;
-                    timing(
-                        &mut unused,
-                        &mut w.reply_seconds,
-                        &mut w.reply_network,
-                        &mut w.reply_think,
-                    );
+                (Kind::Http, Pending::Http(c, w)) if *c == conn => {
+                    [_, w.reply_seconds, w.reply_network, w.reply_think] = timing;
                     if let Some(h) = &mut self.har {
                         h.timing(conn, r);
                     }
