@@ -128,7 +128,42 @@ fn hostile_text_is_escaped_in_every_text_view() {
         serde_json::from_str(String::from_utf8_lossy(&json.stdout).trim()).expect("json");
     assert_eq!(v["websocket"]["messages"][0]["text"], EVIL);
     assert_eq!(v["websocket"]["close"]["reason"], EVIL);
+    // Exported tables may be read with `cat`: as clean, and as exact.
+    let tables = exported(&dir, path);
+    let texts: Vec<&serde_json::Value> = tables["ws_messages"]
+        .iter()
+        .filter_map(|r| r.get("text"))
+        .collect();
+    assert!(texts.iter().any(|t| *t == EVIL), "{texts:?}");
+    assert_eq!(tables["websocket"][0]["close_reason"], EVIL);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Exports a capture as JSON Lines, checks every file is clean for a
+/// terminal, and returns the rows by table.
+fn exported(
+    dir: &std::path::Path,
+    capture: &str,
+) -> std::collections::HashMap<String, Vec<serde_json::Value>> {
+    let out = dir.join("export");
+    let o = common::osiscope(&["export", capture, "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_clean("export stderr", &o.stderr);
+    let mut tables = std::collections::HashMap::new();
+    for t in std::fs::read_dir(&out).expect("tables") {
+        let t = t.expect("entry").path();
+        for part in std::fs::read_dir(&t).expect("partitions") {
+            let file = part.expect("entry").path().join("part.jsonl");
+            let bytes = std::fs::read(&file).expect("read");
+            assert_clean(&file.to_string_lossy(), &bytes);
+            let rows = String::from_utf8_lossy(&bytes)
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("json"))
+                .collect();
+            tables.insert(t.file_name().unwrap().to_string_lossy().into_owned(), rows);
+        }
+    }
+    tables
 }
 
 /// Removes `ESC [ … m` sequences (colour), which osiscope itself writes.
@@ -224,6 +259,9 @@ fn hostile_socketio_and_headers_are_escaped_in_every_view_and_json() {
     assert_eq!(v["socketio"]["sid"], EVIL);
     assert_eq!(v["socketio"]["events"][EVIL], 1);
     assert_eq!(v["websocket"]["subprotocol"], "chat\u{202e}txt.exe");
+    let tables = exported(&dir, path);
+    assert!(tables["socketio_events"].iter().any(|r| r["event"] == EVIL));
+    assert_eq!(tables["websocket"][0]["subprotocol"], "chat\u{202e}txt.exe");
     // An error naming a hostile file name escapes it too.
     let bad = dir.join("\u{1b}[31mred\u{202e}.pcap");
     std::fs::write(&bad, b"not a capture").expect("write");

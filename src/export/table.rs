@@ -21,6 +21,8 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
 
+use crate::report::json;
+
 /// Rows a Parquet row group holds at most.
 pub const ROW_GROUP_ROWS: usize = 64 * 1024;
 /// Bytes of values a Parquet row group holds at most before it is written
@@ -189,10 +191,13 @@ impl TableWriter {
 pub struct JsonlTable {
     out: BufWriter<File>,
     cols: &'static [Col],
+    /// The row being written: one write per row to the file's buffer.
     line: Vec<u8>,
 }
 
 impl JsonlTable {
+    /// Strings are written as the JSON views write them, with what a
+    /// terminal would act on escaped (a table may be read with `cat`).
     fn row(&mut self, cells: &[Cell]) -> io::Result<()> {
         debug_assert_eq!(cells.len(), self.cols.len());
         let l = &mut self.line;
@@ -202,15 +207,16 @@ impl JsonlTable {
             if i > 0 {
                 l.push(b',');
             }
-            serde_json::to_writer(&mut *l, c.name)?;
-            l.push(b':');
+            l.push(b'"');
+            l.extend_from_slice(c.name.as_bytes());
+            l.extend_from_slice(b"\":");
             match v {
                 Cell::Null => l.extend_from_slice(b"null"),
                 Cell::Int(n) => serde_json::to_writer(&mut *l, n)?,
                 Cell::Float(f) => serde_json::to_writer(&mut *l, f)?,
-                Cell::Str(s) => serde_json::to_writer(&mut *l, s)?,
-                Cell::Bool(b) => serde_json::to_writer(&mut *l, b)?,
-                Cell::List(v) => serde_json::to_writer(&mut *l, v)?,
+                Cell::Str(s) => json::write(&mut *l, s)?,
+                Cell::Bool(b) => l.extend_from_slice(if *b { b"true" } else { b"false" }),
+                Cell::List(v) => json::write(&mut *l, v)?,
             }
         }
         l.extend_from_slice(b"}\n");

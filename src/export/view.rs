@@ -430,7 +430,12 @@ impl ExportView {
                 let data = &m.data;
                 let whole = m.length.is_some_and(|l| l == data.len() as u64);
                 let (text, b64) = if m.opcode == OP_TEXT {
-                    (Some(String::from_utf8_lossy(data).into_owned()), None)
+                    // Checked at SIMD speed; a cut or broken text is decoded lossily.
+                    let t = simdutf8::basic::from_utf8(data).map_or_else(
+                        |_| String::from_utf8_lossy(data).into_owned(),
+                        str::to_owned,
+                    );
+                    (Some(t), None)
                 } else {
                     (
                         None,

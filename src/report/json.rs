@@ -91,18 +91,26 @@ impl serde_json::ser::Formatter for TerminalSafe {
         w: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
-        // Every character to escape is U+007F or above: ASCII passes as is.
-        if fragment.bytes().all(|b| b < 0x7f) {
-            return w.write_all(fragment.as_bytes());
-        }
-        let mut start = 0;
-        for (i, c) in fragment.char_indices() {
+        // serde_json has escaped C0 already. What is left to escape starts
+        // with one of four bytes (all of them ASCII or lead bytes, so char
+        // boundaries): DEL 7F, C1 controls C2 xx, U+061C D8 9C, the bidi
+        // controls E2 80/81 xx. Only characters there are looked at.
+        let lead = |b: &u8| matches!(b, 0x7f | 0xc2 | 0xd8 | 0xe2);
+        let bytes = fragment.as_bytes();
+        let (mut start, mut i) = (0, 0);
+        while let Some(p) = bytes.get(i..).and_then(|rest| rest.iter().position(lead)) {
+            let at = i + p;
+            let c = fragment
+                .get(at..)
+                .and_then(|t| t.chars().next())
+                .unwrap_or(' ');
             if super::escape::is_unsafe(c) {
-                w.write_all(fragment.as_bytes().get(start..i).unwrap_or_default())?;
+                w.write_all(bytes.get(start..at).unwrap_or_default())?;
                 // All of them are in the Basic Multilingual Plane: four digits.
                 write!(w, "\\u{:04x}", c as u32)?;
-                start = i + c.len_utf8();
+                start = at + c.len_utf8();
             }
+            i = at + c.len_utf8();
         }
         w.write_all(fragment.as_bytes().get(start..).unwrap_or_default())
     }
