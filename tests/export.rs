@@ -702,3 +702,43 @@ fn http_and_message_rows_match_the_connection_records() {
     }
     assert!(txs >= 15, "{txs} transactions compared");
 }
+
+/// Node's `har-validator` (the HAR 1.2 JSON Schema of `har-schema`, with
+/// ajv) accepts the HAR files of a WebSocket and a Socket.IO capture. Runs
+/// where `node` finds it through OSISCOPE_HAR_VALIDATOR (a node_modules
+/// directory); CI installs it and requires the check
+/// (OSISCOPE_REQUIRE_HAR_VALIDATOR).
+#[test]
+fn har_files_pass_har_validator() {
+    let Some(modules) = std::env::var_os("OSISCOPE_HAR_VALIDATOR") else {
+        assert!(
+            std::env::var_os("OSISCOPE_REQUIRE_HAR_VALIDATOR").is_none(),
+            "OSISCOPE_HAR_VALIDATOR is not set (see .ci/run)"
+        );
+        eprintln!("skipped: set OSISCOPE_HAR_VALIDATOR to a node_modules with har-validator");
+        return;
+    };
+    let dir = tmp("har-validator");
+    std::fs::create_dir_all(&dir).unwrap();
+    for c in ["captures/ws-echo.pcap", "captures/socketio-upgrade.pcap"] {
+        let har = dir.join(format!("{}.har", label(c)));
+        export(&[c, "--har", har.to_str().unwrap()]);
+        let out = std::process::Command::new("node")
+            .args([
+                "-e",
+                "require('har-validator').har(JSON.parse(require('fs').readFileSync(process.argv[1])))\
+                 .then(() => console.log('valid'))\
+                 .catch(e => { console.error(JSON.stringify(e.errors || e.message)); process.exit(1) })",
+                har.to_str().unwrap(),
+            ])
+            .env("NODE_PATH", &modules)
+            .output()
+            .expect("node");
+        assert!(
+            out.status.success() && out.stdout.starts_with(b"valid"),
+            "{c}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
