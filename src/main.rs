@@ -636,6 +636,7 @@ fn export(a: osiscope::cli::ExportArgs) -> ExitCode {
     let mut code = ExitCode::SUCCESS;
     let mut rows = [0u64; 5];
     let n = outcomes.len();
+    let mut failed = 0;
     for o in outcomes {
         for (t, r) in rows.iter_mut().zip(o.rows.unwrap_or_default()) {
             *t += r;
@@ -644,6 +645,7 @@ fn export(a: osiscope::cli::ExportArgs) -> ExitCode {
             let c = report(&o.capture, o.result);
             if c != ExitCode::SUCCESS {
                 code = c;
+                failed += 1;
             }
         }
     }
@@ -652,6 +654,9 @@ fn export(a: osiscope::cli::ExportArgs) -> ExitCode {
         n,
         if n == 1 { "" } else { "s" },
     );
+    if failed > 0 {
+        line.push_str(&format!(" ({failed} failed, said above)"));
+    }
     if let Some(out) = &job.out {
         let counts: Vec<String> = TABLES
             .iter()

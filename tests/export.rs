@@ -534,6 +534,16 @@ fn a_capture_cut_short_keeps_its_rows_and_fails_alone() {
     assert!(!msgs.is_empty(), "rows before the cut are kept");
     assert_eq!(jsonl(&out, "conn", "cut.pcap").len(), 1);
     assert_eq!(jsonl(&out, "conn", "captures/ws-deflate.pcap").len(), 1);
+    assert!(err.contains("(1 failed, said above)"), "{err}");
+    // One that cannot be opened writes no partition.
+    let o = osiscope(&[
+        "export",
+        dir.join("missing.pcap").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!out.join("conn/file=missing.pcap").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -135,6 +135,17 @@ fn temporary(p: &Path) -> PathBuf {
 }
 
 fn one(job: &Job, capture: &Path, threads: usize) -> Outcome {
+    // A capture that cannot be opened writes no tables (standard input is
+    // opened once, by the run).
+    if capture.as_os_str() != "-"
+        && let Err(e) = crate::capture::CaptureReader::open(capture)
+    {
+        return Outcome {
+            capture: capture.to_owned(),
+            rows: None,
+            result: Err(RunError::Capture(e)),
+        };
+    }
     let label = label(capture);
     let fail = |e: io::Error| Outcome {
         capture: capture.to_owned(),
