@@ -1,12 +1,14 @@
 //! Hostile bytes never panic: every capture in captures/ and tests/corpus/,
 //! cut at many lengths and with bytes flipped (deterministic, synthetic
 //! damage), goes through the reader, the decoder, the connection tracker, the
-//! HTTP/WebSocket/Socket.IO decoders and every view, in process.
+//! HTTP/WebSocket/Socket.IO decoders, every view and the export view, in
+//! process.
 
 use std::io::Cursor;
 use std::path::Path;
 
 use osiscope::capture::CaptureReader;
+use osiscope::export::view::ExportView;
 use osiscope::report::Format;
 use osiscope::report::flows::FlowsView;
 use osiscope::report::layers::LayersView;
@@ -64,6 +66,18 @@ fn run_all_views(bytes: &[u8]) {
     };
     let mut v = FlowsView::new(std::io::sink(), Format::Json);
     let _ = run_source(&mut r, &mut v, RunOptions::default());
+    // export's rows, made as `export` makes them (whole messages); no files.
+    let Ok(mut r) = CaptureReader::from_reader(Box::new(Cursor::new(bytes.to_vec()))) else {
+        return;
+    };
+    let mut v = ExportView::new("damaged".into(), None, None);
+    let whole = RunOptions {
+        whole_texts: true,
+        texts: true,
+        ..RunOptions::default()
+    };
+    let _ = run_source(&mut r, &mut v, whole);
+    let _ = v.close();
 }
 
 fn files() -> Vec<std::path::PathBuf> {
