@@ -417,30 +417,43 @@ fn check_har(har: &Value) {
     }
 }
 
-#[test]
-fn har_of_ws_echo_holds_every_message() {
-    let out = tmp("har");
+/// The HAR of a capture holding one WebSocket session: one entry, the
+/// upgrade, whose messages are tshark's data frames (none is fragmented in
+/// these captures), in order, with their direction, opcode, data and time.
+/// `url` is (scheme and host, request target).
+fn har_holds_tsharks_messages(
+    capture: &str,
+    tshark_ws: &str,
+    keylog: Option<&str>,
+    url: (&str, &str),
+    messages: usize,
+) {
+    let out = tmp(&format!("har-{}", label(capture)));
     std::fs::create_dir_all(&out).unwrap();
-    let har_path = out.join("ws-echo.har");
-    export(&["captures/ws-echo.pcap", "--har", har_path.to_str().unwrap()]);
+    let har_path = out.join("x.har");
+    let mut args = vec![capture, "--har", har_path.to_str().unwrap()];
+    if let Some(k) = keylog {
+        args.extend(["--keylog", k]);
+    }
+    export(&args);
     let har: Value = serde_json::from_slice(&std::fs::read(&har_path).unwrap()).expect("JSON");
     check_har(&har);
     let entries = har["log"]["entries"].as_array().unwrap();
-    assert_eq!(entries.len(), 1);
+    assert_eq!(entries.len(), 1, "{capture}");
     let e = &entries[0];
-    assert_eq!(e["request"]["url"], "ws://127.0.0.1:8801/echo");
+    let u = e["request"]["url"].as_str().unwrap();
+    assert!(u.starts_with(url.0) && u.ends_with(url.1), "{capture}: {u}");
     assert_eq!(e["response"]["status"], 101);
     assert_eq!(e["_resourceType"], "websocket");
-    // tshark's WebSocket data frames, in order (none is fragmented here).
-    let ws = tshark_rows("captures/ws-echo.pcap", ".ws.tsv").unwrap();
+    let ws = tshark_rows(capture, tshark_ws).unwrap();
     let data: Vec<_> = ws
         .iter()
         .filter(|r| matches!(r["websocket.opcode"].as_str(), "1" | "2"))
         .collect();
     let msgs = e["_webSocketMessages"].as_array().unwrap();
-    assert_eq!(msgs.len(), data.len());
-    assert_eq!(msgs.len(), 8);
-    let frames = tshark_rows("captures/ws-echo.pcap", ".tsv").unwrap();
+    assert_eq!(msgs.len(), data.len(), "{capture}");
+    assert_eq!(msgs.len(), messages, "{capture}");
+    let frames = tshark_rows(capture, ".tsv").unwrap();
     for (m, t) in msgs.iter().zip(data) {
         let dir = if t["websocket.mask"] == "1" {
             "send"
@@ -456,7 +469,7 @@ fn har_of_ws_echo_holds_every_message() {
         let ts: f64 = f["frame.time_epoch"].parse().unwrap();
         assert!(
             (m["time"].as_f64().unwrap() - ts).abs() < 1e-6,
-            "time of frame {}",
+            "{capture}: time of frame {}",
             t["frame.number"]
         );
         let d = m["data"].as_str().unwrap();
@@ -470,6 +483,45 @@ fn har_of_ws_echo_holds_every_message() {
         }
     }
     let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn har_of_ws_echo_holds_every_message() {
+    har_holds_tsharks_messages(
+        "captures/ws-echo.pcap",
+        ".ws.tsv",
+        None,
+        ("ws://127.0.0.1:8801/", "/echo"),
+        8,
+    );
+}
+
+/// Inside TLS with the key log: the entry is `wss://` and the messages are
+/// those tshark decrypts with the same keys.
+#[test]
+fn har_of_wss_with_its_key_log_holds_every_message() {
+    for (c, messages) in [
+        ("wss-python-tls13", 8),
+        ("wss-python-tls12-chacha", 8),
+        ("wss-node-tls13-aes256", 4),
+    ] {
+        let capture = format!("captures/{c}.pcap");
+        let keys = format!("captures/{c}.keys");
+        // The upgrade's target, as tshark decrypts it.
+        let http = tshark_rows(&capture, ".http.tsv").unwrap();
+        let uri = http
+            .iter()
+            .find(|r| r["http.request.method"] == "GET")
+            .map(|r| r["http.request.uri"].clone())
+            .unwrap_or_else(|| panic!("{c}: tshark saw no upgrade"));
+        har_holds_tsharks_messages(
+            &capture,
+            ".wss.tsv",
+            Some(&keys),
+            ("wss://", &uri),
+            messages,
+        );
+    }
 }
 
 #[test]
