@@ -61,6 +61,7 @@ impl Tables {
 /// A request waiting for its response.
 struct Request {
     row: HttpRow,
+    /// The frame of its head, by which a response names its request.
     frame: u64,
 }
 
@@ -340,7 +341,7 @@ impl ExportView {
                 };
                 c.requests.push_back(Request {
                     row,
-                    frame: *end_frame,
+                    frame: head.frame,
                 });
                 if c.requests.len() > MAX_WAITING {
                     out = c.requests.pop_front().map(|r| r.row);
