@@ -232,6 +232,88 @@ fn every_view_on_every_capture() {
     check(&common::repo().join("tests/golden/digests.tsv"), got);
 }
 
+/// `export`'s tables: every capture exported as JSON Lines on one thread and
+/// on two, and as Parquet, must write exactly the recorded bytes (one SHA-1
+/// over the five tables' files in order) and say the same on standard error.
+#[test]
+fn export_tables_on_every_capture() {
+    let bin = Path::new(env!("CARGO_BIN_EXE_osiscope"));
+    let tmp = std::env::temp_dir().join(format!("osiscope-golden-export-{}", std::process::id()));
+    let forms = [
+        ("export {} --threads 1", "jsonl", "1"),
+        ("export {} --threads 2", "jsonl", "2"),
+        ("export {} --as parquet", "parquet", "2"),
+    ];
+    let jobs: Vec<(String, usize)> = small_captures()
+        .into_iter()
+        .flat_map(|f| (0..forms.len()).map(move |i| (f.clone(), i)))
+        .collect();
+    let next = Mutex::new(0usize);
+    let results = Mutex::new(BTreeMap::new());
+    std::thread::scope(|s| {
+        for _ in 0..std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8)) {
+            s.spawn(|| {
+                loop {
+                    let n = {
+                        let mut n = next.lock().expect("lock");
+                        *n += 1;
+                        *n - 1
+                    };
+                    let Some((f, i)) = jobs.get(n) else { break };
+                    let (name, form, threads) = forms[*i];
+                    let out = tmp.join(n.to_string());
+                    let o = Command::new(bin)
+                        .args(["export", f, "--out"])
+                        .arg(&out)
+                        .args(["--as", form, "--threads", threads])
+                        .current_dir(common::repo())
+                        .env_remove("SSLKEYLOGFILE")
+                        .output()
+                        .expect("run osiscope");
+                    let label = Path::new(f).file_name().expect("name").to_string_lossy();
+                    let mut h = Sha1::new();
+                    for t in [
+                        "conn",
+                        "websocket",
+                        "ws_messages",
+                        "socketio_events",
+                        "http",
+                    ] {
+                        let p = out
+                            .join(t)
+                            .join(format!("file={label}"))
+                            .join(format!("part.{form}"));
+                        // A capture that cannot be opened writes none.
+                        h.update(std::fs::read(p).unwrap_or_default());
+                    }
+                    let err = String::from_utf8_lossy(&o.stderr)
+                        .replace(&out.to_string_lossy().into_owned(), "OUT");
+                    let _ = std::fs::remove_dir_all(&out);
+                    results.lock().expect("lock").insert(
+                        format!("{f}\t{name}"),
+                        format!(
+                            "{}\t{}\t{}",
+                            o.status.code().unwrap_or(-1),
+                            to_hex(&h.finalize()),
+                            hex(err.as_bytes())
+                        ),
+                    );
+                }
+            });
+        }
+    });
+    let _ = std::fs::remove_dir_all(&tmp);
+    let got = results.into_inner().expect("lock");
+    // One thread or two: the same tables.
+    for (k, v) in &got {
+        if let Some(f) = k.strip_suffix("\texport {} --threads 1") {
+            let two = &got[&format!("{f}\texport {{}} --threads 2")];
+            assert_eq!(v, two, "{f}: --threads 1 and 2 differ");
+        }
+    }
+    check(&common::repo().join("tests/golden/export-digests.tsv"), got);
+}
+
 /// The live views (`osiscope live walk|packets|flows|messages`, text and JSON) replayed
 /// over each capture: they report connections as they close, which the file
 /// views do not.

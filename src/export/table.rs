@@ -297,7 +297,9 @@ impl ParquetTable {
         let schema = Arc::new(schema(cols).map_err(perr)?);
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
-            .set_created_by(format!("osiscope {}", crate::VERSION))
+            // The package version only, so the same capture gives the same bytes
+            // from every build of a release.
+            .set_created_by(format!("osiscope {}", env!("CARGO_PKG_VERSION")))
             // Statistics per column chunk, not per page: the page index is
             // written at the end of the file, so it would be held for every
             // page until then (memory that grows with the capture). Long
