@@ -70,6 +70,14 @@ pub fn utf8_head(data: &[u8], max: usize) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Bytes that read as text: valid UTF-8 without control characters (a
+/// ping's or a close's payload often is); None for anything else, and for
+/// nothing at all.
+pub fn printable(data: &[u8]) -> Option<&str> {
+    let t = std::str::from_utf8(data).ok()?;
+    (!t.is_empty() && !t.chars().any(char::is_control)).then_some(t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,7 +21,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::flow::{ConnSummary, Dir};
+use crate::flow::{ConnSummary, Dir, Endpoint};
 use crate::proto::http::Head;
 use crate::proto::http::record::HttpEvent;
 use crate::proto::latency::Reply;
@@ -315,10 +315,8 @@ impl Har {
         let tls = app.is_some_and(|a| a.tls.is_some());
         let server_ip = s
             .server
-            .rsplit_once(':')
-            .map_or(s.server.as_str(), |(a, _)| a)
-            .trim_matches(['[', ']'])
-            .to_owned();
+            .parse::<Endpoint>()
+            .map_or_else(|()| s.server.clone(), |e| e.addr.to_string());
         for en in c.entries {
             let v = self.entry(en, s, tls, &server_ip);
             if self.written > 0 {

@@ -17,7 +17,8 @@ use super::har::Har;
 use super::table::{Form, TableWriter};
 use super::tables::TABLES;
 use super::view::{ExportView, Sink, Tables};
-use crate::run::{RunError, RunOptions};
+use crate::capture::CaptureReader;
+use crate::run::{Progress, RunError, RunOptions};
 
 /// File names read from a directory: captures, also compressed.
 const CAPTURE_SUFFIXES: &[&str] = &[
@@ -135,17 +136,18 @@ fn temporary(p: &Path) -> PathBuf {
 }
 
 fn one(job: &Job, capture: &Path, threads: usize) -> Outcome {
-    // A capture that cannot be opened writes no tables (standard input is
-    // opened once, by the run).
-    if capture.as_os_str() != "-"
-        && let Err(e) = crate::capture::CaptureReader::open(capture)
-    {
-        return Outcome {
-            capture: capture.to_owned(),
-            rows: None,
-            result: Err(RunError::Capture(e)),
-        };
-    }
+    // Opened before any table is made: a capture that cannot be opened
+    // writes none.
+    let reader = match CaptureReader::open(capture) {
+        Ok(r) => r,
+        Err(e) => {
+            return Outcome {
+                capture: capture.to_owned(),
+                rows: None,
+                result: Err(RunError::Capture(e)),
+            };
+        }
+    };
     let label = label(capture);
     let fail = |e: io::Error| Outcome {
         capture: capture.to_owned(),
@@ -207,7 +209,8 @@ fn one(job: &Job, capture: &Path, threads: usize) -> Outcome {
         messages: None,
         ..job.opts.clone()
     };
-    let mut result = crate::run::file(capture, &mut view, opts, threads);
+    let progress = Progress::for_file(capture, opts.progress);
+    let mut result = crate::run::capture(reader, progress, &mut view, opts, threads);
     let rows = view.counts();
     // What was read before a fault is kept: the files are completed either way.
     let closed = view.close().and_then(|()| {

@@ -137,20 +137,6 @@ fn items(v: Option<&str>) -> Cell {
     }
 }
 
-/// The text of a control frame's payload when it is printable.
-fn control_text(data: &[u8]) -> Option<String> {
-    let t = std::str::from_utf8(data).ok()?;
-    (!t.is_empty() && !t.chars().any(char::is_control)).then(|| t.to_owned())
-}
-
-fn endpoint(s: &str) -> Option<Endpoint> {
-    let (a, p) = s.rsplit_once(':')?;
-    Some(Endpoint {
-        addr: a.trim_matches(['[', ']']).parse().ok()?,
-        port: p.parse().ok()?,
-    })
-}
-
 /// The connection's state, made at its first frame (its addresses from
 /// that frame's packet).
 fn conn_entry<'m>(
@@ -470,7 +456,7 @@ impl ExportView {
             WebSocketEvent::Frame { dir, frame: f } if f.opcode >= OP_CLOSE => {
                 let (code, text) = match &f.close {
                     Some((code, reason)) => (*code, (!reason.is_empty()).then(|| reason.clone())),
-                    None => (None, control_text(&f.payload)),
+                    None => (None, crate::text::printable(&f.payload).map(str::to_owned)),
                 };
                 WsMessageRow {
                     first_frame: f.first_frame.into(),
@@ -591,8 +577,8 @@ impl ExportView {
     }
 
     fn conn_row(&mut self, s: &ConnSummary, app: Option<&AppSummary>, c: Option<&Conn>) {
-        let client = endpoint(&s.client);
-        let server = endpoint(&s.server);
+        let client: Option<Endpoint> = s.client.parse().ok();
+        let server: Option<Endpoint> = s.server.parse().ok();
         let uid = c.map_or_else(
             || {
                 uid(

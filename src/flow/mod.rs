@@ -66,6 +66,20 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
+impl std::str::FromStr for Endpoint {
+    type Err = ();
+
+    /// What `Display` writes (`addr:port`, IPv6 in brackets): a connection
+    /// record's `client` and `server` read back.
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (a, p) = s.rsplit_once(':').ok_or(())?;
+        Ok(Endpoint {
+            addr: a.trim_matches(['[', ']']).parse().map_err(|_| ())?,
+            port: p.parse().map_err(|_| ())?,
+        })
+    }
+}
+
 /// Direction of a segment, from the connection's point of view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Dir {

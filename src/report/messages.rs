@@ -247,8 +247,7 @@ fn payload_text(opcode: u8, data: &[u8]) -> Option<String> {
     if data.is_empty() {
         return None;
     }
-    let printable = || std::str::from_utf8(data).is_ok_and(|t| !t.chars().any(char::is_control));
-    if opcode == OP_TEXT || (opcode != OP_BINARY && printable()) {
+    if opcode == OP_TEXT || (opcode != OP_BINARY && crate::text::printable(data).is_some()) {
         return Some(String::from_utf8_lossy(data).into_owned());
     }
     let mut s: String = data.iter().take(32).map(|b| format!("{b:02x}")).collect();

@@ -231,15 +231,7 @@ impl Filter {
         if !self.connections.is_empty() && !self.connections.contains(&s.id) {
             return false;
         }
-        let parse = |t: &str| -> Option<Endpoint> {
-            let (a, p) = t.rsplit_once(':')?;
-            let a = a.trim_start_matches('[').trim_end_matches(']');
-            Some(Endpoint {
-                addr: a.parse().ok()?,
-                port: p.parse().ok()?,
-            })
-        };
-        self.matches_endpoints(parse(&s.client), parse(&s.server))
+        self.matches_endpoints(s.client.parse().ok(), s.server.parse().ok())
     }
 }
 
