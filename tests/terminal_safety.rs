@@ -146,9 +146,20 @@ fn exported(
     capture: &str,
 ) -> std::collections::HashMap<String, Vec<serde_json::Value>> {
     let out = dir.join("export");
-    let o = common::osiscope(&["export", capture, "--out", out.to_str().unwrap()]);
+    let har = dir.join("export.har");
+    let o = common::osiscope(&[
+        "export",
+        capture,
+        "--out",
+        out.to_str().unwrap(),
+        "--har",
+        har.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0));
     assert_clean("export stderr", &o.stderr);
+    let har = std::fs::read(&har).expect("HAR");
+    assert_clean("HAR", &har);
+    serde_json::from_slice::<serde_json::Value>(&har).expect("the HAR is JSON");
     let mut tables = std::collections::HashMap::new();
     for t in std::fs::read_dir(&out).expect("tables") {
         let t = t.expect("entry").path();

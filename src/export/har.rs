@@ -323,7 +323,8 @@ impl Har {
                 self.out.write_all(b",")?;
             }
             self.out.write_all(b"\n")?;
-            serde_json::to_writer(&mut self.out, &v)?;
+            // Escaped as the JSON views escape: a HAR may be read with `cat`.
+            crate::report::json::write(&mut self.out, &v)?;
             self.written += 1;
         }
         Ok(())
