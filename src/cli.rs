@@ -483,9 +483,12 @@ pub struct PacketsArgs {
     /// No row per packet, only the count at the end
     #[arg(short = 'q', long)]
     pub quiet: bool,
-    /// Lay the table out for this many columns (default: the terminal's width; every layer's column when not a terminal). Below 160, one line per packet; below 100, without the time
+    /// Lay the table out for this many columns (default: the terminal's width). Below 160, one row per packet; below 100, without the time
     #[arg(long, value_name = "COLS", value_parser = clap::value_parser!(u16).range(40..))]
     pub width: Option<u16>,
+    /// Print the table even when standard output is not a terminal (a file or pipe otherwise gets one line per packet, as from tcpdump), with every layer's column unless --width is given
+    #[arg(long)]
+    pub table: bool,
 }
 
 #[derive(Args, Debug)]

@@ -503,7 +503,8 @@ fn main() -> ExitCode {
                 } else {
                     let mut view =
                         PacketsView::new(out, a.output.format, use_color(a.output.color))
-                            .width(a.width);
+                            .width(a.width)
+                            .table(a.table);
                     if input.streaming(&mut l, &mut threads) {
                         view = view.live();
                     }

@@ -389,9 +389,13 @@ mod live {
             drop(v);
             res.push((name, out));
         }
-        for (name, f) in [("packets", Format::Table), ("packets json", Format::Json)] {
+        for (name, f, table) in [
+            ("packets", Format::Table, false),
+            ("packets table", Format::Table, true),
+            ("packets json", Format::Json, false),
+        ] {
             let mut out = Vec::new();
-            let mut v = PacketsView::new(&mut out, f, false).live();
+            let mut v = PacketsView::new(&mut out, f, false).table(table).live();
             drive(path, &mut v, false);
             drop(v);
             res.push((name, out));

@@ -52,11 +52,12 @@ fn same_both_ways(args: &[&str]) {
     );
 }
 
-const VIEWS: [&[&str]; 8] = [
+const VIEWS: [&[&str]; 9] = [
     &["walk"],
     &["walk", "--format", "json"],
     &["flows"],
     &["flows", "--format", "json"],
+    &["packets"],
     &["packets", "--format", "json"],
     &["layers", "--format", "json"],
     &["messages"],

@@ -7,6 +7,7 @@ pub mod escape;
 pub mod flows;
 pub mod json;
 pub mod layers;
+pub mod line;
 pub mod messages;
 pub mod order;
 pub mod packets;
@@ -58,6 +59,11 @@ pub trait View {
     /// handed over at all (which spares copying them between threads).
     fn wants_frames(&self) -> bool {
         true
+    }
+    /// True for a view that prints a frame in one short line: the printing
+    /// thread then has room to decode part of the application layer.
+    fn light_frames(&self) -> bool {
+        false
     }
     /// A connection is finished (or the capture ended): its summary, and what
     /// the application layer found on it.

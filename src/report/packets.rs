@@ -1,12 +1,13 @@
-//! `osiscope packets`: one row per packet.
+//! `osiscope packets`: one record per packet.
 //!
-//! The table is streamed: rows are rendered in chunks of [`CHUNK_ROWS`] with the
-//! same column widths, so memory stays flat however long the capture is.
+//! To a file or pipe, one line per packet ([`super::line`]), written as it is
+//! decoded: what tcpdump prints, and what `grep` and `awk` read.
 //!
-//! On a terminal narrower than [`WIDE`] columns (or with `--width` below it),
-//! one packet stays one line, as in tcpdump and Wireshark's packet list: No.,
-//! Time, `source → destination` with ports, and Info (what the application
-//! found, else the TCP flags and numbers), each cut to its column.
+//! On a terminal (or with `--table` or `--width`), a table. It is streamed:
+//! rows are rendered in chunks of [`CHUNK_ROWS`] with the same column
+//! widths, so memory stays flat however long the capture is. Narrower than
+//! [`WIDE`] columns, one packet stays one table row of the same content as the
+//! line: No., Time, `source → destination` and Info, each cut to its column.
 
 use std::io::{self, Write};
 
@@ -16,6 +17,7 @@ use super::Format;
 use super::escape::escape;
 use super::json::PacketRecord;
 use super::layers::detail;
+use super::line::{self, LineParts};
 use super::{FrameEvent, FrameRenderer, View, rel_seconds};
 use crate::capture::linktype;
 
@@ -26,81 +28,6 @@ fn fit(s: &str, cols: usize) -> String {
     } else {
         crate::text::clip_width(s, cols.saturating_sub(1))
     }
-}
-
-/// A packet in one line: `source → destination` (with ports for TCP and
-/// UDP), and Info: what the application found, else the transport's flags
-/// and numbers (else the network layer's summary), then `extra`: the
-/// analysis flags and any problem. Strings are escaped by the caller.
-fn one_line(layers: &[detail::LayerDetail], l2: &str, app: &str, extra: &str) -> (String, String) {
-    let field = |l: &detail::LayerDetail, k: &str| {
-        l.fields
-            .0
-            .iter()
-            .find(|f| f.key == k)
-            .map(|f| f.value.clone())
-    };
-    let text = |v: Option<serde_json::Value>| match v {
-        Some(serde_json::Value::String(s)) => s,
-        Some(v) => v.to_string(),
-        None => String::new(),
-    };
-    let net = layers
-        .iter()
-        .rev()
-        .find(|l| l.osi == 3 && matches!(l.name, "IPv4" | "IPv6"));
-    let l4 = layers
-        .iter()
-        .find(|l| l.osi == 4 && matches!(l.name, "TCP" | "UDP"));
-    let conv = match net {
-        Some(n) => {
-            let host = |k: &str| {
-                let a = text(field(n, k));
-                if n.name == "IPv6" {
-                    format!("[{a}]")
-                } else {
-                    a
-                }
-            };
-            match l4 {
-                Some(t) => format!(
-                    "{}:{} → {}:{}",
-                    host("src"),
-                    text(field(t, "src_port")),
-                    host("dst"),
-                    text(field(t, "dst_port"))
-                ),
-                None => format!("{} → {}", text(field(n, "src")), text(field(n, "dst"))),
-            }
-        }
-        None => l2.to_owned(),
-    };
-    let mut info = if !app.is_empty() {
-        app.to_owned()
-    } else {
-        match l4 {
-            Some(t) if t.name == "TCP" => {
-                let flags = field(t, "flags").and_then(|v| v.as_u64()).unwrap_or(0);
-                let mut s = format!(
-                    "[{}] seq={}",
-                    detail::tcp_flags_text(flags as u16),
-                    text(field(t, "seq"))
-                );
-                if let Some(a) = field(t, "ack") {
-                    s.push_str(&format!(" ack={}", text(Some(a))));
-                }
-                s.push_str(&format!(" len={}", text(field(t, "len"))));
-                s
-            }
-            Some(t) => t.brief().to_owned(),
-            None => net.map_or(String::new(), |n| n.brief().to_owned()),
-        }
-    };
-    if !info.is_empty() && !extra.is_empty() {
-        info.push(' ');
-    }
-    info.push_str(extra);
-    (escape(&conv).into_owned(), info)
 }
 
 /// Rows rendered per table chunk.
@@ -122,6 +49,11 @@ pub struct PacketsView<W: Write> {
     width: Option<u16>,
     /// Live capture: each row is printed as its packet arrives.
     live: bool,
+    /// A table even when standard output is not a terminal.
+    table: bool,
+    /// The line being built (reused from packet to packet).
+    parts: LineParts,
+    line: Vec<u8>,
 }
 
 impl<W: Write> PacketsView<W> {
@@ -137,13 +69,36 @@ impl<W: Write> PacketsView<W> {
             show_l2: None,
             width,
             live: false,
+            table: false,
+            parts: LineParts::default(),
+            line: Vec::new(),
         }
+    }
+
+    /// A table even to a file or pipe (with no width, every layer's column).
+    pub fn table(mut self, on: bool) -> Self {
+        self.table |= on;
+        self
+    }
+
+    /// One line per packet, as to a file or pipe, whatever standard output is.
+    pub fn lines(mut self) -> Self {
+        self.width = None;
+        self.table = false;
+        self
+    }
+
+    /// One line per packet, no table: to a file or pipe, unless a table
+    /// was asked for.
+    fn lines_out(&self) -> bool {
+        self.format == Format::Table && self.width.is_none() && !self.table
     }
 
     /// Lays the table out for `cols` columns instead of the terminal's width.
     pub fn width(mut self, cols: Option<u16>) -> Self {
         if cols.is_some() {
             self.width = cols;
+            self.table = true;
         }
         self
     }
@@ -350,9 +305,35 @@ fn render_json(ev: &FrameEvent<'_, '_>, out: &mut Vec<u8>) -> io::Result<()> {
     json_line(ev, out)
 }
 
+fn render_line(ev: &FrameEvent<'_, '_>, out: &mut Vec<u8>) -> io::Result<()> {
+    line::write(ev, false, &mut LineParts::default(), out);
+    Ok(())
+}
+
+fn render_line_color(ev: &FrameEvent<'_, '_>, out: &mut Vec<u8>) -> io::Result<()> {
+    line::write(ev, true, &mut LineParts::default(), out);
+    Ok(())
+}
+
 impl<W: Write> View for PacketsView<W> {
     fn frame_renderer(&self) -> Option<FrameRenderer> {
-        (self.format == Format::Json && !self.live).then_some(render_json as FrameRenderer)
+        if self.live {
+            None
+        } else if self.format == Format::Json {
+            Some(render_json)
+        } else if self.lines_out() {
+            Some(if self.color {
+                render_line_color
+            } else {
+                render_line
+            })
+        } else {
+            None
+        }
+    }
+
+    fn light_frames(&self) -> bool {
+        self.lines_out()
     }
 
     fn rendered(&mut self, bytes: &[u8]) -> io::Result<()> {
@@ -367,7 +348,37 @@ impl<W: Write> View for PacketsView<W> {
             }
             return Ok(());
         }
+        if self.lines_out() {
+            self.line.clear();
+            line::write(ev, self.color, &mut self.parts, &mut self.line);
+            self.out.write_all(&self.line)?;
+            if self.live {
+                self.out.flush()?;
+            }
+            return Ok(());
+        }
         let f = ev.frame;
+        if let Some(w) = self.narrow() {
+            line::parts(ev, &mut self.parts);
+            let rel = rel_seconds(f.ts, ev.first_ts);
+            let p = std::mem::take(&mut self.parts);
+            self.lines.push((
+                [
+                    f.number.to_string(),
+                    rel[..rel.len().saturating_sub(3)].to_owned(),
+                    p.conv,
+                    p.info,
+                ],
+                p.problem,
+            ));
+            if self.lines.len() >= CHUNK_ROWS || self.live {
+                self.flush_lines(w)?;
+                if self.live {
+                    self.out.flush()?;
+                }
+            }
+            return Ok(());
+        }
         if self.show_l2.is_none() {
             self.show_l2 = Some(!matches!(
                 f.linktype,
@@ -403,18 +414,15 @@ impl<W: Write> View for PacketsView<W> {
             .filter_map(|(_, e)| super::walk::app_line(e))
             .map(|l| escape(&l.text).into_owned())
             .collect();
-        let app = lines.join(" · ");
-        if !app.is_empty() {
-            cols[5] = app.clone();
+        if !lines.is_empty() {
+            cols[5] = lines.join(" · ");
         }
-        let mut extra = String::new();
         if let Some(c) = ev.tcp.filter(|c| !c.analysis.is_empty()) {
             if !cols[5].is_empty() {
                 cols[5].push(' ');
             }
             let labels: Vec<&str> = c.analysis.iter().map(|(_, l)| l).collect();
-            extra = format!("[{}]", labels.join(", "));
-            cols[5].push_str(&extra);
+            cols[5].push_str(&format!("[{}]", labels.join(", ")));
         }
         if let crate::capture::FrameKind::Event(what) = f.kind {
             cols[5] = what.to_owned();
@@ -423,25 +431,11 @@ impl<W: Write> View for PacketsView<W> {
             if !cols[5].is_empty() {
                 cols[5].push_str(" · ");
             }
-            let p = format!("⚠ {}", escape(&p.text()));
-            cols[5].push_str(&p);
-            if !extra.is_empty() {
-                extra.push_str(" · ");
-            }
-            extra.push_str(&p);
+            cols[5].push_str(&format!("⚠ {}", escape(&p.text())));
         }
         let problem = ev.packet.problem.is_some();
-        if self.narrow().is_some() {
-            let (conv, info) = match f.kind {
-                crate::capture::FrameKind::Event(what) => (String::new(), what.to_owned()),
-                _ => one_line(&layers, &cols[2], &app, &extra),
-            };
-            let [no, time, ..] = cols;
-            self.lines.push(([no, time, conv, info], problem));
-        } else {
-            self.rows.push((cols, problem));
-        }
-        if self.rows.len() + self.lines.len() >= CHUNK_ROWS || self.live {
+        self.rows.push((cols, problem));
+        if self.rows.len() >= CHUNK_ROWS || self.live {
             self.flush_rows()?;
             if self.live {
                 self.out.flush()?;
@@ -451,7 +445,7 @@ impl<W: Write> View for PacketsView<W> {
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        if self.format == Format::Table {
+        if self.format == Format::Table && !self.lines_out() {
             self.flush_rows()?;
         }
         self.out.flush()

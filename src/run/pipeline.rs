@@ -45,6 +45,9 @@ pub const QUEUE: usize = 4;
 /// already reads, decodes and reassembles: about half the work, measured on the
 /// benchmark captures).
 pub const FLOWS_SHARE: u64 = 3;
+/// The same for a view that prints frames cheaply (one line each): the
+/// reading thread decodes every second connection.
+pub const LIGHT_SHARE: u64 = 2;
 /// Batches waiting at the printing thread from which the reading thread
 /// renders frames itself (when the view allows it).
 pub const BEHIND: usize = 2;
@@ -131,6 +134,11 @@ struct Recorder {
     waiting: Arc<AtomicUsize>,
     renderer: Option<FrameRenderer>,
     behind: usize,
+    /// Where the current frame's calls begin in the batch; None once a batch
+    /// was sent within the frame.
+    frame_start: Option<usize>,
+    /// The events of a frame rendered here, when connections are shared.
+    mine: Vec<(u64, AppEvent)>,
 }
 
 impl Recorder {
@@ -170,11 +178,44 @@ impl Recorder {
         next.arena.shrink_to(2 * BATCH_BYTES);
         next.ops.shrink_to(2 * BATCH_OPS);
         let batch = std::mem::replace(&mut self.batch, next);
+        self.frame_start = None;
         self.waiting.fetch_add(1, Ordering::Relaxed);
         if self.tx.send(batch).is_err() {
             self.gone = true;
         }
         self.check()
+    }
+
+    /// The frame's last call: the next frame's calls start here.
+    fn end_frame(&mut self) -> Result<(), RunError> {
+        let res = self.flush(false);
+        self.frame_start = Some(self.batch.ops.len());
+        res
+    }
+
+    /// Whether this side holds every application event of the current frame,
+    /// and so may render it. When connections are shared, that is when every
+    /// call of the frame went to a connection of this side: their events,
+    /// already in the batch, are taken back into `mine`.
+    fn local_frame(&mut self) -> bool {
+        if self.share == 1 {
+            return true;
+        }
+        let Some(start) = self.frame_start else {
+            return false;
+        };
+        let Some(ops) = self.batch.ops.get(start..) else {
+            return false;
+        };
+        if !ops.iter().all(|op| matches!(op, Op::Events(_))) {
+            return false;
+        }
+        for op in self.batch.ops.drain(start..) {
+            if let Op::Events(mut evs) = op {
+                self.mine.append(&mut evs);
+            }
+        }
+        true
     }
 
     fn check(&self) -> Result<(), RunError> {
@@ -266,23 +307,32 @@ impl Downstream for Recorder {
         shown: bool,
     ) -> Result<(), RunError> {
         let behind = self.waiting.load(Ordering::Relaxed) >= self.behind;
-        if let Some(render) = self.renderer.filter(|_| shown && behind) {
+        if let Some(render) = self
+            .renderer
+            .filter(|_| shown && behind && self.local_frame())
+        {
             let start = self.batch.arena.len();
+            let app = if self.share == 1 {
+                &self.analyzers.events
+            } else {
+                &self.mine
+            };
             let res = render(
                 &FrameEvent {
                     frame,
                     packet,
                     tcp,
                     first_ts,
-                    app: &self.analyzers.events,
+                    app,
                 },
                 &mut self.batch.arena,
             );
             self.analyzers.events.clear();
+            self.mine.clear();
             res?;
             let end = self.batch.arena.len();
             self.batch.ops.push(Op::Rendered { start, end });
-            return self.flush(false);
+            return self.end_frame();
         }
         if !self.analyzers.events.is_empty() {
             let evs = std::mem::take(&mut self.analyzers.events);
@@ -307,11 +357,12 @@ impl Downstream for Recorder {
         } else {
             self.batch.ops.push(Op::Hidden);
         }
-        self.flush(false)
+        self.end_frame()
     }
     fn discard_events(&mut self) {
         self.analyzers.events.clear();
         self.batch.ops.push(Op::Hidden);
+        self.frame_start = Some(self.batch.ops.len());
     }
 }
 
@@ -383,6 +434,7 @@ fn run_tuned(
     behind: usize,
 ) -> Result<(), RunError> {
     let wants_frames = view.wants_frames();
+    let light = view.light_frames();
     let renderer = view.frame_renderer();
     let waiting = Arc::new(AtomicUsize::new(0));
     let (tx, rx) = sync_channel::<Batch>(QUEUE);
@@ -390,9 +442,16 @@ fn run_tuned(
     let mut consumer = Consumer::new(view, opts);
     std::thread::scope(|scope| {
         let reading = scope.spawn(|| {
+            let share = if !wants_frames {
+                FLOWS_SHARE
+            } else if light {
+                LIGHT_SHARE
+            } else {
+                1
+            };
             let mut rec = Recorder {
                 analyzers: Analyzers::for_view(opts, wants_frames),
-                share: if wants_frames { 1 } else { FLOWS_SHARE },
+                share,
                 batch: Batch::default(),
                 tx,
                 spent: spent_rx,
@@ -400,6 +459,8 @@ fn run_tuned(
                 waiting: waiting.clone(),
                 renderer,
                 behind,
+                frame_start: Some(0),
+                mine: Vec::new(),
             };
             let res = produce(reader, opts, wants_frames, &mut rec, progress);
             let last = rec.flush(true);
@@ -437,14 +498,14 @@ mod tests {
     use crate::report::packets::PacketsView;
     use crate::run::single;
 
-    fn packets_json(threads: usize, behind: usize) -> Vec<u8> {
+    fn packets(threads: usize, behind: usize, format: Format) -> Vec<u8> {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/synthetic/ws-mix-1m.pcap"
         );
         let mut reader = CaptureReader::open(std::path::Path::new(path)).expect("open");
         let mut out = Vec::new();
-        let mut view = PacketsView::new(&mut out, Format::Json, false);
+        let mut view = PacketsView::new(&mut out, format, false).lines();
         let opts = RunOptions::default().shared();
         let res = if threads == 1 {
             single::run(&mut reader, &mut view, &opts, &Progress::none())
@@ -458,19 +519,26 @@ mod tests {
     }
 
     /// Frames rendered on the reading thread (all of them, or as it falls
-    /// behind) print exactly as on one thread.
+    /// behind) print exactly as on one thread: JSON, where the reading thread
+    /// decodes every connection, and lines, where it decodes every second
+    /// one and renders only frames whose events it holds.
     #[test]
     fn frames_rendered_while_reading_print_the_same() {
-        let one = packets_json(1, 0);
-        assert_eq!(one.iter().filter(|&&b| b == b'\n').count(), 1249);
-        assert!(
-            one == packets_json(2, 0),
-            "every frame rendered while reading"
-        );
-        assert!(one == packets_json(2, 1), "rendered while one batch waits");
-        assert!(
-            one == packets_json(2, usize::MAX),
-            "none rendered while reading"
-        );
+        for format in [Format::Json, Format::Table] {
+            let one = packets(1, 0, format);
+            assert_eq!(one.iter().filter(|&&b| b == b'\n').count(), 1249);
+            assert!(
+                one == packets(2, 0, format),
+                "{format:?}: every frame rendered while reading"
+            );
+            assert!(
+                one == packets(2, 1, format),
+                "{format:?}: rendered while one batch waits"
+            );
+            assert!(
+                one == packets(2, usize::MAX, format),
+                "{format:?}: none rendered while reading"
+            );
+        }
     }
 }
