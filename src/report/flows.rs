@@ -88,6 +88,8 @@ impl<W: Write> FlowsView<W> {
             let mut line = Vec::with_capacity(4096);
             super::json::write(&mut line, &record::record(s, app))?;
             line.push(b'\n');
+            // It may wait for thousands of others: no spare capacity.
+            line.shrink_to_fit();
             return Ok(Rendered::Json(line));
         }
         let anomalies: u64 = s.anomalies.values().sum();
