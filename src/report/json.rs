@@ -74,6 +74,146 @@ impl PacketRecord {
     }
 }
 
+impl PacketRecord {
+    /// Writes the record as [`write`] would, without serde's machinery:
+    /// keys are written as they are (they are identifiers), numbers with
+    /// itoa, strings through serde_json's escaper. `packets --format json`
+    /// writes one per frame; a test holds both roads to the same bytes.
+    pub fn write_to(&self, out: &mut Vec<u8>) -> io::Result<()> {
+        let mut b = itoa::Buffer::new();
+        out.extend_from_slice(b"{\"frame\":");
+        out.extend_from_slice(b.format(self.frame).as_bytes());
+        out.extend_from_slice(b",\"kind\":");
+        string(out, self.kind)?;
+        out.extend_from_slice(b",\"ts\":");
+        out.extend_from_slice(self.ts.get().as_bytes());
+        out.extend_from_slice(b",\"rel_ts\":");
+        out.extend_from_slice(self.rel_ts.get().as_bytes());
+        out.extend_from_slice(b",\"interface\":");
+        out.extend_from_slice(b.format(self.interface).as_bytes());
+        out.extend_from_slice(b",\"linktype\":");
+        out.extend_from_slice(b.format(self.linktype).as_bytes());
+        out.extend_from_slice(b",\"caplen\":");
+        out.extend_from_slice(b.format(self.caplen).as_bytes());
+        out.extend_from_slice(b",\"len\":");
+        out.extend_from_slice(b.format(self.len).as_bytes());
+        out.extend_from_slice(b",\"layers\":[");
+        for (i, l) in self.layers.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            layer(out, l)?;
+        }
+        out.extend_from_slice(b"],\"problem\":");
+        match &self.problem {
+            Some(p) => string(out, p)?,
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"app\":[");
+        for (i, a) in self.app.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"osi\":");
+            out.extend_from_slice(b.format(a.osi).as_bytes());
+            out.extend_from_slice(b",\"protocol\":");
+            string(out, a.protocol)?;
+            out.extend_from_slice(b",\"text\":");
+            string(out, &a.text)?;
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"]}");
+        Ok(())
+    }
+}
+
+/// A JSON string, escaped as [`write`] escapes it.
+fn string(out: &mut Vec<u8>, s: &str) -> io::Result<()> {
+    use serde::Serializer as _;
+    let mut ser = serde_json::Serializer::with_formatter(out, TerminalSafe);
+    (&mut ser).serialize_str(s).map_err(io::Error::from)
+}
+
+/// A key and its colon; keys are identifiers, written as they are.
+fn key(out: &mut Vec<u8>, k: &str) {
+    debug_assert!(k.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_'));
+    out.push(b'"');
+    out.extend_from_slice(k.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+fn value(out: &mut Vec<u8>, v: &serde_json::Value) -> io::Result<()> {
+    use serde_json::Value;
+    let mut b = itoa::Buffer::new();
+    match v {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::String(s) => string(out, s)?,
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(u), _) => out.extend_from_slice(b.format(u).as_bytes()),
+            (None, Some(i)) => out.extend_from_slice(b.format(i).as_bytes()),
+            // Floats as serde_json writes them (ryu).
+            _ => write(&mut *out, n)?,
+        },
+        Value::Array(_) | Value::Object(_) => write(&mut *out, v)?,
+    }
+    Ok(())
+}
+
+fn layer(out: &mut Vec<u8>, l: &LayerDetail) -> io::Result<()> {
+    let mut b = itoa::Buffer::new();
+    out.extend_from_slice(b"{\"osi\":");
+    out.extend_from_slice(b.format(l.osi).as_bytes());
+    out.extend_from_slice(b",\"name\":");
+    string(out, l.name)?;
+    out.extend_from_slice(b",\"offset\":");
+    out.extend_from_slice(b.format(l.offset).as_bytes());
+    out.extend_from_slice(b",\"length\":");
+    out.extend_from_slice(b.format(l.length).as_bytes());
+    out.extend_from_slice(b",\"fields\":{");
+    let fields = &l.fields.0;
+    let mut first = true;
+    for (i, f) in fields.iter().enumerate() {
+        // A list is one array, at its first field.
+        if f.list && fields[..i].iter().any(|g| g.list && g.key == f.key) {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        key(out, f.key);
+        if f.list {
+            out.push(b'[');
+            for (j, g) in fields[i..]
+                .iter()
+                .filter(|g| g.list && g.key == f.key)
+                .enumerate()
+            {
+                if j > 0 {
+                    out.push(b',');
+                }
+                value(out, &g.value)?;
+            }
+            out.push(b']');
+        } else {
+            value(out, &f.value)?;
+        }
+    }
+    out.extend_from_slice(b"},\"summary\":");
+    string(out, &l.summary)?;
+    if l.reassembled {
+        out.extend_from_slice(b",\"reassembled\":true");
+    }
+    if let Some(c) = l.continues_from {
+        out.extend_from_slice(b",\"continues_from\":");
+        out.extend_from_slice(b.format(c).as_bytes());
+    }
+    out.push(b'}');
+    Ok(())
+}
+
 /// Writes `v` as JSON whose strings also escape what a terminal would act on
 /// or show misleadingly (DEL, C1 controls, bidi controls: serde_json escapes
 /// only C0), so JSON printed on a terminal is as safe as the text views. It
@@ -118,6 +258,75 @@ impl serde_json::ser::Formatter for TerminalSafe {
 
 #[cfg(test)]
 mod tests {
+    use super::PacketRecord;
+    use crate::capture::CaptureReader;
+    use crate::report::{FrameEvent, View};
+    use crate::run::{Progress, RunOptions, single};
+
+    /// Writes every frame's record both ways and compares.
+    struct BothRoads(usize);
+
+    impl View for BothRoads {
+        fn frame(&mut self, ev: &FrameEvent<'_, '_>) -> std::io::Result<()> {
+            self.0 += 1;
+            for rec in [PacketRecord::new(ev), PacketRecord::with_units(ev)] {
+                let mut serde = Vec::new();
+                super::write(&mut serde, &rec)?;
+                let mut direct = Vec::new();
+                rec.write_to(&mut direct)?;
+                assert!(
+                    serde == direct,
+                    "frame {}:\n{}\n{}",
+                    ev.frame.number,
+                    String::from_utf8_lossy(&serde),
+                    String::from_utf8_lossy(&direct)
+                );
+            }
+            Ok(())
+        }
+        fn finish(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The direct writer writes what serde writes, on every frame of every
+    /// capture in the repository (with and without the application units).
+    #[test]
+    fn direct_records_are_serde_records() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut stack: Vec<_> = [
+            "captures",
+            "tests/corpus",
+            "tests/synthetic",
+            "tests/fuzz-regressions",
+        ]
+        .iter()
+        .map(|d| root.join(d))
+        .collect();
+        let (mut files, mut frames) = (0, 0);
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).expect("read dir").flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                let Ok(mut reader) = CaptureReader::open(&p) else {
+                    continue;
+                };
+                files += 1;
+                let mut v = BothRoads(0);
+                let opts = RunOptions::default().shared();
+                let _ = single::run(&mut reader, &mut v, &opts, &Progress::none());
+                frames += v.0;
+            }
+        }
+        assert!(
+            files > 190 && frames > 4_000,
+            "{files} files, {frames} frames"
+        );
+    }
+
     #[test]
     fn terminal_controls_are_escaped_and_the_json_reads_back_the_same() {
         let s = "a\u{1b}[2J b\u{7f} c\u{9b}31m d\u{202e}gnp.exe é ✓ 😀";

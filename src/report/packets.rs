@@ -296,13 +296,10 @@ fn color_of(osi: u8) -> comfy_table::Color {
 }
 
 /// One packet as a JSON line.
-fn json_line(ev: &FrameEvent<'_, '_>, out: &mut impl Write) -> io::Result<()> {
-    super::json::write(&mut *out, &PacketRecord::new(ev))?;
-    out.write_all(b"\n")
-}
-
 fn render_json(ev: &FrameEvent<'_, '_>, out: &mut Vec<u8>) -> io::Result<()> {
-    json_line(ev, out)
+    PacketRecord::new(ev).write_to(out)?;
+    out.push(b'\n');
+    Ok(())
 }
 
 fn render_line(ev: &FrameEvent<'_, '_>, out: &mut Vec<u8>) -> io::Result<()> {
@@ -342,7 +339,9 @@ impl<W: Write> View for PacketsView<W> {
 
     fn frame(&mut self, ev: &FrameEvent<'_, '_>) -> io::Result<()> {
         if self.format == Format::Json {
-            json_line(ev, &mut self.out)?;
+            self.line.clear();
+            render_json(ev, &mut self.line)?;
+            self.out.write_all(&self.line)?;
             if self.live {
                 self.out.flush()?;
             }

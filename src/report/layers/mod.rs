@@ -86,8 +86,10 @@ impl<W: Write> View for LayersView<W> {
         }
         self.shown += 1;
         if self.format == Format::Json {
-            super::json::write(&mut self.out, &PacketRecord::with_units(ev))?;
-            return self.out.write_all(b"\n");
+            let mut line = Vec::with_capacity(4096);
+            PacketRecord::with_units(ev).write_to(&mut line)?;
+            line.push(b'\n');
+            return self.out.write_all(&line);
         }
         let layers = detail::with_units(ev);
         let c = self.color;

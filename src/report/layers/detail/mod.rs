@@ -71,7 +71,7 @@ pub struct Field {
     /// How the value reads, when it reads differently from `value`.
     pub text: Option<String>,
     /// What the value means, in words.
-    pub meaning: Option<String>,
+    pub meaning: Option<std::borrow::Cow<'static, str>>,
 }
 
 impl Field {
@@ -131,7 +131,7 @@ impl Field {
         self.text = Some(t.into());
         self
     }
-    fn means(&mut self, m: impl Into<String>) -> &mut Self {
+    fn means(&mut self, m: impl Into<std::borrow::Cow<'static, str>>) -> &mut Self {
         self.meaning = Some(m.into());
         self
     }

@@ -68,8 +68,9 @@ pub(super) fn tcp_layer(
     }
     fl.add("hdr_len", "Header length", tcp.header_len())
         .text(format!("{} bytes", tcp.header_len()));
+    let names = tcp_flags_text(flags);
     fl.add("flags", "Flags", flags)
-        .text(format!("{flags:#05x} [{}]", tcp_flags_text(flags)));
+        .text(format!("{flags:#05x} [{names}]"));
     fl.add("window", "Window", tcp.window())
         .means("the raw field, before window scaling");
     if let Some(c) = ctx {
@@ -81,9 +82,10 @@ pub(super) fn tcp_layer(
         .means("not verified");
     fl.add("urgent_ptr", "Urgent pointer", tcp.urgent_ptr());
     let opts = tcp_options::parse(tcp.options(), !tcp.complete());
+    let o = tcp_options::summary(&opts);
     if !opts.is_empty() {
         fl.add("options", "Options", options_json(&opts))
-            .text(tcp_options::summary(&opts));
+            .text(o.clone());
     }
     let seg_len = segment_len(pkt, tcp.header_len()).unwrap_or(tcp.payload().len());
     fl.add("len", "Segment length", seg_len)
@@ -106,12 +108,7 @@ pub(super) fn tcp_layer(
             .text(labels.join(", "))
             .means("as Wireshark's expert info");
     }
-    let mut s = format!(
-        "TCP {} → {} [{}]",
-        tcp.src_port(),
-        tcp.dst_port(),
-        tcp_flags_text(flags)
-    );
+    let mut s = format!("TCP {} → {} [{names}]", tcp.src_port(), tcp.dst_port());
     match ctx {
         Some(c) => {
             let _ = write!(s, " seq={}", c.rel_seq);
@@ -128,7 +125,6 @@ pub(super) fn tcp_layer(
     }
     let win = ctx.map_or(u32::from(tcp.window()), |c| c.window_size);
     let _ = write!(s, " win={win} len={seg_len}");
-    let o = tcp_options::summary(&opts);
     if !o.is_empty() {
         s.push(' ');
         s.push_str(&o);
