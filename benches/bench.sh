@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks osiscope against cat, tcpdump and tshark on SYNTHETIC captures
-# written by examples/gen_bench.rs (made-up traffic: nothing is captured or sent).
+# written by examples/gen_bench.rs (made-up traffic: nothing is captured or sent),
+# and against examples/floor.rs, the least work a reader of WebSocket captures
+# must do (read, slice, a connection table, unmask every payload byte).
 #
 # Usage: benches/bench.sh [--quick] [--tshark-1g | --no-tshark-1g] [--runs N] [--seed N]
 #
@@ -61,6 +63,7 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=/tmp/osiscope-bench-bin
 OSISCOPE=$BIN/osiscope
 GEN=$BIN/gen_bench
+FLOOR=$BIN/floor
 LOG=/tmp/osiscope-bench.log
 : >"$LOG"
 
@@ -78,11 +81,12 @@ if ((${#missing[@]})); then
 fi
 
 # --- build -------------------------------------------------------------------
-echo "building osiscope and gen_bench (release)"
-cargo build --release --quiet --bin osiscope --example gen_bench
+echo "building osiscope, gen_bench and floor (release)"
+cargo build --release --quiet --bin osiscope --example gen_bench --example floor
 mkdir -p "$BIN"
 cp "$TARGET/release/osiscope" "$OSISCOPE"
 cp "$TARGET/release/examples/gen_bench" "$GEN"
+cp "$TARGET/release/examples/floor" "$FLOOR"
 echo "osiscope $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src Cargo.toml 2>/dev/null || echo ' (modified)'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- captures ----------------------------------------------------------------
@@ -114,6 +118,7 @@ for label in "${FILES[@]}"; do generate "$label"; done
 # Commands, fields separated by '|'; @F@ is replaced by the capture.
 COMMANDS=(
     "cat|@F@"
+    "$FLOOR|@F@"
     "tcpdump|-n|-r|@F@|tcp[tcpflags] & tcp-syn != 0"
     "tcpdump|-n|-r|@F@"
     "tshark|-n|-r|@F@|-q|-z|conv,tcp"
@@ -137,6 +142,7 @@ label_of() {
     local out="" a
     for a in "${argv[@]}"; do
         [[ $a == "$OSISCOPE" ]] && a=osiscope
+        [[ $a == "$FLOOR" ]] && a=floor
         [[ $a == @F@ ]] && a=F
         [[ $a == *" "* ]] && a="'$a'"
         out+="${out:+ }$a"
@@ -261,6 +267,7 @@ TSWS="tshark -n -r F -Y websocket -T fields -e frame.number -e websocket.opcode 
 TSCONV="tshark -n -r F -q -z conv,tcp > /dev/null"
 TCPDUMP="tcpdump -n -r F > /dev/null"
 CAT="cat F > /dev/null"
+FLOORCMD="floor F > /dev/null"
 PACKETS_TEXT="osiscope packets F > /dev/null"
 EXPORT="osiscope export F --out /tmp/osiscope-bench-export-out > /dev/null"
 EXPORT_PQ="osiscope export F --out /tmp/osiscope-bench-export-out --as parquet > /dev/null"
@@ -277,6 +284,8 @@ EXPORT_PQ="osiscope export F --out /tmp/osiscope-bench-export-out --as parquet >
         echo "| $label | flows ≥ ${want}× faster than tshark -z conv,tcp | ${r}× | $(verdict "$r" ">=" "$want") |"
         r=$(ratio "$label" "$FLOWS1" "$FLOWS")
         echo "| $label | flows on 2 cores ≥ 1.8× one thread | ${r}× | $(verdict "$r" ">=" 1.8) |"
+        r=$(ratio "$label" "$FLOWS1" "$FLOORCMD")
+        echo "| $label | flows on one thread within 3× the floor loop | ${r}× | $(verdict "$r" "<=" 3) |"
         rss=${RSS["$label|$FLOWS"]:-0}
         m=$(awk -v k="$rss" 'BEGIN { printf "%.0f", k/1024 }')
         echo "| $label | flows peak RSS ≤ 64 MiB | $m MiB | $(verdict "$m" "<=" 64) |"

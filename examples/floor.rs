@@ -1,0 +1,223 @@
+//! floor: the least work a reader of WebSocket captures must do, as a yardstick
+//! for `osiscope flows` (benches/bench.sh runs both on the same file).
+//!
+//! One thread reads a pcap file as a stream, slices each packet with
+//! etherparse, keeps a table of TCP connections (by both endpoints, either
+//! way round), follows each direction's bytes in sequence order (segments
+//! out of order are counted and skipped, not reassembled), skips the HTTP
+//! head up to its blank line, then walks the WebSocket frames that follow
+//! and unmasks every payload byte. It checks nothing else: no TCP analysis,
+//! no HTTP parsing, no inflating, no Engine.IO or Socket.IO, no output but a
+//! summary line. A checksum of the unmasked bytes keeps the work from being
+//! optimised away.
+//!
+//! ```text
+//! cargo run --release --example floor -- /tmp/osiscope-bench-1G.pcap
+//! ```
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufReader;
+use std::net::IpAddr;
+
+use etherparse::{LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use pcap_file::pcap::PcapReader;
+
+/// Where a direction's byte stream is.
+#[derive(Default)]
+struct Side {
+    /// Next expected sequence number, once the SYN (or first data) was seen.
+    next: Option<u32>,
+    /// The HTTP head is over.
+    ws: bool,
+    /// Last bytes of the head seen, to find `\r\n\r\n` across segments.
+    tail: u32,
+    /// The frame header being read (at most 14 bytes).
+    head: [u8; 14],
+    head_len: usize,
+    /// Payload bytes left in the current frame, its mask, and how far
+    /// into the payload (for the mask's phase).
+    left: u64,
+    mask: [u8; 4],
+    masked: bool,
+    at: usize,
+    fin: bool,
+}
+
+#[derive(Default)]
+struct Totals {
+    packets: u64,
+    tcp: u64,
+    connections: u64,
+    frames: u64,
+    payload: u64,
+    skipped: u64,
+    sum: u64,
+}
+
+impl Side {
+    /// Walks `data`, the next bytes of the stream.
+    fn feed(&mut self, mut data: &[u8], t: &mut Totals) {
+        while !self.ws {
+            let Some((&b, rest)) = data.split_first() else {
+                return;
+            };
+            data = rest;
+            self.tail = (self.tail << 8) | u32::from(b);
+            self.ws = self.tail == 0x0d0a_0d0a;
+        }
+        while !data.is_empty() {
+            if self.left == 0 {
+                // Between frames: read the header, whose length its second
+                // byte tells.
+                loop {
+                    let need = header_len(&self.head[..self.head_len]);
+                    if self.head_len >= need {
+                        break;
+                    }
+                    if data.is_empty() {
+                        return;
+                    }
+                    let take = (need - self.head_len).min(data.len());
+                    self.head[self.head_len..self.head_len + take].copy_from_slice(&data[..take]);
+                    self.head_len += take;
+                    data = &data[take..];
+                }
+                let h = &self.head;
+                let (len, off) = match h[1] & 0x7f {
+                    126 => (u64::from(u16::from_be_bytes([h[2], h[3]])), 4),
+                    127 => (
+                        u64::from_be_bytes([h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9]]),
+                        10,
+                    ),
+                    n => (u64::from(n), 2),
+                };
+                self.masked = h[1] & 0x80 != 0;
+                if self.masked {
+                    self.mask.copy_from_slice(&h[off..off + 4]);
+                }
+                self.left = len;
+                self.at = 0;
+                self.head_len = 0;
+                t.frames += 1;
+                continue;
+            }
+            let take = (self.left.min(data.len() as u64)) as usize;
+            let (chunk, rest) = data.split_at(take);
+            let sum = if self.masked {
+                unmask_sum(chunk, self.mask, self.at)
+            } else {
+                chunk.iter().map(|&b| u64::from(b)).sum()
+            };
+            self.at += take;
+            data = rest;
+            t.sum = t.sum.wrapping_add(sum);
+            t.payload += take as u64;
+            self.left -= take as u64;
+        }
+    }
+}
+
+/// Unmasks `bytes` (the mask's position `at` onwards) and adds them up,
+/// eight at a time.
+fn unmask_sum(bytes: &[u8], mask: [u8; 4], at: usize) -> u64 {
+    let mut m = [0u8; 8];
+    for (i, b) in m.iter_mut().enumerate() {
+        *b = mask[(at + i) & 3];
+    }
+    let m8 = u64::from_ne_bytes(m);
+    let mut chunks = bytes.chunks_exact(8);
+    let mut sum = 0u64;
+    for c in &mut chunks {
+        let x = u64::from_ne_bytes(c.try_into().unwrap_or_default()) ^ m8;
+        sum += x.to_ne_bytes().iter().map(|&b| u64::from(b)).sum::<u64>();
+    }
+    let tail = chunks.remainder();
+    sum + tail
+        .iter()
+        .zip(m)
+        .map(|(&b, k)| u64::from(b ^ k))
+        .sum::<u64>()
+}
+
+/// Bytes of a WebSocket frame header that starts with `h` (2 until its
+/// second byte is known).
+fn header_len(h: &[u8]) -> usize {
+    let Some(&b) = h.get(1) else {
+        return 2;
+    };
+    let mask = if b & 0x80 != 0 { 4 } else { 0 };
+    2 + mask
+        + match b & 0x7f {
+            126 => 2,
+            127 => 8,
+            _ => 0,
+        }
+}
+
+type Key = (IpAddr, u16, IpAddr, u16);
+
+fn main() {
+    let path = std::env::args().nth(1).expect("usage: floor FILE.pcap");
+    let file = File::open(&path).expect("open the capture");
+    let mut reader = PcapReader::new(BufReader::with_capacity(1 << 20, file)).expect("a pcap file");
+    let mut conns: HashMap<Key, [Side; 2], foldhash::fast::RandomState> = HashMap::default();
+    let mut t = Totals::default();
+    while let Some(pkt) = reader.next_packet() {
+        let Ok(pkt) = pkt else { break };
+        t.packets += 1;
+        let Ok(p) = LaxSlicedPacket::from_ethernet(pkt.data()) else {
+            continue;
+        };
+        let (src, dst): (IpAddr, IpAddr) = match &p.net {
+            Some(LaxNetSlice::Ipv4(v)) => (
+                v.header().source_addr().into(),
+                v.header().destination_addr().into(),
+            ),
+            Some(LaxNetSlice::Ipv6(v)) => (
+                v.header().source_addr().into(),
+                v.header().destination_addr().into(),
+            ),
+            _ => continue,
+        };
+        let Some(TransportSlice::Tcp(tcp)) = &p.transport else {
+            continue;
+        };
+        t.tcp += 1;
+        let (sp, dp) = (tcp.source_port(), tcp.destination_port());
+        let forward = (src, sp) <= (dst, dp);
+        let key = if forward {
+            (src, sp, dst, dp)
+        } else {
+            (dst, dp, src, sp)
+        };
+        let sides = conns.entry(key).or_default();
+        t.connections += u64::from(tcp.syn() && !tcp.ack());
+        let side = &mut sides[usize::from(!forward)];
+        let seq = tcp.sequence_number();
+        let payload = tcp.payload();
+        if tcp.syn() {
+            side.next = Some(seq.wrapping_add(1));
+            continue;
+        }
+        let next = *side.next.get_or_insert(seq);
+        if !payload.is_empty() {
+            if seq == next {
+                side.feed(payload, &mut t);
+                side.next = Some(seq.wrapping_add(payload.len() as u32));
+            } else {
+                t.skipped += 1;
+            }
+        }
+        side.fin |= tcp.fin();
+        // A connection is forgotten once reset or closed both ways.
+        if tcp.rst() || sides.iter().all(|s| s.fin) {
+            conns.remove(&key);
+        }
+    }
+    println!(
+        "{} packets, {} TCP, {} connections, {} WebSocket frames, {} payload bytes unmasked \
+         (sum {}), {} segments out of order",
+        t.packets, t.tcp, t.connections, t.frames, t.payload, t.sum, t.skipped
+    );
+}
