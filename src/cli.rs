@@ -92,7 +92,7 @@ Exit status: 0 ok, 1 capture or write error, 2 usage or unknown interface,
 3 capture not permitted.")]
     Live(LiveArgs),
 
-    /// One row per packet: frame, time, and one column per OSI layer
+    /// One line per packet: frame, time, source → destination and what it carries (on a terminal, a table with one column per OSI layer)
     #[command(after_help = "\
 Examples:
   osiscope packets captures/ws-echo.pcap

@@ -13,8 +13,12 @@ use serde_json::{Map, Value};
 
 type Row = Map<String, Value>;
 
+/// A fresh directory: tests run in parallel and export the same captures, so
+/// each call gets its own number.
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("osiscope-export-{}-{name}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = std::env::temp_dir().join(format!("osiscope-export-{}-{n}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     d
 }

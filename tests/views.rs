@@ -20,7 +20,7 @@ fn tshark(path: &str) -> Vec<std::collections::HashMap<String, String>> {
 #[test]
 fn packets_table_tells_the_handshake_like_tshark() {
     let rows = tshark(WS);
-    let table = stdout(&["packets", WS]);
+    let table = stdout(&["packets", WS, "--table"]);
     let lines: Vec<&str> = table.lines().collect();
     assert!(
         lines[0].contains("L2 Link") && lines[0].contains("L4 Transport"),
@@ -70,8 +70,55 @@ fn packets_table_tells_the_handshake_like_tshark() {
 
 #[test]
 fn count_stops_early() {
-    let table = stdout(&["packets", WS, "-c", "3"]);
+    assert_eq!(stdout(&["packets", WS, "-c", "3"]).lines().count(), 3);
+    let table = stdout(&["packets", WS, "-c", "3", "--table"]);
     assert_eq!(table.lines().count(), 2 + 3);
+}
+
+/// Nanoseconds of tshark's `frame.time_epoch` ("secs.nnnnnnnnn").
+fn ns(epoch: &str) -> u64 {
+    let (s, f) = epoch.split_once('.').expect("seconds.fraction");
+    s.parse::<u64>().expect("seconds") * 1_000_000_000 + f.parse::<u64>().expect("fraction")
+}
+
+/// To a pipe: one line per packet, numbered and timed as tshark numbers and
+/// times them, with its addresses, ports and relative numbers.
+#[test]
+fn packets_to_a_pipe_is_one_line_per_packet_like_tshark() {
+    let rows = tshark(WS);
+    let out = stdout(&["packets", WS]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), rows.len(), "one line per packet, no header");
+    for (line, r) in lines.iter().zip(&rows) {
+        let conv = format!(
+            "{}:{} → {}:{}",
+            r["ip.src"], r["tcp.srcport"], r["ip.dst"], r["tcp.dstport"]
+        );
+        let rel = ns(&r["frame.time_epoch"]) - ns(&rows[0]["frame.time_epoch"]);
+        let start = format!(
+            "{} {}.{:06} {conv} ",
+            r["frame.number"],
+            rel / 1_000_000_000,
+            rel % 1_000_000_000 / 1000
+        );
+        assert!(
+            line.starts_with(&start),
+            "{line}\nshould start with {start}"
+        );
+    }
+    assert_eq!(rows[1]["tcp.flags"], "0x0012");
+    assert!(
+        lines[1].ends_with(" [SYN, ACK] seq=0 ack=1 len=0"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(rows[4]["tcp.ack"], "199");
+    assert!(
+        lines[4].ends_with(" [ACK] seq=1 ack=199 len=0"),
+        "{}",
+        lines[4]
+    );
+    assert!(lines[3].ends_with(" HTTP GET /echo"), "{}", lines[3]);
 }
 
 #[test]
@@ -320,9 +367,14 @@ fn the_packets_table_fits_a_narrow_terminal_one_line_per_packet() {
     );
     assert!(line(4).ends_with("│ HTTP GET /echo"), "{}", line(4));
     assert!(line(1).starts_with("    1 │ 0.000000 │ 127.0.0.1:43266 → 127.0.0.1:8801"));
-    // Without --width and not on a terminal: the full table, every layer's column.
+    // Without --width and not on a terminal: one line per packet, the same
+    // content unpadded; with --table, the full table, every layer's column.
+    assert_eq!(
+        stdout(&["packets", WS]).lines().nth(3),
+        Some("4 0.001320 127.0.0.1:43266 → 127.0.0.1:8801 HTTP GET /echo")
+    );
     assert!(
-        stdout(&["packets", WS])
+        stdout(&["packets", WS, "--table"])
             .lines()
             .next()
             .expect("header")
