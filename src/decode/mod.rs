@@ -178,6 +178,21 @@ impl<'a> Packet<'a> {
         self.sliced.as_ref()?.net.as_ref()
     }
 
+    /// Source and destination address of the IPv4 or IPv6 header.
+    pub fn ip_addrs(&self) -> Option<(std::net::IpAddr, std::net::IpAddr)> {
+        match self.net()? {
+            LaxNetSlice::Ipv4(v) => {
+                let h = v.header();
+                Some((h.source_addr().into(), h.destination_addr().into()))
+            }
+            LaxNetSlice::Ipv6(v) => {
+                let h = v.header();
+                Some((h.source_addr().into(), h.destination_addr().into()))
+            }
+            LaxNetSlice::Arp(_) => None,
+        }
+    }
+
     pub fn transport(&self) -> Option<&TransportSlice<'a>> {
         self.sliced.as_ref()?.transport.as_ref()
     }

@@ -13,8 +13,6 @@
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use etherparse::LaxNetSlice;
-
 use super::FrameEvent;
 use super::escape::escape;
 use super::layers::detail;
@@ -116,16 +114,8 @@ fn fast(ev: &FrameEvent<'_, '_>, parts: &mut LineParts) -> bool {
     let Some(t) = pkt.tcp() else {
         return false;
     };
-    let (src, dst): (IpAddr, IpAddr) = match pkt.net() {
-        Some(LaxNetSlice::Ipv4(v)) => {
-            let h = v.header();
-            (h.source_addr().into(), h.destination_addr().into())
-        }
-        Some(LaxNetSlice::Ipv6(v)) => {
-            let h = v.header();
-            (h.source_addr().into(), h.destination_addr().into())
-        }
-        _ => return false,
+    let Some((src, dst)) = pkt.ip_addrs() else {
+        return false;
     };
     let conv = &mut parts.conv;
     push_addr(conv, src, t.src_port());

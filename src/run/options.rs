@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use etherparse::{LaxNetSlice, TransportSlice};
+use etherparse::TransportSlice;
 
 use crate::capture::CaptureError;
 use crate::capture::write::PcapOut;
@@ -237,16 +237,8 @@ impl Filter {
 
 /// Source and destination (address, port) of an IP packet; port 0 without TCP/UDP.
 pub(crate) fn endpoints(pkt: &Packet<'_>) -> (Option<Endpoint>, Option<Endpoint>) {
-    let (sa, da): (IpAddr, IpAddr) = match pkt.net() {
-        Some(LaxNetSlice::Ipv4(v)) => {
-            let h = v.header();
-            (h.source_addr().into(), h.destination_addr().into())
-        }
-        Some(LaxNetSlice::Ipv6(v)) => {
-            let h = v.header();
-            (h.source_addr().into(), h.destination_addr().into())
-        }
-        _ => return (None, None),
+    let Some((sa, da)) = pkt.ip_addrs() else {
+        return (None, None);
     };
     let (sp, dp) = match (pkt.tcp(), pkt.transport()) {
         (Some(t), _) => (t.src_port(), t.dst_port()),
