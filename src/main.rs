@@ -750,10 +750,10 @@ fn report(path: &Path, res: Result<(), RunError>) -> ExitCode {
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Freed pages go back to the system at once instead of after a second.
-/// Packets allocated on the reading thread and freed on the other leave pages
-/// half used; kept, they grew the peak RSS of `flows` on 2 threads from
-/// 50 MiB (100 MB capture) to 85 MiB (1 GB), over a heap that stays near
-/// 40 MB. Given back at once: 37 and 63–68 MiB, in the same time
+/// Kept, they grew the peak RSS of `flows` on 2 threads from 50 MiB (100 MB
+/// capture) to 85 MiB (1 GB) over a heap that stays near 40 MB (massif):
+/// pages left half used, most likely by memory one thread allocates and the
+/// other frees. Given back at once: 37 and 62–68 MiB, in the same time
 /// (benches/README.md).
 #[cfg(feature = "mimalloc")]
 fn return_freed_memory() {
