@@ -249,6 +249,13 @@ pub fn push_time(ev: &FrameEvent<'_, '_>, out: &mut Vec<u8>) {
     out.extend_from_slice(digits);
 }
 
+/// [`push_time`] as a string, for the table's Time column.
+pub fn time_text(ev: &FrameEvent<'_, '_>) -> String {
+    let mut t = Vec::with_capacity(16);
+    push_time(ev, &mut t);
+    String::from_utf8(t).unwrap_or_default()
+}
+
 /// Writes the frame's line, `\n` included. With `color`, the conversation in
 /// the network layer's colour and Info in the application's (red when the
 /// frame has a problem).

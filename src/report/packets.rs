@@ -18,7 +18,7 @@ use super::escape::escape;
 use super::json::PacketRecord;
 use super::layers::detail;
 use super::line::{self, LineParts};
-use super::{FrameEvent, FrameRenderer, View, rel_seconds};
+use super::{FrameEvent, FrameRenderer, View};
 use crate::capture::linktype;
 
 /// `s` in at most `cols` terminal columns, its `…` included.
@@ -359,15 +359,9 @@ impl<W: Write> View for PacketsView<W> {
         let f = ev.frame;
         if let Some(w) = self.narrow() {
             line::parts(ev, &mut self.parts);
-            let rel = rel_seconds(f.ts, ev.first_ts);
             let p = std::mem::take(&mut self.parts);
             self.lines.push((
-                [
-                    f.number.to_string(),
-                    rel[..rel.len().saturating_sub(3)].to_owned(),
-                    p.conv,
-                    p.info,
-                ],
+                [f.number.to_string(), line::time_text(ev), p.conv, p.info],
                 p.problem,
             ));
             if self.lines.len() >= CHUNK_ROWS || self.live {
@@ -391,9 +385,7 @@ impl<W: Write> View for PacketsView<W> {
         let layers = detail::describe(f, ev.packet, ev.tcp.as_ref());
         let mut cols: [String; 6] = Default::default();
         cols[0] = f.number.to_string();
-        let rel = rel_seconds(f.ts, ev.first_ts);
-        // Six decimals, as tshark shows µs captures.
-        cols[1] = rel[..rel.len().saturating_sub(3)].to_owned();
+        cols[1] = line::time_text(ev);
         for l in layers.iter().skip(1) {
             let col = match l.osi {
                 2 => 2,
