@@ -210,8 +210,8 @@ pub struct InputArgs {
     #[arg(short = 'n', action = clap::ArgAction::Count)]
     pub numeric: u8,
 
-    /// Threads: 2 reads, decodes and follows TCP on one and decodes HTTP/WebSocket/Socket.IO and prints on the other; 1 does all on one. The output is the same [default: 2 when the machine has 2 or more CPUs]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=2))]
+    /// Threads: one reads, decodes and follows TCP, one prints, and all decode HTTP/WebSocket/Socket.IO, each its own connections; 1 does all on one. The output is the same [default: the CPUs available, at most 8]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=MAX_THREADS))]
     pub threads: Option<u8>,
 
     /// No progress bar (it is shown only on a terminal, while the output goes to a file or pipe, for files of 16 MiB or more)
@@ -219,13 +219,19 @@ pub struct InputArgs {
     pub no_progress: bool,
 }
 
-/// 2 when there are 2 CPUs to run them, else 1.
+/// Most threads `--threads` takes.
+pub const MAX_THREADS: i64 = 16;
+/// Threads used unless told: past this many, the reading thread is the limit
+/// (it reads, decodes and follows TCP for all the others).
+pub const DEFAULT_MAX_THREADS: usize = 8;
+
+/// One thread per CPU available, at most [`DEFAULT_MAX_THREADS`].
 pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(DEFAULT_MAX_THREADS))
 }
 
 impl InputArgs {
-    /// Threads to use: as asked, else 2 when there are 2 CPUs to run them.
+    /// Threads to use: as asked, else one per CPU (see [`default_threads`]).
     pub fn threads(&self) -> usize {
         self.threads
             .map(usize::from)
@@ -525,8 +531,8 @@ pub struct ExportArgs {
     /// Captures exported at once, one per worker [default: the CPUs available]
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
-    /// Threads for a capture exported alone (as in the other commands) [default: 2 when the machine has 2 or more CPUs]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=2))]
+    /// Threads for a capture exported alone (as in the other commands) [default: the CPUs available, at most 8]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=MAX_THREADS))]
     pub threads: Option<u8>,
     #[command(flatten)]
     pub filter: FilterArgs,

@@ -4,7 +4,7 @@
 //!
 //! Holders count what they take and give it back when they let go of it
 //! (on drop at the latest). The count is atomic only so that holders on the
-//! two threads of a run can share one limit; each holder is used from one
+//! threads of a run can share one limit; each holder is used from one
 //! thread at a time.
 
 use std::sync::Arc;

@@ -1,8 +1,9 @@
-//! `--threads 2` splits the work between a reading thread and a printing
-//! thread (and, for `flows`, shares the application decoding between them).
-//! Whatever the split, every view must print exactly what one thread prints:
-//! same bytes on stdout and stderr, same exit code, on every capture we have,
-//! on a capture cut short, and with filters.
+//! `--threads N` splits the work between a reading thread, N - 2 workers and
+//! a printing thread (and, for `flows` and `packets` to a pipe, shares the
+//! application decoding between them). Whatever the split, every view must
+//! print exactly what one thread prints: same bytes on stdout and stderr,
+//! same exit code, on every capture we have, on a capture cut short, and with
+//! filters.
 
 mod common;
 
@@ -36,20 +37,27 @@ fn captures() -> Vec<PathBuf> {
     out
 }
 
-fn same_both_ways(args: &[&str]) {
+/// `args` on one thread and on each of `threads`: the same output.
+fn same_every_way(args: &[&str], threads: &[&str]) {
     let mut one: Vec<&str> = args.to_vec();
     one.extend(["--threads", "1"]);
-    let mut two: Vec<&str> = args.to_vec();
-    two.extend(["--threads", "2"]);
     let a = osiscope(&one);
-    let b = osiscope(&two);
-    assert_eq!(a.status.code(), b.status.code(), "{args:?}: exit code");
-    assert!(a.stdout == b.stdout, "{args:?}: stdout differs");
-    assert_eq!(
-        String::from_utf8_lossy(&a.stderr),
-        String::from_utf8_lossy(&b.stderr),
-        "{args:?}: stderr"
-    );
+    for n in threads {
+        let mut more: Vec<&str> = args.to_vec();
+        more.extend(["--threads", n]);
+        let b = osiscope(&more);
+        assert_eq!(
+            a.status.code(),
+            b.status.code(),
+            "{args:?} on {n}: exit code"
+        );
+        assert!(a.stdout == b.stdout, "{args:?} on {n}: stdout differs");
+        assert_eq!(
+            String::from_utf8_lossy(&a.stderr),
+            String::from_utf8_lossy(&b.stderr),
+            "{args:?} on {n}: stderr"
+        );
+    }
 }
 
 const VIEWS: [&[&str]; 9] = [
@@ -65,7 +73,7 @@ const VIEWS: [&[&str]; 9] = [
 ];
 
 #[test]
-fn every_view_prints_the_same_on_one_or_two_threads() {
+fn every_view_prints_the_same_on_one_two_or_three_threads() {
     let files = captures();
     assert!(files.len() > 190, "{} captures", files.len());
     for f in &files {
@@ -73,7 +81,7 @@ fn every_view_prints_the_same_on_one_or_two_threads() {
         for v in VIEWS {
             let mut args = v.to_vec();
             args.push(f);
-            same_both_ways(&args);
+            same_every_way(&args, &["2", "3"]);
         }
     }
 }
@@ -90,7 +98,7 @@ fn filters_and_a_cut_capture_print_the_same() {
             let mut args = v.to_vec();
             args.extend(extra);
             args.push(mix);
-            same_both_ways(&args);
+            same_every_way(&args, &["2", "3", "4", "16"]);
         }
     }
     // Cut inside a record: exit code 1, the same lines before the error line.
@@ -103,7 +111,7 @@ fn filters_and_a_cut_capture_print_the_same() {
     for v in VIEWS {
         let mut args = v.to_vec();
         args.push(cut);
-        same_both_ways(&args);
+        same_every_way(&args, &["2", "3", "4"]);
         assert_eq!(osiscope(&args).status.code(), Some(1), "{args:?}");
     }
     let _ = std::fs::remove_dir_all(&dir);

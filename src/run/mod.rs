@@ -7,8 +7,9 @@
 //! - [`analyzers`]: the protocol stacks of the open connections;
 //! - [`single`]: the consuming side (analyzers and view), and the run on one
 //!   thread;
-//! - [`pipeline`]: the run on two threads, reading on one and consuming on
-//!   the other, printing exactly what one thread prints.
+//! - [`pipeline`]: the run on two threads or more, reading on one, printing
+//!   on another and decoding on all, printing exactly what one thread prints;
+//! - [`worker`]: the threads between the reading and the printing one.
 //!
 //! [`capture`] and [`source`] pick the driver, as ripgrep's main picks
 //! `search` or `search_parallel`; neither driver calls the other. Both end
@@ -21,6 +22,7 @@ pub mod options;
 pub mod pipeline;
 pub mod progress;
 pub mod single;
+mod worker;
 
 use std::path::Path;
 
@@ -30,8 +32,8 @@ use crate::report::View;
 pub use options::{Filter, HostBlock, MAX_HELD_MESSAGES, RunError, RunOptions, Tally};
 pub use progress::Progress;
 
-/// Runs a capture file through a view on `threads` threads (1 or 2). The
-/// output does not depend on the number of threads.
+/// Runs a capture file through a view on `threads` threads. The output does
+/// not depend on the number of threads.
 pub fn file(
     path: &Path,
     view: &mut dyn View,
@@ -59,7 +61,7 @@ pub fn capture(
             .input_linktype(i.linktype);
     }
     let res = if threads > 1 {
-        pipeline::run(&mut reader, view, &opts, &progress)
+        pipeline::run(&mut reader, view, &opts, &progress, threads)
     } else {
         single::run(&mut reader, view, &opts, &progress)
     };

@@ -1,22 +1,28 @@
-//! The driver on two threads, for capture files. One thread reads the
-//! capture, decodes each packet and follows TCP (reassembly included); the
-//! other runs the view. The reading thread records, in capture order, every
-//! call the one-thread driver would have made next; the other replays them,
-//! so the output is the same byte for byte.
+//! The driver on two threads or more, for capture files. One thread reads
+//! the capture, decodes each packet and follows TCP (reassembly included);
+//! the last one runs the view; on three threads or more, workers stand
+//! between them ([`super::worker`]). The reading thread records, in capture
+//! order, every call the one-thread driver would have made next; the
+//! batches pass through every worker in turn and the last thread replays
+//! them, so the output is the same byte for byte.
 //!
 //! The application decoders (HTTP, WebSocket with inflate, Engine.IO and
-//! Socket.IO) run where there is room: a view that prints every frame is the
-//! heavier side, so the reading thread decodes every connection's application
-//! layer and sends the events; for `flows`, which prints only connections, it
-//! decodes one connection in [`FLOWS_SHARE`] and the other thread the rest. A
-//! connection is decoded on one thread from its first byte to its end.
+//! Socket.IO) are shared by connection ([`layout`], [`Weights`]): a
+//! connection is decoded on one thread from its first byte to its end, and
+//! the calls for it become its events in the same place. A view that prints
+//! every frame at length has them all decoded on the reading thread; `flows`
+//! and the one-line `packets` spread them over every thread. A frame whose
+//! events are all known by then can be rendered on any thread before the
+//! printing one, which then writes its bytes in their place: that is done
+//! while the next thread has [`BEHIND`] batches waiting.
 //!
 //! Memory: the recorded calls travel in batches that own copies of the
 //! stream bytes and of the frames the view shows. A batch is sent once it
-//! holds [`BATCH_BYTES`] bytes or [`BATCH_OPS`] calls (at a frame boundary,
-//! so a frame never straddles two), and at most [`QUEUE`] batches wait, so a
-//! slow view holds the reader back instead of letting memory grow. Spent
-//! batches go back to the reader and are reused.
+//! holds [`BATCH_BYTES`] bytes (events and summaries weighed in) or
+//! [`BATCH_OPS`] calls, and at most [`QUEUE`] batches wait between two
+//! threads, so a slow view holds the reader back instead of letting memory
+//! grow: with N threads, at most (N − 1) × ([`QUEUE`] + 1) + 1 batches exist.
+//! Spent batches go back to the reader and are reused.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,6 +39,7 @@ use super::core::{Downstream, produce};
 use super::options::{RunError, RunOptions};
 use super::progress::Progress;
 use super::single::Consumer;
+use super::worker::{Next, Worker};
 
 /// Bytes (stream data and shown frames) after which a batch is sent.
 pub const BATCH_BYTES: usize = 256 * 1024;
@@ -40,20 +47,103 @@ pub const BATCH_BYTES: usize = 256 * 1024;
 pub const BATCH_OPS: usize = 4096;
 /// Batches in flight between the threads.
 pub const QUEUE: usize = 4;
-/// With a view that prints only connections, the reading thread decodes the
-/// application layer of connections whose number is a multiple of this (it
-/// already reads, decodes and reassembles: about half the work, measured on the
-/// benchmark captures).
-pub const FLOWS_SHARE: u64 = 3;
-/// The same for a view that prints frames cheaply (one line each): the
-/// reading thread decodes every second connection.
-pub const LIGHT_SHARE: u64 = 2;
+/// With a view that prints only connections, each thread but the reading one
+/// decodes the application layer of this many connections for each one the
+/// reading thread decodes (it already reads, decodes and reassembles: about
+/// half the work on two threads, measured on the benchmark captures).
+pub const FLOWS_SHARE: u64 = 2;
+/// The same for a view that prints frames cheaply (one line each): every
+/// thread decodes as many connections as the reading thread.
+pub const LIGHT_SHARE: u64 = 1;
 /// Batches waiting at the printing thread from which the reading thread
 /// renders frames itself (when the view allows it).
 pub const BEHIND: usize = 2;
 
+/// Which connections a thread decodes: those whose number, modulo `wheel`,
+/// falls in `from..to`. Connections are numbered in the order of their first
+/// frame, so consecutive numbers spread the work evenly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Owner {
+    wheel: u64,
+    from: u64,
+    to: u64,
+}
+
+impl Owner {
+    pub(super) fn owns(&self, stream: u64) -> bool {
+        (self.from..self.to).contains(&(stream % self.wheel))
+    }
+
+    fn all(&self) -> bool {
+        self.from == 0 && self.to == self.wheel
+    }
+}
+
+/// How many connections each kind of thread decodes in each turn of the
+/// wheel: the reading thread, each worker, the printing thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Weights {
+    reading: u64,
+    worker: u64,
+    printing: u64,
+}
+
+impl Weights {
+    /// The weights for a view, by what its printing thread does.
+    ///
+    /// - A view that prints only connections: the reading thread already
+    ///   reads, decodes and reassembles, about half the work on two threads
+    ///   (measured on the benchmark captures), so the others take
+    ///   [`FLOWS_SHARE`] connections for each of its.
+    /// - Frames printed in one short line: [`LIGHT_SHARE`] each.
+    /// - Frames or connections printed at length (`walk`, `layers`, JSON or
+    ///   a table of `packets`): the reading thread decodes everything. Their
+    ///   output then never depends on which thread drew first on the limits
+    ///   all threads share ([`super::MAX_HELD_MESSAGES`], the listed
+    ///   bytes), and any thread may render any frame.
+    pub(super) fn for_view(view: &dyn View) -> Weights {
+        let w = |reading, worker, printing| Weights {
+            reading,
+            worker,
+            printing,
+        };
+        if !view.wants_frames() {
+            w(1, FLOWS_SHARE, FLOWS_SHARE)
+        } else if view.light_frames() {
+            w(1, LIGHT_SHARE, LIGHT_SHARE)
+        } else {
+            w(1, 0, 0)
+        }
+    }
+}
+
+/// How `threads` threads share the connections' application decoding: the
+/// reading thread's part first, then each worker's; the printing thread
+/// (last) decodes what reaches it undecoded.
+pub(super) fn layout(threads: usize, weights: Weights) -> Vec<Owner> {
+    let workers = threads.saturating_sub(2) as u64;
+    let wheel = weights.reading + weights.worker * workers + weights.printing;
+    let mut from = 0;
+    (0..threads as u64)
+        .map(|i| {
+            let w = match i {
+                0 => weights.reading,
+                i if i + 1 == threads as u64 => weights.printing,
+                _ => weights.worker,
+            };
+            let owner = Owner {
+                wheel,
+                from,
+                to: from + w,
+            };
+            from += w;
+            owner
+        })
+        .collect()
+}
+
 /// One recorded call; byte ranges point into the batch's arena.
-enum Op {
+pub(super) enum Op {
     Data {
         stream: u64,
         dir: Dir,
@@ -95,7 +185,7 @@ enum Op {
     },
 }
 
-struct ShownFrame {
+pub(super) struct ShownFrame {
     number: u64,
     kind: FrameKind,
     ts: Timestamp,
@@ -105,26 +195,42 @@ struct ShownFrame {
     offset: u64,
     start: usize,
     end: usize,
-    tcp: Option<SegmentContext>,
-    first_ts: Timestamp,
+    pub(super) tcp: Option<SegmentContext>,
+    pub(super) first_ts: Timestamp,
+}
+
+impl ShownFrame {
+    /// The frame, its bytes in `arena`.
+    pub(super) fn frame<'a>(&self, arena: &'a [u8]) -> Frame<'a> {
+        Frame {
+            number: self.number,
+            kind: self.kind,
+            ts: self.ts,
+            linktype: self.linktype,
+            interface: self.interface,
+            orig_len: self.orig_len,
+            data: arena.get(self.start..self.end).unwrap_or_default(),
+            offset: self.offset,
+        }
+    }
 }
 
 #[derive(Default)]
-struct Batch {
-    ops: Vec<Op>,
-    arena: Vec<u8>,
+pub(super) struct Batch {
+    pub(super) ops: Vec<Op>,
+    pub(super) arena: Vec<u8>,
     /// Bytes held by the ops beyond the arena (application events and
     /// summaries), weighed so that a batch of few but large items is sent
     /// as soon as one of many small ones.
-    held: usize,
+    pub(super) held: usize,
 }
 
 /// The reading side's [`Downstream`]: records calls into batches.
 struct Recorder {
     /// Application decoders of the connections this side owns.
     analyzers: Analyzers,
-    /// This side owns connections whose number is a multiple of this (1: all).
-    share: u64,
+    /// The connections this side decodes.
+    owner: Owner,
     batch: Batch,
     tx: SyncSender<Batch>,
     spent: Receiver<Batch>,
@@ -143,14 +249,14 @@ struct Recorder {
 
 impl Recorder {
     fn owns(&self, stream: u64) -> bool {
-        stream.is_multiple_of(self.share)
+        self.owner.owns(stream)
     }
 
     /// Moves the events the last call produced into the batch, in place. When
     /// this side decodes every connection, they wait for the frame instead (a
     /// frame rendered here needs them).
     fn take_events(&mut self) {
-        if self.share != 1 && !self.analyzers.events.is_empty() {
+        if !self.owner.all() && !self.analyzers.events.is_empty() {
             let evs = std::mem::take(&mut self.analyzers.events);
             self.batch.held += evs.iter().map(|(_, e)| e.weight()).sum::<usize>();
             self.batch.ops.push(Op::Events(evs));
@@ -198,7 +304,7 @@ impl Recorder {
     /// call of the frame went to a connection of this side: their events,
     /// already in the batch, are taken back into `mine`.
     fn local_frame(&mut self) -> bool {
-        if self.share == 1 {
+        if self.owner.all() {
             return true;
         }
         let Some(start) = self.frame_start else {
@@ -312,7 +418,7 @@ impl Downstream for Recorder {
             .filter(|_| shown && behind && self.local_frame())
         {
             let start = self.batch.arena.len();
-            let app = if self.share == 1 {
+            let app = if self.owner.all() {
                 &self.analyzers.events
             } else {
                 &self.mine
@@ -389,16 +495,7 @@ fn replay(batch: &mut Batch, consumer: &mut Consumer<'_>) -> Result<(), RunError
             }
             Op::Events(mut evs) => consumer.analyzers.events.append(&mut evs),
             Op::Shown(f) => {
-                let frame = Frame {
-                    number: f.number,
-                    kind: f.kind,
-                    ts: f.ts,
-                    linktype: f.linktype,
-                    interface: f.interface,
-                    orig_len: f.orig_len,
-                    data: arena.get(f.start..f.end).unwrap_or_default(),
-                    offset: f.offset,
-                };
+                let frame = f.frame(arena);
                 // Decoding again is cheaper than sending the decoded layers.
                 let packet = Packet::decode(&frame);
                 consumer.frame(&frame, &packet, f.tcp, f.first_ts, true)?;
@@ -415,79 +512,144 @@ fn replay(batch: &mut Batch, consumer: &mut Consumer<'_>) -> Result<(), RunError
     Ok(())
 }
 
-/// Runs `reader` through `view` on two threads: this one keeps the view.
+/// Runs `reader` through `view` on `threads` threads (2 or more): this one
+/// keeps the view.
 pub fn run(
     reader: &mut CaptureReader,
     view: &mut dyn View,
     opts: &RunOptions,
     progress: &Progress,
+    threads: usize,
 ) -> Result<(), RunError> {
-    run_tuned(reader, view, opts, progress, BEHIND)
+    let tuning = Tuning {
+        behind: BEHIND,
+        split: BATCH_BYTES,
+    };
+    run_tuned(reader, view, opts, progress, threads, tuning)
 }
 
-/// [`run`], rendering on the reading thread from `behind` waiting batches.
+/// When frames are rendered before the printing thread, and when a worker
+/// sends on part of a batch; tests change them to reach every path.
+#[derive(Clone, Copy)]
+pub(super) struct Tuning {
+    /// Batches waiting at the next thread from which a thread renders frames.
+    pub(super) behind: usize,
+    /// Bytes of events a worker adds to a batch before sending part of it.
+    pub(super) split: usize,
+}
+
+/// A batch channel and the batches sent on it not yet taken up.
+struct Link {
+    tx: SyncSender<Batch>,
+    rx: Receiver<Batch>,
+    waiting: Arc<AtomicUsize>,
+}
+
+impl Link {
+    fn new() -> Link {
+        let (tx, rx) = sync_channel::<Batch>(QUEUE);
+        Link {
+            tx,
+            rx,
+            waiting: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+}
+
+/// [`run`], tuned.
 fn run_tuned(
     reader: &mut CaptureReader,
     view: &mut dyn View,
     opts: &RunOptions,
     progress: &Progress,
-    behind: usize,
+    threads: usize,
+    tuning: Tuning,
 ) -> Result<(), RunError> {
+    let behind = tuning.behind;
     let wants_frames = view.wants_frames();
-    let light = view.light_frames();
     let renderer = view.frame_renderer();
-    let waiting = Arc::new(AtomicUsize::new(0));
-    let (tx, rx) = sync_channel::<Batch>(QUEUE);
+    let threads = threads.max(2);
+    let owners = layout(threads, Weights::for_view(view));
+    // Link i carries batches from thread i to thread i + 1.
+    let mut links: Vec<Link> = (1..owners.len()).map(|_| Link::new()).collect();
     let (spent_tx, spent_rx) = sync_channel::<Batch>(QUEUE + 2);
     let mut consumer = Consumer::new(view, opts);
     std::thread::scope(|scope| {
-        let reading = scope.spawn(|| {
-            let share = if !wants_frames {
-                FLOWS_SHARE
-            } else if light {
-                LIGHT_SHARE
-            } else {
-                1
-            };
-            let mut rec = Recorder {
-                analyzers: Analyzers::for_view(opts, wants_frames),
-                share,
-                batch: Batch::default(),
-                tx,
-                spent: spent_rx,
-                gone: false,
-                waiting: waiting.clone(),
-                renderer,
-                behind,
-                frame_start: Some(0),
-                mine: Vec::new(),
-            };
-            let res = produce(reader, opts, wants_frames, &mut rec, progress);
-            let last = rec.flush(true);
-            res.and(last)
+        let first = links.remove(0);
+        let mut upstream = first.rx;
+        let mut upstream_waiting = first.waiting.clone();
+        let reading = scope.spawn({
+            let (tx, waiting, owner) = (first.tx, first.waiting, owners[0]);
+            move || {
+                let mut rec = Recorder {
+                    analyzers: Analyzers::for_view(opts, wants_frames),
+                    owner,
+                    batch: Batch::default(),
+                    tx,
+                    spent: spent_rx,
+                    gone: false,
+                    waiting,
+                    renderer,
+                    behind,
+                    frame_start: Some(0),
+                    mine: Vec::new(),
+                };
+                let res = produce(reader, opts, wants_frames, &mut rec, progress);
+                let last = rec.flush(true);
+                res.and(last)
+            }
         });
+        let mut workers = Vec::new();
+        for (link, owner) in links.into_iter().zip(&owners[1..]) {
+            let mut worker = Worker::new(
+                Analyzers::for_view(opts, wants_frames),
+                *owner,
+                renderer,
+                tuning,
+            );
+            let (rx, rx_waiting) = (upstream, upstream_waiting);
+            upstream = link.rx;
+            upstream_waiting = link.waiting.clone();
+            let (tx, waiting) = (link.tx, link.waiting);
+            workers.push(scope.spawn(move || {
+                let next = Next {
+                    tx: &tx,
+                    waiting: &waiting,
+                };
+                for batch in rx.iter() {
+                    rx_waiting.fetch_sub(1, Ordering::Relaxed);
+                    if !worker.work(batch, &next)? {
+                        break;
+                    }
+                }
+                Ok::<(), RunError>(())
+            }));
+        }
         let mut out = Ok(());
-        for mut batch in rx.iter() {
-            waiting.fetch_sub(1, Ordering::Relaxed);
+        for mut batch in upstream.iter() {
+            upstream_waiting.fetch_sub(1, Ordering::Relaxed);
             if out.is_ok() {
                 out = replay(&mut batch, &mut consumer);
                 if out.is_err() {
-                    // Dropping the receiver stops the reader at its next send.
+                    // Dropping the receiver stops the threads upstream at
+                    // their next send.
                     break;
                 }
             }
             let _ = spent_tx.try_send(batch);
         }
-        drop(rx);
-        let read = reading
-            .join()
-            .unwrap_or_else(|_| Err(RunError::Output(std::io::Error::other("reader panicked"))));
-        // An output error wins (the reader only stopped because of it); else
-        // the reader's outcome (a capture error, or Ok).
-        match out {
-            Err(e) => Err(e),
-            Ok(()) => read,
-        }
+        drop(upstream);
+        let panicked = || Err(RunError::Output(std::io::Error::other("a thread panicked")));
+        let worked = workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|_| panicked()))
+            .find(Result::is_err)
+            .unwrap_or(Ok(()));
+        let read = reading.join().unwrap_or_else(|_| panicked());
+        // An output error wins (the others only stopped because of it), then
+        // a worker's (the reader stopped because of it); else the reader's
+        // outcome (a capture error, or Ok).
+        out.and(worked).and(read)
     })
 }
 
@@ -495,50 +657,125 @@ fn run_tuned(
 mod tests {
     use super::*;
     use crate::report::Format;
+    use crate::report::flows::FlowsView;
     use crate::report::packets::PacketsView;
     use crate::run::single;
 
-    fn packets(threads: usize, behind: usize, format: Format) -> Vec<u8> {
+    /// What `view` prints of the synthetic mix on `threads` threads (one:
+    /// the one-thread driver).
+    fn print(threads: usize, tuning: Tuning, view: &mut dyn View) {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/synthetic/ws-mix-1m.pcap"
         );
         let mut reader = CaptureReader::open(std::path::Path::new(path)).expect("open");
-        let mut out = Vec::new();
-        let mut view = PacketsView::new(&mut out, format, false).lines();
         let opts = RunOptions::default().shared();
         let res = if threads == 1 {
-            single::run(&mut reader, &mut view, &opts, &Progress::none())
+            single::run(&mut reader, view, &opts, &Progress::none())
         } else {
-            run_tuned(&mut reader, &mut view, &opts, &Progress::none(), behind)
+            run_tuned(&mut reader, view, &opts, &Progress::none(), threads, tuning)
         };
         assert!(res.is_ok());
-        View::finish(&mut view).expect("finish");
-        drop(view);
+        view.finish().expect("finish");
+    }
+
+    fn packets(threads: usize, tuning: Tuning, format: Format) -> Vec<u8> {
+        let mut out = Vec::new();
+        print(
+            threads,
+            tuning,
+            &mut PacketsView::new(&mut out, format, false).lines(),
+        );
         out
     }
 
-    /// Frames rendered on the reading thread (all of them, or as it falls
-    /// behind) print exactly as on one thread: JSON, where the reading thread
-    /// decodes every connection, and lines, where it decodes every second
-    /// one and renders only frames whose events it holds.
+    fn flows(threads: usize, tuning: Tuning) -> Vec<u8> {
+        let mut out = Vec::new();
+        print(threads, tuning, &mut FlowsView::new(&mut out, Format::Json));
+        out
+    }
+
+    const PLAIN: Tuning = Tuning {
+        behind: BEHIND,
+        split: BATCH_BYTES,
+    };
+
+    /// Frames rendered on the reading thread or a worker (all of them, or as
+    /// the next thread falls behind) print exactly as on one thread: JSON,
+    /// where the reading thread decodes every connection, and lines, where
+    /// each thread decodes its share and renders only frames whose events are
+    /// known by then.
     #[test]
     fn frames_rendered_while_reading_print_the_same() {
         for format in [Format::Json, Format::Table] {
-            let one = packets(1, 0, format);
+            let one = packets(1, PLAIN, format);
             assert_eq!(one.iter().filter(|&&b| b == b'\n').count(), 1249);
-            assert!(
-                one == packets(2, 0, format),
-                "{format:?}: every frame rendered while reading"
-            );
-            assert!(
-                one == packets(2, 1, format),
-                "{format:?}: rendered while one batch waits"
-            );
-            assert!(
-                one == packets(2, usize::MAX, format),
-                "{format:?}: none rendered while reading"
-            );
+            for threads in [2, 3, 4] {
+                for behind in [0, 1, usize::MAX] {
+                    let tuning = Tuning { behind, ..PLAIN };
+                    assert!(
+                        one == packets(threads, tuning, format),
+                        "{format:?}: {threads} threads, rendering from {behind} batches behind"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A worker that sends on part of a batch (after every event or summary,
+    /// after a few kilobytes of them, or never) changes nothing: lines, whose
+    /// frames a worker may render, and flows, whose summaries it makes.
+    #[test]
+    fn workers_that_send_part_of_a_batch_print_the_same() {
+        let lines = packets(1, PLAIN, Format::Table);
+        let conns = flows(1, PLAIN);
+        assert_eq!(conns.iter().filter(|&&b| b == b'\n').count(), 12);
+        for threads in [3, 4] {
+            for split in [0, 4096, usize::MAX] {
+                for behind in [0, usize::MAX] {
+                    let tuning = Tuning { behind, split };
+                    let why = format!("{threads} threads, split {split}, behind {behind}");
+                    assert!(lines == packets(threads, tuning, Format::Table), "{why}");
+                }
+                let tuning = Tuning { split, ..PLAIN };
+                assert!(
+                    conns == flows(threads, tuning),
+                    "flows: {threads} threads, split {split}"
+                );
+            }
+        }
+    }
+
+    /// Every connection is decoded by exactly one thread, in the proportions
+    /// the weights say: for `flows` on two threads, the reading thread takes
+    /// the connections numbered 0, 3, 6…
+    #[test]
+    fn every_connection_is_decoded_by_one_thread() {
+        let w = |reading, worker, printing| Weights {
+            reading,
+            worker,
+            printing,
+        };
+        let flows = layout(2, w(1, FLOWS_SHARE, FLOWS_SHARE));
+        let reading: Vec<u64> = (0..10).filter(|&s| flows[0].owns(s)).collect();
+        assert_eq!(reading, [0, 3, 6, 9]);
+        assert!(layout(2, w(1, 1, 0))[0].all());
+        for threads in 2..=16 {
+            for weights in [w(1, 2, 2), w(1, 1, 1), w(1, 1, 0), w(1, 0, 0)] {
+                let owners = layout(threads, weights);
+                assert_eq!(owners.len(), threads);
+                let turns = 0..owners[0].wheel * 10;
+                for stream in turns.clone() {
+                    let n = owners.iter().filter(|o| o.owns(stream)).count();
+                    assert_eq!(n, 1, "{threads} threads, {weights:?}: {stream}");
+                }
+                let count = |o: &Owner| turns.clone().filter(|&s| o.owns(s)).count() as u64;
+                assert_eq!(count(&owners[0]), 10 * weights.reading);
+                assert_eq!(count(&owners[threads - 1]), 10 * weights.printing);
+                for o in &owners[1..threads - 1] {
+                    assert_eq!(count(o), 10 * weights.worker);
+                }
+            }
         }
     }
 }

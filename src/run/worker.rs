@@ -1,0 +1,213 @@
+//! A thread between the reading one and the printing one, on three threads or
+//! more. Batches pass through every worker in turn, in capture order. Each
+//! worker decodes the application layer of its own connections (the calls
+//! for them become the events they produced, in the same place), and renders
+//! frames whose events are all known by then while the thread after it is
+//! behind. So the printing thread replays exactly the calls one thread would
+//! have made, and the output does not depend on how many workers there are.
+//!
+//! Memory: the events a worker adds to a batch are weighed as the reading
+//! thread weighs its own; past [`BATCH_BYTES`] the ops so far are sent on
+//! at once, with a copy of the arena they point into. So a batch leaving a
+//! worker holds at most one arena and about [`BATCH_BYTES`] of events, as one
+//! leaving the reading thread does.
+//!
+//! [`BATCH_BYTES`]: super::pipeline::BATCH_BYTES
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::SyncSender;
+
+use crate::decode::Packet;
+use crate::flow::StreamSink;
+use crate::proto::stack::{AppEvent, AppSummary};
+use crate::report::{FrameEvent, FrameRenderer};
+
+use super::analyzers::Analyzers;
+use super::options::RunError;
+use super::pipeline::{Batch, Op, Owner, Tuning};
+
+pub(super) struct Worker {
+    analyzers: Analyzers,
+    owner: Owner,
+    renderer: Option<FrameRenderer>,
+    /// When frames are rendered here and part of a batch is sent on.
+    tuning: Tuning,
+    /// The last batch ended with a frame's last call: the next one starts
+    /// with a frame's first (a batch is cut inside a frame only when
+    /// connections finish in bulk).
+    at_frame_start: bool,
+    /// The ops of the batch being rebuilt (kept for its capacity).
+    ops: Vec<Op>,
+    /// Bytes of events and summaries added to the ops being rebuilt.
+    held: usize,
+    /// A frame's events, while it is rendered here.
+    events: Vec<(u64, AppEvent)>,
+    rendered: Vec<u8>,
+}
+
+/// Where a worker sends its batches: the next thread, and the batches
+/// waiting there.
+pub(super) struct Next<'a> {
+    pub(super) tx: &'a SyncSender<Batch>,
+    pub(super) waiting: &'a AtomicUsize,
+}
+
+impl Next<'_> {
+    /// Sends `batch`; false when the next thread has stopped.
+    fn send(&self, batch: Batch) -> bool {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        self.tx.send(batch).is_ok()
+    }
+}
+
+impl Worker {
+    pub(super) fn new(
+        analyzers: Analyzers,
+        owner: Owner,
+        renderer: Option<FrameRenderer>,
+        tuning: Tuning,
+    ) -> Worker {
+        Worker {
+            analyzers,
+            owner,
+            renderer,
+            tuning,
+            at_frame_start: true,
+            ops: Vec::new(),
+            held: 0,
+            events: Vec::new(),
+            rendered: Vec::new(),
+        }
+    }
+
+    /// Moves the events the last call produced into `ops`, in its place.
+    fn take_events(&mut self, ops: &mut Vec<Op>) {
+        if !self.analyzers.events.is_empty() {
+            let evs = std::mem::take(&mut self.analyzers.events);
+            self.held += evs.iter().map(|(_, e)| e.weight()).sum::<usize>();
+            ops.push(Op::Events(evs));
+        }
+    }
+
+    /// Decodes this worker's connections in `batch`, renders what frames it
+    /// can while the next thread is behind, and sends the batch on. False
+    /// when the next thread has stopped.
+    pub(super) fn work(&mut self, mut batch: Batch, next: &Next<'_>) -> Result<bool, RunError> {
+        let mut ops = std::mem::take(&mut self.ops);
+        ops.clear();
+        // Where the current frame's calls begin in `ops`; None when the frame
+        // began in an earlier batch.
+        let mut frame_start = self.at_frame_start.then_some(0);
+        let Batch {
+            ops: incoming,
+            arena,
+            ..
+        } = &mut batch;
+        for op in incoming.drain(..) {
+            if self.held >= self.tuning.split {
+                // The ops so far go on now, with the bytes they point to.
+                let at_frame_start = frame_start == Some(ops.len());
+                let part = Batch {
+                    ops: std::mem::take(&mut ops),
+                    arena: arena.clone(),
+                    held: self.held,
+                };
+                self.held = 0;
+                if !next.send(part) {
+                    return Ok(false);
+                }
+                frame_start = at_frame_start.then_some(0);
+            }
+            match op {
+                Op::Data {
+                    stream,
+                    dir,
+                    at,
+                    start,
+                    end,
+                } if self.owner.owns(stream) => {
+                    let bytes = arena.get(start..end).unwrap_or_default();
+                    self.analyzers.data(stream, dir, &at, bytes);
+                    self.take_events(&mut ops);
+                }
+                Op::Gap { stream, dir, at } if self.owner.owns(stream) => {
+                    self.analyzers.gap(stream, dir, &at);
+                    self.take_events(&mut ops);
+                }
+                Op::End { stream, dir, at } if self.owner.owns(stream) => {
+                    self.analyzers.end(stream, dir, &at);
+                    self.take_events(&mut ops);
+                }
+                Op::Ports { stream, ports } if self.owner.owns(stream) => {
+                    self.analyzers.ports(stream, ports);
+                }
+                Op::Closed { stream, frame } if self.owner.owns(stream) => {
+                    self.analyzers.closed(stream, frame);
+                    self.take_events(&mut ops);
+                }
+                Op::Finished(s) if self.owner.owns(s.id) => {
+                    let app: Option<AppSummary> = self.analyzers.finish(&s);
+                    self.take_events(&mut ops);
+                    self.held += app.as_ref().map_or(0, AppSummary::weight);
+                    ops.push(Op::FinishedWith(Box::new((*s, app))));
+                }
+                Op::Shown(f) => {
+                    let behind = next.waiting.load(Ordering::Relaxed) >= self.tuning.behind;
+                    let local = frame_start.filter(|_| behind && self.renderer.is_some());
+                    match local.filter(|&s| only_events(&ops, s)) {
+                        Some(s) => {
+                            for op in ops.drain(s..) {
+                                if let Op::Events(mut evs) = op {
+                                    self.events.append(&mut evs);
+                                }
+                            }
+                            self.rendered.clear();
+                            let res = {
+                                let frame = f.frame(arena);
+                                let packet = Packet::decode(&frame);
+                                match self.renderer {
+                                    Some(render) => render(
+                                        &FrameEvent {
+                                            frame: &frame,
+                                            packet: &packet,
+                                            tcp: f.tcp,
+                                            first_ts: f.first_ts,
+                                            app: &self.events,
+                                        },
+                                        &mut self.rendered,
+                                    ),
+                                    None => Ok(()),
+                                }
+                            };
+                            self.events.clear();
+                            res?;
+                            let start = arena.len();
+                            arena.extend_from_slice(&self.rendered);
+                            ops.push(Op::Rendered {
+                                start,
+                                end: arena.len(),
+                            });
+                        }
+                        None => ops.push(Op::Shown(f)),
+                    }
+                    frame_start = Some(ops.len());
+                }
+                op @ (Op::Hidden | Op::Rendered { .. }) => {
+                    ops.push(op);
+                    frame_start = Some(ops.len());
+                }
+                op => ops.push(op),
+            }
+        }
+        self.at_frame_start = frame_start == Some(ops.len());
+        self.ops = std::mem::replace(incoming, ops);
+        batch.held = std::mem::take(&mut self.held);
+        Ok(next.send(batch))
+    }
+}
+
+/// Whether every call of the frame since `start` was decoded by now.
+fn only_events(ops: &[Op], start: usize) -> bool {
+    ops.get(start..)
+        .is_some_and(|o| o.iter().all(|op| matches!(op, Op::Events(_))))
+}
