@@ -9,7 +9,8 @@
 //!   thread;
 //! - [`pipeline`]: the run on two threads or more, reading on one, printing
 //!   on another and decoding on all, printing exactly what one thread prints;
-//! - [`worker`]: the threads between the reading and the printing one.
+//! - [`worker`]: the threads between the reading and the printing one;
+//! - [`batch`]: what travels between the threads.
 //!
 //! [`capture`] and [`source`] pick the driver, as ripgrep's main picks
 //! `search` or `search_parallel`; neither driver calls the other. Both end
@@ -17,6 +18,7 @@
 //! called, also after an error.
 
 pub mod analyzers;
+mod batch;
 pub mod core;
 pub mod options;
 pub mod pipeline;

@@ -28,13 +28,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use crate::capture::{CaptureReader, Frame, FrameKind, Timestamp};
+use crate::capture::{CaptureReader, Frame, Timestamp};
 use crate::decode::Packet;
 use crate::flow::{ConnSummary, Dir, Moment, SegmentContext, StreamSink};
 use crate::proto::stack::{AppEvent, AppSummary};
 use crate::report::{FrameEvent, FrameRenderer, View};
 
 use super::analyzers::Analyzers;
+use super::batch::{Batch, Op, Owner, ShownFrame, Tuning};
 use super::core::{Downstream, produce};
 use super::options::{RunError, RunOptions};
 use super::progress::Progress;
@@ -58,26 +59,6 @@ pub const LIGHT_SHARE: u64 = 1;
 /// Batches waiting at the printing thread from which the reading thread
 /// renders frames itself (when the view allows it).
 pub const BEHIND: usize = 2;
-
-/// Which connections a thread decodes: those whose number, modulo `wheel`,
-/// falls in `from..to`. Connections are numbered in the order of their first
-/// frame, so consecutive numbers spread the work evenly.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Owner {
-    wheel: u64,
-    from: u64,
-    to: u64,
-}
-
-impl Owner {
-    pub(super) fn owns(&self, stream: u64) -> bool {
-        (self.from..self.to).contains(&(stream % self.wheel))
-    }
-
-    fn all(&self) -> bool {
-        self.from == 0 && self.to == self.wheel
-    }
-}
 
 /// How many connections each kind of thread decodes in each turn of the
 /// wheel: the reading thread, each worker, the printing thread.
@@ -140,89 +121,6 @@ pub(super) fn layout(threads: usize, weights: Weights) -> Vec<Owner> {
             owner
         })
         .collect()
-}
-
-/// One recorded call; byte ranges point into the batch's arena.
-pub(super) enum Op {
-    Data {
-        stream: u64,
-        dir: Dir,
-        at: Moment,
-        start: usize,
-        end: usize,
-    },
-    Gap {
-        stream: u64,
-        dir: Dir,
-        at: Moment,
-    },
-    End {
-        stream: u64,
-        dir: Dir,
-        at: Moment,
-    },
-    Ports {
-        stream: u64,
-        ports: (u16, u16),
-    },
-    Closed {
-        stream: u64,
-        frame: u64,
-    },
-    Finished(Box<ConnSummary>),
-    /// A finished connection whose application layer this side decoded.
-    FinishedWith(Box<(ConnSummary, Option<AppSummary>)>),
-    /// Application events this side found, in the order they were found.
-    Events(Vec<(u64, AppEvent)>),
-    /// A frame the view shows, its bytes in the arena.
-    Shown(Box<ShownFrame>),
-    /// A frame the view does not show: its application events are dropped.
-    Hidden,
-    /// A frame rendered by the reading thread: its bytes in the arena.
-    Rendered {
-        start: usize,
-        end: usize,
-    },
-}
-
-pub(super) struct ShownFrame {
-    number: u64,
-    kind: FrameKind,
-    ts: Timestamp,
-    linktype: u32,
-    interface: u32,
-    orig_len: u32,
-    offset: u64,
-    start: usize,
-    end: usize,
-    pub(super) tcp: Option<SegmentContext>,
-    pub(super) first_ts: Timestamp,
-}
-
-impl ShownFrame {
-    /// The frame, its bytes in `arena`.
-    pub(super) fn frame<'a>(&self, arena: &'a [u8]) -> Frame<'a> {
-        Frame {
-            number: self.number,
-            kind: self.kind,
-            ts: self.ts,
-            linktype: self.linktype,
-            interface: self.interface,
-            orig_len: self.orig_len,
-            data: arena.get(self.start..self.end).unwrap_or_default(),
-            offset: self.offset,
-        }
-    }
-}
-
-#[derive(Default)]
-pub(super) struct Batch {
-    pub(super) ops: Vec<Op>,
-    pub(super) arena: Vec<u8>,
-    /// Bytes held by the ops beyond the arena (application events and
-    /// summaries), weighed so that a batch of few but large items is sent
-    /// as soon as one of many small ones.
-    pub(super) held: usize,
 }
 
 /// The reading side's [`Downstream`]: records calls into batches.
@@ -447,19 +345,12 @@ impl Downstream for Recorder {
         }
         if shown {
             let (start, end) = self.push_bytes(frame.data);
-            self.batch.ops.push(Op::Shown(Box::new(ShownFrame {
-                number: frame.number,
-                kind: frame.kind,
-                ts: frame.ts,
-                linktype: frame.linktype,
-                interface: frame.interface,
-                orig_len: frame.orig_len,
-                offset: frame.offset,
-                start,
-                end,
+            self.batch.ops.push(Op::Shown(Box::new(ShownFrame::new(
+                frame,
+                (start, end),
                 tcp,
                 first_ts,
-            })));
+            ))));
         } else {
             self.batch.ops.push(Op::Hidden);
         }
@@ -526,16 +417,6 @@ pub fn run(
         split: BATCH_BYTES,
     };
     run_tuned(reader, view, opts, progress, threads, tuning)
-}
-
-/// When frames are rendered before the printing thread, and when a worker
-/// sends on part of a batch; tests change them to reach every path.
-#[derive(Clone, Copy)]
-pub(super) struct Tuning {
-    /// Batches waiting at the next thread from which a thread renders frames.
-    pub(super) behind: usize,
-    /// Bytes of events a worker adds to a batch before sending part of it.
-    pub(super) split: usize,
 }
 
 /// A batch channel and the batches sent on it not yet taken up.

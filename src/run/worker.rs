@@ -23,8 +23,8 @@ use crate::proto::stack::{AppEvent, AppSummary};
 use crate::report::{FrameEvent, FrameRenderer};
 
 use super::analyzers::Analyzers;
+use super::batch::{Batch, Op, Owner, Tuning};
 use super::options::RunError;
-use super::pipeline::{Batch, Op, Owner, Tuning};
 
 pub(super) struct Worker {
     analyzers: Analyzers,

@@ -1,0 +1,144 @@
+//! What travels between the threads of a run ([`super::pipeline`]): batches
+//! of recorded calls, and which connections each thread decodes.
+
+use crate::capture::{Frame, FrameKind, Timestamp};
+use crate::flow::{ConnSummary, Dir, Moment, SegmentContext};
+use crate::proto::stack::{AppEvent, AppSummary};
+
+/// Which connections a thread decodes: those whose number, modulo `wheel`,
+/// falls in `from..to`. Connections are numbered in the order of their first
+/// frame, so consecutive numbers spread the work evenly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Owner {
+    pub(super) wheel: u64,
+    pub(super) from: u64,
+    pub(super) to: u64,
+}
+
+impl Owner {
+    pub(super) fn owns(&self, stream: u64) -> bool {
+        (self.from..self.to).contains(&(stream % self.wheel))
+    }
+
+    /// Every connection.
+    pub(super) fn all(&self) -> bool {
+        self.from == 0 && self.to == self.wheel
+    }
+}
+
+/// One recorded call; byte ranges point into the batch's arena.
+pub(super) enum Op {
+    Data {
+        stream: u64,
+        dir: Dir,
+        at: Moment,
+        start: usize,
+        end: usize,
+    },
+    Gap {
+        stream: u64,
+        dir: Dir,
+        at: Moment,
+    },
+    End {
+        stream: u64,
+        dir: Dir,
+        at: Moment,
+    },
+    Ports {
+        stream: u64,
+        ports: (u16, u16),
+    },
+    Closed {
+        stream: u64,
+        frame: u64,
+    },
+    Finished(Box<ConnSummary>),
+    /// A finished connection whose application layer this side decoded.
+    FinishedWith(Box<(ConnSummary, Option<AppSummary>)>),
+    /// Application events this side found, in the order they were found.
+    Events(Vec<(u64, AppEvent)>),
+    /// A frame the view shows, its bytes in the arena.
+    Shown(Box<ShownFrame>),
+    /// A frame the view does not show: its application events are dropped.
+    Hidden,
+    /// A frame rendered by the reading thread: its bytes in the arena.
+    Rendered {
+        start: usize,
+        end: usize,
+    },
+}
+
+pub(super) struct ShownFrame {
+    number: u64,
+    kind: FrameKind,
+    ts: Timestamp,
+    linktype: u32,
+    interface: u32,
+    orig_len: u32,
+    offset: u64,
+    start: usize,
+    end: usize,
+    pub(super) tcp: Option<SegmentContext>,
+    pub(super) first_ts: Timestamp,
+}
+
+impl ShownFrame {
+    /// `frame`, whose bytes are at `bytes` in the arena.
+    pub(super) fn new(
+        frame: &Frame<'_>,
+        (start, end): (usize, usize),
+        tcp: Option<SegmentContext>,
+        first_ts: Timestamp,
+    ) -> ShownFrame {
+        ShownFrame {
+            number: frame.number,
+            kind: frame.kind,
+            ts: frame.ts,
+            linktype: frame.linktype,
+            interface: frame.interface,
+            orig_len: frame.orig_len,
+            offset: frame.offset,
+            start,
+            end,
+            tcp,
+            first_ts,
+        }
+    }
+
+    /// The frame, its bytes in `arena`.
+    pub(super) fn frame<'a>(&self, arena: &'a [u8]) -> Frame<'a> {
+        Frame {
+            number: self.number,
+            kind: self.kind,
+            ts: self.ts,
+            linktype: self.linktype,
+            interface: self.interface,
+            orig_len: self.orig_len,
+            data: arena.get(self.start..self.end).unwrap_or_default(),
+            offset: self.offset,
+        }
+    }
+}
+
+#[derive(Default)]
+pub(super) struct Batch {
+    pub(super) ops: Vec<Op>,
+    pub(super) arena: Vec<u8>,
+    /// Bytes held by the ops beyond the arena (application events and
+    /// summaries), weighed so that a batch of few but large items is sent
+    /// as soon as one of many small ones.
+    pub(super) held: usize,
+}
+
+/// When frames are rendered before the printing thread, and when a worker
+/// sends on part of a batch; tests change them to reach every path.
+#[derive(Clone, Copy)]
+pub(super) struct Tuning {
+    /// Batches waiting at the next thread from which a thread renders frames
+    /// (normally [`super::pipeline::BEHIND`]).
+    pub(super) behind: usize,
+    /// Bytes of events a worker adds to a batch before sending part of it
+    /// (normally [`super::pipeline::BATCH_BYTES`]).
+    pub(super) split: usize,
+}
