@@ -138,6 +138,9 @@ struct Recorder {
     waiting: Arc<AtomicUsize>,
     renderer: Option<FrameRenderer>,
     behind: usize,
+    /// The view prints frames; when it does not, no events are kept and a
+    /// frame leaves no call behind.
+    frames: bool,
     /// Where the current frame's calls begin in the batch; None once a batch
     /// was sent within the frame.
     frame_start: Option<usize>,
@@ -310,6 +313,9 @@ impl Downstream for Recorder {
         first_ts: Timestamp,
         shown: bool,
     ) -> Result<(), RunError> {
+        if !self.frames {
+            return self.end_frame();
+        }
         let behind = self.waiting.load(Ordering::Relaxed) >= self.behind;
         if let Some(render) = self
             .renderer
@@ -453,7 +459,9 @@ fn run_tuned(
     let owners = layout(threads, Weights::for_view(view));
     // Link i carries batches from thread i to thread i + 1.
     let mut links: Vec<Link> = (1..owners.len()).map(|_| Link::new()).collect();
-    let (spent_tx, spent_rx) = sync_channel::<Batch>(QUEUE + 2);
+    // Room for every batch that can exist at once, so that in a steady run
+    // the reader takes spent ones back instead of growing new arenas.
+    let (spent_tx, spent_rx) = sync_channel::<Batch>(links.len() * (QUEUE + 1) + 1);
     let mut consumer = Consumer::new(view, opts);
     std::thread::scope(|scope| {
         let first = links.remove(0);
@@ -472,6 +480,7 @@ fn run_tuned(
                     waiting,
                     renderer,
                     behind,
+                    frames: wants_frames,
                     frame_start: Some(0),
                     mine: Vec::new(),
                 };
