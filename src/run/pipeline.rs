@@ -21,7 +21,9 @@
 //! holds [`BATCH_BYTES`] bytes (events and summaries weighed in) or
 //! [`BATCH_OPS`] calls, and at most [`QUEUE`] batches wait between two
 //! threads, so a slow view holds the reader back instead of letting memory
-//! grow: with N threads, at most (N − 1) × ([`QUEUE`] + 1) + 1 batches exist.
+//! grow: with N threads, at most (N − 1) × ([`QUEUE`] + 2) batches exist
+//! ([`QUEUE`] waiting on each link, one in each thread's hands, one more in
+//! a worker's that is sending part of a batch).
 //! Spent batches go back to the reader and are reused.
 
 use std::sync::Arc;
@@ -461,7 +463,7 @@ fn run_tuned(
     let mut links: Vec<Link> = (1..owners.len()).map(|_| Link::new()).collect();
     // Room for every batch that can exist at once, so that in a steady run
     // the reader takes spent ones back instead of growing new arenas.
-    let (spent_tx, spent_rx) = sync_channel::<Batch>(links.len() * (QUEUE + 1) + 1);
+    let (spent_tx, spent_rx) = sync_channel::<Batch>(links.len() * (QUEUE + 2));
     let mut consumer = Consumer::new(view, opts);
     std::thread::scope(|scope| {
         let first = links.remove(0);
