@@ -54,15 +54,18 @@ pub(super) enum Op {
         frame: u64,
     },
     Finished(Box<ConnSummary>),
-    /// A finished connection whose application layer this side decoded.
+    /// A finished connection whose application layer a thread before the
+    /// printing one decoded.
     FinishedWith(Box<(ConnSummary, Option<AppSummary>)>),
-    /// Application events this side found, in the order they were found.
+    /// Application events a thread before the printing one found, in the
+    /// order they were found.
     Events(Vec<(u64, AppEvent)>),
     /// A frame the view shows, its bytes in the arena.
     Shown(Box<ShownFrame>),
     /// A frame the view does not show: its application events are dropped.
     Hidden,
-    /// A frame rendered by the reading thread: its bytes in the arena.
+    /// A frame rendered by a thread before the printing one: its bytes in
+    /// the arena.
     Rendered {
         start: usize,
         end: usize,
@@ -84,7 +87,7 @@ pub(super) struct ShownFrame {
 }
 
 impl ShownFrame {
-    /// `frame`, whose bytes are at `bytes` in the arena.
+    /// `frame`, whose bytes are at `start..end` in the arena.
     pub(super) fn new(
         frame: &Frame<'_>,
         (start, end): (usize, usize),

@@ -48,7 +48,7 @@ use super::worker::{Next, Worker};
 pub const BATCH_BYTES: usize = 256 * 1024;
 /// Recorded calls after which a batch is sent.
 pub const BATCH_OPS: usize = 4096;
-/// Batches in flight between the threads.
+/// Batches waiting between two threads.
 pub const QUEUE: usize = 4;
 /// With a view that prints only connections, each thread but the reading one
 /// decodes the application layer of this many connections for each one the
@@ -58,8 +58,8 @@ pub const FLOWS_SHARE: u64 = 2;
 /// The same for a view that prints frames cheaply (one line each): every
 /// thread decodes as many connections as the reading thread.
 pub const LIGHT_SHARE: u64 = 1;
-/// Batches waiting at the printing thread from which the reading thread
-/// renders frames itself (when the view allows it).
+/// Batches waiting at the next thread from which a thread before the
+/// printing one renders frames itself (when the view allows it).
 pub const BEHIND: usize = 2;
 
 /// How many connections each kind of thread decodes in each turn of the

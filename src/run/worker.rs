@@ -201,7 +201,7 @@ impl Worker {
         }
         self.at_frame_start = frame_start == Some(ops.len());
         self.ops = std::mem::replace(incoming, ops);
-        batch.held = std::mem::take(&mut self.held);
+        batch.held += std::mem::take(&mut self.held);
         Ok(next.send(batch))
     }
 }
