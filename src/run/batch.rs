@@ -2,8 +2,10 @@
 //! of recorded calls, and which connections each thread decodes.
 
 use crate::capture::{Frame, FrameKind, Timestamp};
-use crate::flow::{ConnSummary, Dir, Moment, SegmentContext};
+use crate::flow::{ConnSummary, Dir, Moment, SegmentContext, StreamSink};
 use crate::proto::stack::{AppEvent, AppSummary};
+
+use super::analyzers::Analyzers;
 
 /// Which connections a thread decodes: those whose number, modulo `wheel`,
 /// falls in `from..to`. Connections are numbered in the order of their first
@@ -70,6 +72,41 @@ pub(super) enum Op {
         start: usize,
         end: usize,
     },
+}
+
+impl Op {
+    /// The connection of a call on its decoders (data, gap, end, ports,
+    /// closed).
+    pub(super) fn stream(&self) -> Option<u64> {
+        match self {
+            Op::Data { stream, .. }
+            | Op::Gap { stream, .. }
+            | Op::End { stream, .. }
+            | Op::Ports { stream, .. }
+            | Op::Closed { stream, .. } => Some(*stream),
+            _ => None,
+        }
+    }
+
+    /// Makes a call on a connection's decoders, its bytes in `arena`; false,
+    /// doing nothing, for any other op.
+    pub(super) fn call(&self, arena: &[u8], to: &mut Analyzers) -> bool {
+        match *self {
+            Op::Data {
+                stream,
+                dir,
+                at,
+                start,
+                end,
+            } => to.data(stream, dir, &at, arena.get(start..end).unwrap_or_default()),
+            Op::Gap { stream, dir, at } => to.gap(stream, dir, &at),
+            Op::End { stream, dir, at } => to.end(stream, dir, &at),
+            Op::Ports { stream, ports } => to.ports(stream, ports),
+            Op::Closed { stream, frame } => to.closed(stream, frame),
+            _ => return false,
+        }
+        true
+    }
 }
 
 pub(super) struct ShownFrame {

@@ -18,7 +18,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::SyncSender;
 
 use crate::decode::Packet;
-use crate::flow::StreamSink;
 use crate::proto::stack::{AppEvent, AppSummary};
 use crate::report::{FrameEvent, FrameRenderer};
 
@@ -119,30 +118,8 @@ impl Worker {
                 frame_start = at_frame_start.then_some(0);
             }
             match op {
-                Op::Data {
-                    stream,
-                    dir,
-                    at,
-                    start,
-                    end,
-                } if self.owner.owns(stream) => {
-                    let bytes = arena.get(start..end).unwrap_or_default();
-                    self.analyzers.data(stream, dir, &at, bytes);
-                    self.take_events(&mut ops);
-                }
-                Op::Gap { stream, dir, at } if self.owner.owns(stream) => {
-                    self.analyzers.gap(stream, dir, &at);
-                    self.take_events(&mut ops);
-                }
-                Op::End { stream, dir, at } if self.owner.owns(stream) => {
-                    self.analyzers.end(stream, dir, &at);
-                    self.take_events(&mut ops);
-                }
-                Op::Ports { stream, ports } if self.owner.owns(stream) => {
-                    self.analyzers.ports(stream, ports);
-                }
-                Op::Closed { stream, frame } if self.owner.owns(stream) => {
-                    self.analyzers.closed(stream, frame);
+                op if op.stream().is_some_and(|s| self.owner.owns(s)) => {
+                    op.call(arena, &mut self.analyzers);
                     self.take_events(&mut ops);
                 }
                 Op::Finished(s) if self.owner.owns(s.id) => {
