@@ -210,7 +210,7 @@ pub struct InputArgs {
     #[arg(short = 'n', action = clap::ArgAction::Count)]
     pub numeric: u8,
 
-    /// Threads: one reads, decodes and follows TCP, one prints, and all decode HTTP/WebSocket/Socket.IO, each its own connections; 1 does all on one. The output is the same [default: the CPUs available, at most 8]
+    /// Threads: one reads, decodes and follows TCP, one prints, and the work of decoding HTTP/WebSocket/Socket.IO and rendering is shared where the view allows; 1 does all on one. The output is the same [default: the CPUs available, at most 8]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=MAX_THREADS))]
     pub threads: Option<u8>,
 
