@@ -8,7 +8,8 @@
 //! - [`single`]: the consuming side (analyzers and view), and the run on one
 //!   thread;
 //! - [`pipeline`]: the run on two threads or more, reading on one, printing
-//!   on another and decoding on all, printing exactly what one thread prints;
+//!   on another, the rest shared where the view allows, printing exactly
+//!   what one thread prints;
 //! - [`worker`]: the threads between the reading and the printing one;
 //! - [`batch`]: what travels between the threads.
 //!
