@@ -109,6 +109,28 @@ impl Op {
     }
 }
 
+/// Takes into `into` the events of the frame whose calls begin at `start` in
+/// `ops`, when every call of it was decoded by now (nothing but events since
+/// `start`), so that the frame can be rendered here; false, leaving `ops`
+/// as they are, when a call still waits for a later thread.
+pub(super) fn take_frame_events(
+    ops: &mut Vec<Op>,
+    start: usize,
+    into: &mut Vec<(u64, AppEvent)>,
+) -> bool {
+    let decoded = ops
+        .get(start..)
+        .is_some_and(|o| o.iter().all(|op| matches!(op, Op::Events(_))));
+    if decoded {
+        for op in ops.drain(start..) {
+            if let Op::Events(mut evs) = op {
+                into.append(&mut evs);
+            }
+        }
+    }
+    decoded
+}
+
 pub(super) struct ShownFrame {
     number: u64,
     kind: FrameKind,

@@ -37,7 +37,7 @@ use crate::proto::stack::{AppEvent, AppSummary};
 use crate::report::{FrameEvent, FrameRenderer, View};
 
 use super::analyzers::Analyzers;
-use super::batch::{Batch, Op, Owner, ShownFrame, Tuning};
+use super::batch::{Batch, Op, Owner, ShownFrame, Tuning, take_frame_events};
 use super::core::{Downstream, produce};
 use super::options::{RunError, RunOptions};
 use super::progress::Progress;
@@ -215,18 +215,7 @@ impl Recorder {
         let Some(start) = self.frame_start else {
             return false;
         };
-        let Some(ops) = self.batch.ops.get(start..) else {
-            return false;
-        };
-        if !ops.iter().all(|op| matches!(op, Op::Events(_))) {
-            return false;
-        }
-        for op in self.batch.ops.drain(start..) {
-            if let Op::Events(mut evs) = op {
-                self.mine.append(&mut evs);
-            }
-        }
-        true
+        take_frame_events(&mut self.batch.ops, start, &mut self.mine)
     }
 
     fn check(&self) -> Result<(), RunError> {

@@ -22,7 +22,7 @@ use crate::proto::stack::{AppEvent, AppSummary};
 use crate::report::{FrameEvent, FrameRenderer};
 
 use super::analyzers::Analyzers;
-use super::batch::{Batch, Op, Owner, Tuning};
+use super::batch::{Batch, Op, Owner, Tuning, take_frame_events};
 use super::options::RunError;
 
 pub(super) struct Worker {
@@ -130,42 +130,33 @@ impl Worker {
                 }
                 Op::Shown(f) => {
                     let behind = next.waiting.load(Ordering::Relaxed) >= self.tuning.behind;
-                    let local = frame_start.filter(|_| behind && self.renderer.is_some());
-                    match local.filter(|&s| only_events(&ops, s)) {
-                        Some(s) => {
-                            for op in ops.drain(s..) {
-                                if let Op::Events(mut evs) = op {
-                                    self.events.append(&mut evs);
-                                }
-                            }
-                            self.rendered.clear();
-                            let res = {
-                                let frame = f.frame(arena);
-                                let packet = Packet::decode(&frame);
-                                match self.renderer {
-                                    Some(render) => render(
-                                        &FrameEvent {
-                                            frame: &frame,
-                                            packet: &packet,
-                                            tcp: f.tcp,
-                                            first_ts: f.first_ts,
-                                            app: &self.events,
-                                        },
-                                        &mut self.rendered,
-                                    ),
-                                    None => Ok(()),
-                                }
+                    if let (Some(render), Some(start)) =
+                        (self.renderer.filter(|_| behind), frame_start)
+                        && take_frame_events(&mut ops, start, &mut self.events)
+                    {
+                        self.rendered.clear();
+                        let res = {
+                            let frame = f.frame(arena);
+                            let packet = Packet::decode(&frame);
+                            let ev = FrameEvent {
+                                frame: &frame,
+                                packet: &packet,
+                                tcp: f.tcp,
+                                first_ts: f.first_ts,
+                                app: &self.events,
                             };
-                            self.events.clear();
-                            res?;
-                            let start = arena.len();
-                            arena.extend_from_slice(&self.rendered);
-                            ops.push(Op::Rendered {
-                                start,
-                                end: arena.len(),
-                            });
-                        }
-                        None => ops.push(Op::Shown(f)),
+                            render(&ev, &mut self.rendered)
+                        };
+                        self.events.clear();
+                        res?;
+                        let start = arena.len();
+                        arena.extend_from_slice(&self.rendered);
+                        ops.push(Op::Rendered {
+                            start,
+                            end: arena.len(),
+                        });
+                    } else {
+                        ops.push(Op::Shown(f));
                     }
                     frame_start = Some(ops.len());
                 }
@@ -181,10 +172,4 @@ impl Worker {
         batch.held += std::mem::take(&mut self.held);
         Ok(next.send(batch))
     }
-}
-
-/// Whether every call of the frame since `start` was decoded by now.
-fn only_events(ops: &[Op], start: usize) -> bool {
-    ops.get(start..)
-        .is_some_and(|o| o.iter().all(|op| matches!(op, Op::Events(_))))
 }
