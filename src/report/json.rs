@@ -6,8 +6,11 @@ use std::io;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+pub use super::json_write::write;
+use super::json_write::{key, string, value};
+
 use super::appline::AppLine;
-use super::layers::detail::{self, LayerDetail};
+use super::layers::detail::{self, Keep, LayerDetail};
 use super::walk::app_line;
 use super::{FrameEvent, rel_seconds};
 use crate::capture::FrameKind;
@@ -50,6 +53,11 @@ impl PacketRecord {
     }
 
     pub fn new(ev: &FrameEvent<'_, '_>) -> Self {
+        Self::kept(ev, Keep::Json)
+    }
+
+    /// The record, its layers keeping what `keep` says (the JSON is the same).
+    fn kept(ev: &FrameEvent<'_, '_>, keep: Keep) -> Self {
         let f = ev.frame;
         PacketRecord {
             frame: f.number,
@@ -64,7 +72,7 @@ impl PacketRecord {
             caplen: f.data.len(),
             len: f.orig_len,
             layers: {
-                let mut l = detail::describe(f, ev.packet, ev.tcp.as_ref());
+                let mut l = detail::describe_as(f, ev.packet, ev.tcp.as_ref(), keep);
                 detail::tls::add_records(&mut l, ev.app.iter().map(|(_, e)| e));
                 l
             },
@@ -127,40 +135,6 @@ impl PacketRecord {
     }
 }
 
-/// A JSON string, escaped as [`write`] escapes it.
-fn string(out: &mut Vec<u8>, s: &str) -> io::Result<()> {
-    use serde::Serializer as _;
-    let mut ser = serde_json::Serializer::with_formatter(out, TerminalSafe);
-    (&mut ser).serialize_str(s).map_err(io::Error::from)
-}
-
-/// A key and its colon; keys are identifiers, written as they are.
-fn key(out: &mut Vec<u8>, k: &str) {
-    debug_assert!(k.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_'));
-    out.push(b'"');
-    out.extend_from_slice(k.as_bytes());
-    out.extend_from_slice(b"\":");
-}
-
-fn value(out: &mut Vec<u8>, v: &serde_json::Value) -> io::Result<()> {
-    use serde_json::Value;
-    let mut b = itoa::Buffer::new();
-    match v {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::String(s) => string(out, s)?,
-        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
-            (Some(u), _) => out.extend_from_slice(b.format(u).as_bytes()),
-            (None, Some(i)) => out.extend_from_slice(b.format(i).as_bytes()),
-            // Floats as serde_json writes them (ryu).
-            _ => write(&mut *out, n)?,
-        },
-        Value::Array(_) | Value::Object(_) => write(&mut *out, v)?,
-    }
-    Ok(())
-}
-
 fn layer(out: &mut Vec<u8>, l: &LayerDetail) -> io::Result<()> {
     let mut b = itoa::Buffer::new();
     out.extend_from_slice(b"{\"osi\":");
@@ -172,8 +146,12 @@ fn layer(out: &mut Vec<u8>, l: &LayerDetail) -> io::Result<()> {
     out.extend_from_slice(b",\"length\":");
     out.extend_from_slice(b.format(l.length).as_bytes());
     out.extend_from_slice(b",\"fields\":{");
-    let fields = &l.fields.0;
     let mut first = true;
+    if let Some(members) = l.fields.json_members() {
+        out.extend_from_slice(members);
+        first = members.is_empty();
+    }
+    let fields = &l.fields.all;
     for (i, f) in fields.iter().enumerate() {
         // A list is one array, at its first field.
         if f.list && fields[..i].iter().any(|g| g.list && g.key == f.key) {
@@ -214,52 +192,11 @@ fn layer(out: &mut Vec<u8>, l: &LayerDetail) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes `v` as JSON whose strings also escape what a terminal would act on
-/// or show misleadingly (DEL, C1 controls, bidi controls: serde_json escapes
-/// only C0), so JSON printed on a terminal is as safe as the text views. It
-/// stays plain JSON: any character may be written as `\uXXXX`.
-pub fn write<W: io::Write, T: Serialize + ?Sized>(out: W, v: &T) -> io::Result<()> {
-    let mut ser = serde_json::Serializer::with_formatter(out, TerminalSafe);
-    v.serialize(&mut ser).map_err(io::Error::from)
-}
-
-struct TerminalSafe;
-
-impl serde_json::ser::Formatter for TerminalSafe {
-    fn write_string_fragment<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
-        // serde_json has escaped C0 already. What is left to escape starts
-        // with one of four bytes (all of them ASCII or lead bytes, so char
-        // boundaries): DEL 7F, C1 controls C2 xx, U+061C D8 9C, the bidi
-        // controls E2 80/81 xx. Only characters there are looked at.
-        let lead = |b: &u8| matches!(b, 0x7f | 0xc2 | 0xd8 | 0xe2);
-        let bytes = fragment.as_bytes();
-        let (mut start, mut i) = (0, 0);
-        while let Some(p) = bytes.get(i..).and_then(|rest| rest.iter().position(lead)) {
-            let at = i + p;
-            let c = fragment
-                .get(at..)
-                .and_then(|t| t.chars().next())
-                .unwrap_or(' ');
-            if super::escape::is_unsafe(c) {
-                w.write_all(bytes.get(start..at).unwrap_or_default())?;
-                // All of them are in the Basic Multilingual Plane: four digits.
-                write!(w, "\\u{:04x}", c as u32)?;
-                start = at + c.len_utf8();
-            }
-            i = at + c.len_utf8();
-        }
-        w.write_all(fragment.as_bytes().get(start..).unwrap_or_default())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::PacketRecord;
     use crate::capture::CaptureReader;
+    use crate::report::layers::detail::Keep;
     use crate::report::{FrameEvent, View};
     use crate::run::{Progress, RunOptions, single};
 
@@ -269,9 +206,15 @@ mod tests {
     impl View for BothRoads {
         fn frame(&mut self, ev: &FrameEvent<'_, '_>) -> std::io::Result<()> {
             self.0 += 1;
-            for rec in [PacketRecord::new(ev), PacketRecord::with_units(ev)] {
+            let all = PacketRecord::kept(ev, Keep::All);
+            let pairs = [
+                (&all, PacketRecord::new(ev)),
+                (&all, PacketRecord::kept(ev, Keep::All)),
+                (&PacketRecord::with_units(ev), PacketRecord::with_units(ev)),
+            ];
+            for (by_serde, rec) in pairs {
                 let mut serde = Vec::new();
-                super::write(&mut serde, &rec)?;
+                super::write(&mut serde, by_serde)?;
                 let mut direct = Vec::new();
                 rec.write_to(&mut direct)?;
                 assert!(
@@ -290,7 +233,9 @@ mod tests {
     }
 
     /// The direct writer writes what serde writes, on every frame of every
-    /// capture in the repository (with and without the application units).
+    /// capture in the repository (with and without the application units),
+    /// and layers that keep only their JSON write what layers that keep
+    /// every field serialize to.
     #[test]
     fn direct_records_are_serde_records() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));

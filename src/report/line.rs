@@ -148,7 +148,7 @@ fn slow(ev: &FrameEvent<'_, '_>, parts: &mut LineParts) {
     let layers = detail::describe(ev.frame, ev.packet, ev.tcp.as_ref());
     let field = |l: &detail::LayerDetail, k: &str| {
         l.fields
-            .0
+            .all
             .iter()
             .find(|f| f.key == k)
             .map(|f| match &f.value {
@@ -205,7 +205,7 @@ fn slow(ev: &FrameEvent<'_, '_>, parts: &mut LineParts) {
             Some(t) if t.name == "TCP" => {
                 let flags = t
                     .fields
-                    .0
+                    .all
                     .iter()
                     .find(|f| f.key == "flags")
                     .and_then(|f| f.value.as_u64())
@@ -216,7 +216,7 @@ fn slow(ev: &FrameEvent<'_, '_>, parts: &mut LineParts) {
                     detail::tcp_flags_text(flags as u16),
                     field(t, "seq")
                 );
-                if t.fields.0.iter().any(|f| f.key == "ack") {
+                if t.fields.all.iter().any(|f| f.key == "ack") {
                     let _ = write!(info, " ack={}", field(t, "ack"));
                 }
                 let _ = write!(info, " len={}", field(t, "len"));

@@ -118,7 +118,7 @@ impl<W: Write> View for LayersView<W> {
                 l.name,
                 range
             )?;
-            for f in &l.fields.0 {
+            for f in &l.fields.all {
                 let mut line = format!("      {}: {}", f.label, escape(&f.display()));
                 if let Some(m) = &f.meaning {
                     line.push_str(&format!("  ({})", escape(m)));

@@ -15,7 +15,7 @@
 
 use serde_json::Value;
 
-use super::{LayerDetail, layer};
+use super::{Keep, LayerDetail, layer};
 use crate::flow::{Dir, Role, SegmentContext};
 use crate::proto::engineio::record::EngineIoEvent;
 use crate::proto::engineio::{EioData, EioPacket};
@@ -117,7 +117,7 @@ pub fn add_units<'a>(
 
 /// A layer with no bytes of its own in this frame.
 fn completed(osi: u8, name: &'static str) -> LayerDetail {
-    let mut l = layer(osi, name, 0, 0);
+    let mut l = layer(Keep::All, osi, name, 0, 0);
     l.reassembled = true;
     l
 }
@@ -132,7 +132,7 @@ fn placed(
     len: u64,
 ) -> LayerDetail {
     match payload.and_then(|p| p.place(dir, start, len)) {
-        Some((offset, length, _)) => layer(osi, name, offset, length),
+        Some((offset, length, _)) => layer(Keep::All, osi, name, offset, length),
         None => completed(osi, name),
     }
 }
@@ -157,7 +157,7 @@ fn http_head(dir: Dir, h: &Head, payload: Option<Payload>) -> LayerDetail {
         l.fields.add("version", "Version", version);
     } else {
         l.fields.add("version", "Version", version);
-        let f = l.fields.add("status", "Status", h.status.unwrap_or(0));
+        let mut f = l.fields.add("status", "Status", h.status.unwrap_or(0));
         if let Some(r) = &h.reason {
             f.means(r.clone());
         }
@@ -174,9 +174,10 @@ fn http_head(dir: Dir, h: &Head, payload: Option<Payload>) -> LayerDetail {
         {
             v.insert("offset".into(), Value::from(offset));
         }
-        let f = l.fields.add("headers", name.clone(), Value::Object(v));
-        f.list = true;
-        f.text(value.clone());
+        l.fields
+            .add("headers", name.clone(), Value::Object(v))
+            .in_list()
+            .text(value);
     }
     l.fields.add("head_length", "Head length", h.head_len);
     if h.cut {
@@ -201,7 +202,7 @@ fn ws_frame(dir: Dir, f: &FrameInfo, this: u64, payload: Option<Payload>) -> Lay
         "more frames of this message follow"
     });
     let first_data = matches!(f.opcode, 1 | 2);
-    let rsv1 = l.fields.add("rsv1", "RSV1", bit(f.rsv1));
+    let mut rsv1 = l.fields.add("rsv1", "RSV1", bit(f.rsv1));
     if f.rsv1 && first_data {
         rsv1.means("compressed (permessage-deflate)");
     }
@@ -210,7 +211,7 @@ fn ws_frame(dir: Dir, f: &FrameInfo, this: u64, payload: Option<Payload>) -> Lay
     let kind = opcode_name(f.opcode);
     l.fields
         .add("opcode", "Opcode", f.opcode)
-        .text(format!("{} ({kind})", f.opcode))
+        .text(format_args!("{} ({kind})", f.opcode))
         .means(match (f.opcode, f.fin) {
             (1 | 2, true) => "a whole message in one frame",
             (1 | 2, false) => "the first fragment of a message",
@@ -243,7 +244,7 @@ fn ws_frame(dir: Dir, f: &FrameInfo, this: u64, payload: Option<Payload>) -> Lay
     }
     l.fields.add("header_length", "Header length", f.header_len);
     if let Some((code, reason)) = &f.close {
-        let c = l
+        let mut c = l
             .fields
             .add("close_code", "Close code", code.map(Value::from));
         if code.is_none() {
@@ -253,12 +254,12 @@ fn ws_frame(dir: Dir, f: &FrameInfo, this: u64, payload: Option<Payload>) -> Lay
     } else if !f.payload.is_empty() {
         let text = f.opcode == 1 && !f.rsv1;
         let (v, cut) = preview(&f.payload, f.payload_len, text);
-        let p = l.fields.add("payload", "Payload", v);
+        let mut p = l.fields.add("payload", "Payload", v);
         match (f.masked, cut) {
             (true, true) => p.means("unmasked; its start"),
             (true, false) => p.means("unmasked"),
             (false, true) => p.means("its start"),
-            (false, false) => p,
+            (false, false) => &mut p,
         };
     }
     l.summary = format!(
@@ -274,7 +275,7 @@ fn ws_frame(dir: Dir, f: &FrameInfo, this: u64, payload: Option<Payload>) -> Lay
 fn deflate(dir: Dir, m: &MessageInfo) -> LayerDetail {
     let mut l = completed(6, "permessage-deflate");
     l.fields.add("compressed", "Compressed", m.wire_len);
-    let inflated = l
+    let mut inflated = l
         .fields
         .add("inflated", "Inflated", m.length.map(Value::from));
     match (&m.error, m.length) {

@@ -8,7 +8,7 @@ use etherparse::LinkSlice;
 use serde_json::Value;
 
 use super::net::arp_layer;
-use super::{LayerDetail, layer, mac};
+use super::{Keep, LayerDetail, layer, mac};
 use crate::capture::linktype;
 use crate::decode::link::{ETHERTYPE_IPV4, ETHERTYPE_IPV6};
 use crate::decode::shim::ETHERTYPE_RARP;
@@ -16,18 +16,18 @@ use crate::decode::{
     CutHeader, Link, NullFamily, Packet, Shim, arphrd_name, ethertype_name, sll_packet_type,
 };
 
-pub(super) fn link_layers(pkt: &Packet<'_>, out: &mut Vec<LayerDetail>) {
+pub(super) fn link_layers(pkt: &Packet<'_>, keep: Keep, out: &mut Vec<LayerDetail>) {
     match &pkt.link {
         Link::Ethernet => {
             if let Some(s) = pkt.link_sliced() {
                 if let Some(LinkSlice::Ethernet2(e)) = &s.link {
-                    let mut l = layer(2, "Ethernet II", 0, e.header_slice().len());
+                    let mut l = layer(keep, 2, "Ethernet II", 0, e.header_slice().len());
                     let et = e.ether_type().0;
                     l.fields.add("dst", "Destination", mac(&e.destination()));
                     l.fields.add("src", "Source", mac(&e.source()));
                     l.fields
                         .add("ethertype", "EtherType", et)
-                        .text(format!("{} ({et:#06x})", ethertype_name(et)));
+                        .text(format_args!("{} ({et:#06x})", ethertype_name(et)));
                     l.summary =
                         format!("Ethernet {} → {}", mac(&e.source()), mac(&e.destination()));
                     l.brief = "Ethernet".into();
@@ -36,7 +36,7 @@ pub(super) fn link_layers(pkt: &Packet<'_>, out: &mut Vec<LayerDetail>) {
                 for ext in &s.link_exts {
                     if let etherparse::LaxLinkExtSlice::Vlan(v) = ext {
                         let h = v.header_slice();
-                        let mut l = layer(2, "802.1Q VLAN", pkt.offset_of(h), h.len());
+                        let mut l = layer(keep, 2, "802.1Q VLAN", pkt.offset_of(h), h.len());
                         let id = v.vlan_identifier().value();
                         let pcp = v.priority_code_point().value();
                         let et = v.ether_type().0;
@@ -46,7 +46,7 @@ pub(super) fn link_layers(pkt: &Packet<'_>, out: &mut Vec<LayerDetail>) {
                             .add("dei", "Drop eligible", v.drop_eligible_indicator());
                         l.fields
                             .add("ethertype", "EtherType", et)
-                            .text(format!("{} ({et:#06x})", ethertype_name(et)));
+                            .text(format_args!("{} ({et:#06x})", ethertype_name(et)));
                         l.summary = format!("VLAN {id} pcp {pcp}");
                         l.brief = format!("VLAN {id}");
                         out.push(l);
@@ -59,7 +59,7 @@ pub(super) fn link_layers(pkt: &Packet<'_>, out: &mut Vec<LayerDetail>) {
             family,
             kind,
         } => {
-            let mut l = layer(2, "BSD loopback", 0, header.len());
+            let mut l = layer(keep, 2, "BSD loopback", 0, header.len());
             l.fields
                 .add("family", "Address family", *family)
                 .means(match kind {
@@ -81,7 +81,7 @@ pub(super) fn link_layers(pkt: &Packet<'_>, out: &mut Vec<LayerDetail>) {
             addr,
             protocol,
         } => {
-            let mut l = layer(2, "Linux cooked (SLL)", 0, header.len());
+            let mut l = layer(keep, 2, "Linux cooked (SLL)", 0, header.len());
             l.fields
                 .add("packet_type", "Packet type", *packet_type)
                 .means(sll_packet_type(*packet_type));
@@ -91,7 +91,10 @@ pub(super) fn link_layers(pkt: &Packet<'_>, out: &mut Vec<LayerDetail>) {
             l.fields.add("addr", "Link-layer address", mac(addr));
             l.fields
                 .add("protocol", "Protocol", *protocol)
-                .text(format!("{} ({protocol:#06x})", ethertype_name(*protocol)));
+                .text(format_args!(
+                    "{} ({protocol:#06x})",
+                    ethertype_name(*protocol)
+                ));
             l.brief = format!("Linux cooked, {}", sll_packet_type(*packet_type));
             l.summary = format!(
                 "Linux cooked, {}, {}",
@@ -108,10 +111,13 @@ pub(super) fn link_layers(pkt: &Packet<'_>, out: &mut Vec<LayerDetail>) {
             packet_type,
             addr,
         } => {
-            let mut l = layer(2, "Linux cooked v2 (SLL2)", 0, header.len());
+            let mut l = layer(keep, 2, "Linux cooked v2 (SLL2)", 0, header.len());
             l.fields
                 .add("protocol", "Protocol", *protocol)
-                .text(format!("{} ({protocol:#06x})", ethertype_name(*protocol)));
+                .text(format_args!(
+                    "{} ({protocol:#06x})",
+                    ethertype_name(*protocol)
+                ));
             l.fields.add("ifindex", "Interface index", *ifindex);
             l.fields
                 .add("arphrd", "Device type", *arphrd)
@@ -133,20 +139,20 @@ pub(super) fn link_layers(pkt: &Packet<'_>, out: &mut Vec<LayerDetail>) {
         }
         Link::Raw { .. } | Link::None | Link::Nflog => {}
         Link::Unknown { linktype } => {
-            let mut l = layer(2, "Unknown link layer", 0, pkt.data.len());
+            let mut l = layer(keep, 2, "Unknown link layer", 0, pkt.data.len());
             l.fields.add("linktype", "Link type", *linktype);
             l.summary = format!("link type {linktype}, not decoded");
             out.push(l);
         }
         Link::Truncated { linktype, have, .. } => {
-            let mut l = layer(2, "Link layer (truncated)", 0, *have);
+            let mut l = layer(keep, 2, "Link layer (truncated)", 0, *have);
             l.fields.add("linktype", "Link type", *linktype);
             l.summary = format!("{} header, cut short", linktype::name(*linktype));
             out.push(l);
         }
     }
     for shim in &pkt.shims {
-        out.push(shim_layer(pkt, shim));
+        out.push(shim_layer(pkt, keep, shim));
     }
     // An EtherType etherparse does not continue from (e.g. LLDP), or RARP.
     let last = pkt.sliced.as_ref().or(pkt.outer.as_ref());
@@ -157,9 +163,10 @@ pub(super) fn link_layers(pkt: &Packet<'_>, out: &mut Vec<LayerDetail>) {
     {
         let et = p.ether_type.0;
         if et == ETHERTYPE_RARP {
-            out.push(arp_layer(pkt, p.payload));
+            out.push(arp_layer(pkt, keep, p.payload));
         } else if et != ETHERTYPE_IPV4 && et != ETHERTYPE_IPV6 {
             let mut l = layer(
+                keep,
                 3,
                 "Unknown network layer",
                 pkt.offset_of(p.payload),
@@ -167,19 +174,19 @@ pub(super) fn link_layers(pkt: &Packet<'_>, out: &mut Vec<LayerDetail>) {
             );
             l.fields
                 .add("ethertype", "EtherType", et)
-                .text(format!("{} ({et:#06x})", ethertype_name(et)));
+                .text(format_args!("{} ({et:#06x})", ethertype_name(et)));
             l.summary = format!("{} ({et:#06x}), not decoded", ethertype_name(et));
             out.push(l);
         }
     }
 }
 
-fn shim_layer(pkt: &Packet<'_>, shim: &Shim<'_>) -> LayerDetail {
+fn shim_layer(pkt: &Packet<'_>, keep: Keep, shim: &Shim<'_>) -> LayerDetail {
     let h = shim.header();
     match shim {
         Shim::Mpls { labels, .. } => {
             // MPLS sits between the link and network layers ("layer 2.5"): filed under L2.
-            let mut l = layer(2, "MPLS", pkt.offset_of(h), h.len());
+            let mut l = layer(keep, 2, "MPLS", pkt.offset_of(h), h.len());
             let list: Vec<Value> = labels
                 .iter()
                 .map(|(label, tc, ttl)| serde_json::json!({"label": label, "tc": tc, "ttl": ttl}))
@@ -199,27 +206,32 @@ fn shim_layer(pkt: &Packet<'_>, shim: &Shim<'_>) -> LayerDetail {
             ppp_protocol,
             ..
         } => {
-            let mut l = layer(2, "PPPoE session", pkt.offset_of(h), h.len());
+            let mut l = layer(keep, 2, "PPPoE session", pkt.offset_of(h), h.len());
             l.fields
                 .add("session", "Session id", *session)
-                .text(format!("{session:#06x}"));
+                .text(format_args!("{session:#06x}"));
             l.fields
                 .add("ppp_protocol", "PPP protocol", *ppp_protocol)
-                .text(format!("{ppp_protocol:#06x}"));
+                .text(format_args!("{ppp_protocol:#06x}"));
             l.summary = format!("PPPoE session {session:#06x}");
             l
         }
         Shim::LlcSnap { oui, ethertype, .. } => {
-            let mut l = layer(2, "802.2 LLC/SNAP", pkt.offset_of(h), h.len());
-            l.fields.add("oui", "OUI", *oui).text(format!("{oui:06x}"));
+            let mut l = layer(keep, 2, "802.2 LLC/SNAP", pkt.offset_of(h), h.len());
+            l.fields
+                .add("oui", "OUI", *oui)
+                .text(format_args!("{oui:06x}"));
             l.fields
                 .add("ethertype", "EtherType", *ethertype)
-                .text(format!("{} ({ethertype:#06x})", ethertype_name(*ethertype)));
+                .text(format_args!(
+                    "{} ({ethertype:#06x})",
+                    ethertype_name(*ethertype)
+                ));
             l.summary = format!("LLC/SNAP {}", ethertype_name(*ethertype));
             l
         }
         Shim::Nflog { family, .. } => {
-            let mut l = layer(2, "Linux NFLOG", pkt.offset_of(h), h.len());
+            let mut l = layer(keep, 2, "Linux NFLOG", pkt.offset_of(h), h.len());
             l.fields
                 .add("family", "Address family", *family)
                 .means(match family {
@@ -234,7 +246,7 @@ fn shim_layer(pkt: &Packet<'_>, shim: &Shim<'_>) -> LayerDetail {
 }
 
 /// The fields of a header cut short that are wholly present; nothing is guessed.
-pub(super) fn cut_layer(pkt: &Packet<'_>, kind: CutHeader, b: &[u8]) -> LayerDetail {
+pub(super) fn cut_layer(pkt: &Packet<'_>, keep: Keep, kind: CutHeader, b: &[u8]) -> LayerDetail {
     // (key, label, offset, size); size 0 marks a sub-byte field read from one byte.
     type Spec = (&'static str, &'static str, usize, usize);
     const V4: &[Spec] = &[
@@ -279,7 +291,7 @@ pub(super) fn cut_layer(pkt: &Packet<'_>, kind: CutHeader, b: &[u8]) -> LayerDet
         CutHeader::Tcp => (4, "TCP", TCP, 20),
         CutHeader::Udp => (4, "UDP", UDP, 8),
     };
-    let mut l = layer(osi, name, pkt.offset_of(b), b.len());
+    let mut l = layer(keep, osi, name, pkt.offset_of(b), b.len());
     for &(key, label, off, size) in spec {
         if size == 0 {
             if let Some(x) = b.get(off) {

@@ -18,10 +18,12 @@ use etherparse::LaxNetSlice;
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::capture::{Frame, FrameKind, linktype};
 use crate::decode::{CutHeader, Packet};
 use crate::flow::SegmentContext;
+use crate::report::json_write;
 use link::{cut_layer, link_layers};
 use net::net_layer;
 use transport::{tcp_layer, transport_layer};
@@ -84,18 +86,40 @@ impl Field {
     }
 }
 
+/// What a layer keeps of its fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    /// Each field with its label, text and meaning, for a person.
+    All,
+    /// Only the JSON object, written as the fields are added. A record that
+    /// describes every frame of a capture (`packets --format json`) spends
+    /// most of its time on what a person reads; this keeps none of it.
+    Json,
+}
+
 /// Fields serialize as one JSON object, key → value.
 #[derive(Clone, Debug, Default)]
-pub struct Fields(pub Vec<Field>);
+pub struct Fields {
+    /// With [`Keep::All`]: every field, in order.
+    pub all: Vec<Field>,
+    /// With [`Keep::Json`]: the object's members so far (`"key":value,…`).
+    json: Option<Vec<u8>>,
+}
 
 impl Serialize for Fields {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if let Some(members) = &self.json {
+            let object = format!("{{{}}}", String::from_utf8_lossy(members));
+            return RawValue::from_string(object)
+                .map_err(serde::ser::Error::custom)?
+                .serialize(s);
+        }
         let mut m = s.serialize_map(None)?;
-        for (i, f) in self.0.iter().enumerate() {
+        for (i, f) in self.all.iter().enumerate() {
             if !f.list {
                 m.serialize_entry(f.key, &f.value)?;
-            } else if !self.0[..i].iter().any(|g| g.list && g.key == f.key) {
-                let all: Vec<&Value> = self.0[i..]
+            } else if !self.all[..i].iter().any(|g| g.list && g.key == f.key) {
+                let all: Vec<&Value> = self.all[i..]
                     .iter()
                     .filter(|g| g.list && g.key == f.key)
                     .map(|g| &g.value)
@@ -108,13 +132,34 @@ impl Serialize for Fields {
 }
 
 impl Fields {
+    fn new(keep: Keep) -> Fields {
+        match keep {
+            Keep::All => Fields::default(),
+            Keep::Json => Fields {
+                all: Vec::new(),
+                json: Some(Vec::with_capacity(256)),
+            },
+        }
+    }
+
+    /// The object's members already written ([`Keep::Json`]).
+    pub fn json_members(&self) -> Option<&[u8]> {
+        self.json.as_deref()
+    }
+
     fn add(
         &mut self,
         key: &'static str,
         label: impl Into<std::borrow::Cow<'static, str>>,
         value: impl Into<Value>,
-    ) -> &mut Field {
-        self.0.push(Field {
+    ) -> Added<'_> {
+        if let Some(out) = &mut self.json {
+            member(out, key);
+            // Writing to a Vec cannot fail.
+            let _ = json_write::value(out, &value.into());
+            return Added(None);
+        }
+        self.all.push(Field {
             key,
             label: label.into(),
             list: false,
@@ -122,17 +167,57 @@ impl Fields {
             text: None,
             meaning: None,
         });
-        self.0.last_mut().expect("just pushed")
+        Added(self.all.last_mut())
+    }
+
+    /// A field whose value is serialized as it is, with no JSON tree built
+    /// for [`Keep::Json`].
+    fn add_serialized(
+        &mut self,
+        key: &'static str,
+        label: &'static str,
+        value: &impl Serialize,
+    ) -> Added<'_> {
+        if let Some(out) = &mut self.json {
+            member(out, key);
+            let _ = json_write::write(&mut *out, value);
+            return Added(None);
+        }
+        let v = serde_json::to_value(value).unwrap_or(Value::Null);
+        self.add(key, label, v)
     }
 }
 
-impl Field {
-    fn text(&mut self, t: impl Into<String>) -> &mut Self {
-        self.text = Some(t.into());
+/// The start of a member of a JSON object whose members are `out`.
+fn member(out: &mut Vec<u8>, key: &str) {
+    if !out.is_empty() {
+        out.push(b',');
+    }
+    json_write::key(out, key);
+}
+
+/// A field just added: what a person reads of it is set here, and only
+/// formatted when the layer keeps it ([`Keep::All`]).
+pub(super) struct Added<'a>(Option<&'a mut Field>);
+
+impl Added<'_> {
+    fn text(&mut self, t: impl std::fmt::Display) -> &mut Self {
+        if let Some(f) = &mut self.0 {
+            f.text = Some(t.to_string());
+        }
         self
     }
     fn means(&mut self, m: impl Into<std::borrow::Cow<'static, str>>) -> &mut Self {
-        self.meaning = Some(m.into());
+        if let Some(f) = &mut self.0 {
+            f.meaning = Some(m.into());
+        }
+        self
+    }
+    /// One of a list: see [`Field::list`].
+    fn in_list(&mut self) -> &mut Self {
+        if let Some(f) = &mut self.0 {
+            f.list = true;
+        }
         self
     }
 }
@@ -152,13 +237,13 @@ pub fn mac(m: &[u8]) -> String {
     s
 }
 
-fn layer(osi: u8, name: &'static str, offset: usize, length: usize) -> LayerDetail {
+fn layer(keep: Keep, osi: u8, name: &'static str, offset: usize, length: usize) -> LayerDetail {
     LayerDetail {
         osi,
         name,
         offset,
         length,
-        fields: Fields::default(),
+        fields: Fields::new(keep),
         summary: String::new(),
         brief: String::new(),
         reassembled: false,
@@ -187,31 +272,41 @@ pub fn describe(
     pkt: &Packet<'_>,
     tcp: Option<&SegmentContext>,
 ) -> Vec<LayerDetail> {
+    describe_as(frame, pkt, tcp, Keep::All)
+}
+
+/// [`describe`], keeping of the fields what `keep` says.
+pub fn describe_as(
+    frame: &Frame<'_>,
+    pkt: &Packet<'_>,
+    tcp: Option<&SegmentContext>,
+    keep: Keep,
+) -> Vec<LayerDetail> {
     let mut out = Vec::with_capacity(6);
-    out.push(frame_layer(frame));
+    out.push(frame_layer(frame, keep));
     if frame.kind != FrameKind::Packet {
         return out;
     }
-    link_layers(pkt, &mut out);
+    link_layers(pkt, keep, &mut out);
     if let Some((kind @ (CutHeader::Ipv4 | CutHeader::Ipv6), bytes)) = pkt.cut_header() {
-        out.push(cut_layer(pkt, kind, bytes));
+        out.push(cut_layer(pkt, keep, kind, bytes));
     }
     if let Some(s) = &pkt.sliced {
         if let Some(net) = &s.net {
-            net_layer(pkt, net, &mut out);
+            net_layer(pkt, keep, net, &mut out);
         }
         if let Some((kind @ (CutHeader::Tcp | CutHeader::Udp), bytes)) = pkt.cut_header() {
-            out.push(cut_layer(pkt, kind, bytes));
+            out.push(cut_layer(pkt, keep, kind, bytes));
         }
         match (&s.transport, pkt.tcp()) {
-            (_, Some(view)) => out.push(tcp_layer(pkt, &view, tcp)),
-            (Some(t), None) => transport_layer(pkt, t, &mut out),
+            (_, Some(view)) => out.push(tcp_layer(pkt, keep, &view, tcp)),
+            (Some(t), None) => transport_layer(pkt, keep, t, &mut out),
             (None, None) => {}
         }
     }
     let payload = pkt.payload();
     if !payload.is_empty() {
-        let mut l = layer(7, "Data", pkt.offset_of(payload), payload.len());
+        let mut l = layer(keep, 7, "Data", pkt.offset_of(payload), payload.len());
         l.fields.add("length", "Length", payload.len());
         l.summary = format!("{} bytes of application data", payload.len());
         l.brief = format!("{} bytes", payload.len());
@@ -232,7 +327,7 @@ pub fn describe(
     let covered_to = covered_to.max(end);
     if pkt.problem.is_none() && covered_to > 0 && covered_to < pkt.data.len() {
         let n = pkt.data.len() - covered_to;
-        let mut l = layer(2, "Trailer", covered_to, n);
+        let mut l = layer(keep, 2, "Trailer", covered_to, n);
         l.fields.add("length", "Length", n);
         l.summary = format!("{n} bytes after the network packet (padding or trailer)");
         out.push(l);
@@ -254,16 +349,17 @@ fn net_end(pkt: &Packet<'_>, net: &LaxNetSlice<'_>) -> usize {
     }
 }
 
-fn frame_layer(f: &Frame<'_>) -> LayerDetail {
-    let mut l = layer(1, "Frame", 0, f.data.len());
+fn frame_layer(f: &Frame<'_>, keep: Keep) -> LayerDetail {
+    let mut l = layer(keep, 1, "Frame", 0, f.data.len());
     let fl = &mut l.fields;
     fl.add("number", "Frame number", f.number);
     fl.add("interface", "Interface id", f.interface);
-    fl.add("linktype", "Link type", f.linktype).text(format!(
-        "{} ({})",
-        linktype::name(f.linktype),
-        f.linktype
-    ));
+    fl.add("linktype", "Link type", f.linktype)
+        .text(format_args!(
+            "{} ({})",
+            linktype::name(f.linktype),
+            f.linktype
+        ));
     fl.add("caplen", "Captured length", f.data.len())
         .means("bytes saved in the capture");
     fl.add("len", "Wire length", f.orig_len)

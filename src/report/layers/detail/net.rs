@@ -5,7 +5,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use etherparse::LaxNetSlice;
 
-use super::{LayerDetail, layer, mac};
+use super::{Keep, LayerDetail, layer, mac};
 use crate::decode::Packet;
 use crate::decode::link::ETHERTYPE_IPV4;
 
@@ -34,23 +34,28 @@ pub(super) fn ip_proto_name(p: u8) -> &'static str {
     }
 }
 
-pub(super) fn net_layer(pkt: &Packet<'_>, net: &LaxNetSlice<'_>, out: &mut Vec<LayerDetail>) {
+pub(super) fn net_layer(
+    pkt: &Packet<'_>,
+    keep: Keep,
+    net: &LaxNetSlice<'_>,
+    out: &mut Vec<LayerDetail>,
+) {
     match net {
         LaxNetSlice::Ipv4(v4) => {
             let h = v4.header();
-            let mut l = layer(3, "IPv4", pkt.offset_of(h.slice()), h.slice().len());
+            let mut l = layer(keep, 3, "IPv4", pkt.offset_of(h.slice()), h.slice().len());
             let src = h.source_addr();
             let dst = h.destination_addr();
             let proto = h.protocol().0;
             let fl = &mut l.fields;
             fl.add("version", "Version", h.version());
             fl.add("ihl", "Header length", usize::from(h.ihl()) * 4)
-                .text(format!("{} bytes", usize::from(h.ihl()) * 4));
+                .text(format_args!("{} bytes", usize::from(h.ihl()) * 4));
             fl.add("dscp", "DSCP", h.dcp().value());
             fl.add("ecn", "ECN", h.ecn().value());
             fl.add("total_len", "Total length", h.total_len());
             fl.add("id", "Identification", h.identification())
-                .text(format!(
+                .text(format_args!(
                     "{:#06x} ({})",
                     h.identification(),
                     h.identification()
@@ -59,13 +64,13 @@ pub(super) fn net_layer(pkt: &Packet<'_>, net: &LaxNetSlice<'_>, out: &mut Vec<L
             fl.add("mf", "More fragments", h.more_fragments());
             let frag = h.fragments_offset().value();
             fl.add("frag_offset", "Fragment offset", frag)
-                .text(format!("{frag} ({} bytes)", u32::from(frag) * 8));
+                .text(format_args!("{frag} ({} bytes)", u32::from(frag) * 8));
             fl.add("ttl", "Time to live", h.ttl())
                 .means("hops left before a router drops it");
             fl.add("protocol", "Protocol", proto)
-                .text(format!("{} ({proto})", ip_proto_name(proto)));
+                .text(format_args!("{} ({proto})", ip_proto_name(proto)));
             fl.add("checksum", "Header checksum", h.header_checksum())
-                .text(format!("{:#06x}", h.header_checksum()))
+                .text(format_args!("{:#06x}", h.header_checksum()))
                 .means("not verified");
             fl.add("src", "Source", src.to_string());
             fl.add("dst", "Destination", dst.to_string());
@@ -85,7 +90,7 @@ pub(super) fn net_layer(pkt: &Packet<'_>, net: &LaxNetSlice<'_>, out: &mut Vec<L
         }
         LaxNetSlice::Ipv6(v6) => {
             let h = v6.header();
-            let mut l = layer(3, "IPv6", pkt.offset_of(h.slice()), h.slice().len());
+            let mut l = layer(keep, 3, "IPv6", pkt.offset_of(h.slice()), h.slice().len());
             let src: Ipv6Addr = h.source_addr();
             let dst: Ipv6Addr = h.destination_addr();
             let nh = h.next_header().0;
@@ -93,10 +98,10 @@ pub(super) fn net_layer(pkt: &Packet<'_>, net: &LaxNetSlice<'_>, out: &mut Vec<L
             fl.add("version", "Version", h.version());
             fl.add("traffic_class", "Traffic class", h.traffic_class());
             fl.add("flow_label", "Flow label", h.flow_label().value())
-                .text(format!("{:#07x}", h.flow_label().value()));
+                .text(format_args!("{:#07x}", h.flow_label().value()));
             fl.add("payload_len", "Payload length", h.payload_length());
             fl.add("next_header", "Next header", nh)
-                .text(format!("{} ({nh})", ip_proto_name(nh)));
+                .text(format_args!("{} ({nh})", ip_proto_name(nh)));
             fl.add("hop_limit", "Hop limit", h.hop_limit())
                 .means("hops left before a router drops it");
             fl.add("src", "Source", src.to_string());
@@ -107,6 +112,7 @@ pub(super) fn net_layer(pkt: &Packet<'_>, net: &LaxNetSlice<'_>, out: &mut Vec<L
             let ext_bytes = exts.slice();
             if !ext_bytes.is_empty() {
                 let mut e = layer(
+                    keep,
                     3,
                     "IPv6 extension headers",
                     pkt.offset_of(ext_bytes),
@@ -125,13 +131,13 @@ pub(super) fn net_layer(pkt: &Packet<'_>, net: &LaxNetSlice<'_>, out: &mut Vec<L
             }
         }
         LaxNetSlice::Arp(a) => {
-            out.push(arp_layer(pkt, a.slice()));
+            out.push(arp_layer(pkt, keep, a.slice()));
         }
     }
 }
 
-pub(super) fn arp_layer(pkt: &Packet<'_>, b: &[u8]) -> LayerDetail {
-    let mut l = layer(2, "ARP", pkt.offset_of(b), b.len());
+pub(super) fn arp_layer(pkt: &Packet<'_>, keep: Keep, b: &[u8]) -> LayerDetail {
+    let mut l = layer(keep, 2, "ARP", pkt.offset_of(b), b.len());
     let be16 = |i: usize| b.get(i..i + 2).map(|x| u16::from_be_bytes([x[0], x[1]]));
     let (Some(htype), Some(ptype), Some(op)) = (be16(0), be16(2), be16(6)) else {
         l.summary = "ARP (too short)".into();
@@ -142,7 +148,7 @@ pub(super) fn arp_layer(pkt: &Packet<'_>, b: &[u8]) -> LayerDetail {
     let fl = &mut l.fields;
     fl.add("htype", "Hardware type", htype);
     fl.add("ptype", "Protocol type", ptype)
-        .text(format!("{ptype:#06x}"));
+        .text(format_args!("{ptype:#06x}"));
     fl.add("opcode", "Operation", op).means(match op {
         1 => "request",
         2 => "reply",

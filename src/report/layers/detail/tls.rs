@@ -2,7 +2,7 @@
 //! reassembled stream, so a record is shown in the frame whose bytes
 //! completed it (as Wireshark shows it), with no byte range of its own.
 
-use super::{LayerDetail, layer};
+use super::{Keep, LayerDetail, layer};
 use crate::proto::stack::AppEvent;
 use crate::proto::tls::names;
 use crate::proto::tls::record::TlsEvent;
@@ -31,7 +31,7 @@ fn records<'a>(app: impl Iterator<Item = &'a AppEvent>) -> Vec<LayerDetail> {
         let AppEvent::Tls(TlsEvent::Record(r)) = e else {
             continue;
         };
-        let mut l = layer(6, "TLS record", 0, 0);
+        let mut l = layer(Keep::All, 6, "TLS record", 0, 0);
         l.reassembled = true;
         let type_name = names::content_type_name(r.content_type);
         l.fields
@@ -39,7 +39,7 @@ fn records<'a>(app: impl Iterator<Item = &'a AppEvent>) -> Vec<LayerDetail> {
             .means(type_name);
         l.fields
             .add("version", "Version", r.version)
-            .text(format!("{:#06x}", r.version))
+            .text(format_args!("{:#06x}", r.version))
             .means(names::version_name(r.version));
         l.fields.add("length", "Length", r.length);
         l.summary = format!("TLS {type_name} {} bytes", r.length);

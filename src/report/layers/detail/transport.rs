@@ -4,9 +4,11 @@
 use std::fmt::Write as _;
 
 use etherparse::TransportSlice;
+use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeSeq};
 use serde_json::Value;
 
-use super::{LayerDetail, layer};
+use super::{Keep, LayerDetail, layer};
 use crate::decode::tcp::{ACK, TcpView};
 use crate::decode::tcp_options::{self, TcpOption};
 use crate::decode::{Packet, segment_len};
@@ -43,11 +45,12 @@ pub fn tcp_flags_text(bits: u16) -> String {
 
 pub(super) fn tcp_layer(
     pkt: &Packet<'_>,
+    keep: Keep,
     tcp: &TcpView<'_>,
     ctx: Option<&SegmentContext>,
 ) -> LayerDetail {
     let hs = tcp.header_bytes();
-    let mut l = layer(4, "TCP", pkt.offset_of(hs), hs.len());
+    let mut l = layer(keep, 4, "TCP", pkt.offset_of(hs), hs.len());
     let flags = tcp.flags();
     let fl = &mut l.fields;
     fl.add("src_port", "Source port", tcp.src_port());
@@ -67,10 +70,10 @@ pub(super) fn tcp_layer(
         fl.add("ack_raw", "Acknowledgement (raw)", tcp.ack_number());
     }
     fl.add("hdr_len", "Header length", tcp.header_len())
-        .text(format!("{} bytes", tcp.header_len()));
+        .text(format_args!("{} bytes", tcp.header_len()));
     let names = tcp_flags_text(flags);
     fl.add("flags", "Flags", flags)
-        .text(format!("{flags:#05x} [{names}]"));
+        .text(format_args!("{flags:#05x} [{names}]"));
     fl.add("window", "Window", tcp.window())
         .means("the raw field, before window scaling");
     if let Some(c) = ctx {
@@ -78,14 +81,14 @@ pub(super) fn tcp_layer(
             .means("bytes the sender can still receive, scaled as the handshake agreed");
     }
     fl.add("checksum", "Checksum", tcp.checksum())
-        .text(format!("{:#06x}", tcp.checksum()))
+        .text(format_args!("{:#06x}", tcp.checksum()))
         .means("not verified");
     fl.add("urgent_ptr", "Urgent pointer", tcp.urgent_ptr());
     let opts = tcp_options::parse(tcp.options(), !tcp.complete());
     let o = tcp_options::summary(&opts);
     if !opts.is_empty() {
-        fl.add("options", "Options", options_json(&opts))
-            .text(o.clone());
+        fl.add_serialized("options", "Options", &OptionsJson(&opts))
+            .text(&o);
     }
     let seg_len = segment_len(pkt, tcp.header_len()).unwrap_or(tcp.payload().len());
     fl.add("len", "Segment length", seg_len)
@@ -98,7 +101,7 @@ pub(super) fn tcp_layer(
             );
         let rtt = k.rtt_ns as f64 / 1e9;
         fl.add("ack_rtt", "Round trip to this ACK", rtt)
-            .text(format!("{rtt:.9} s"))
+            .text(format_args!("{rtt:.9} s"))
             .means("from that segment to this ACK, as tshark's tcp.analysis.ack_rtt");
     }
     if let Some(c) = ctx.filter(|c| !c.analysis.is_empty()) {
@@ -135,6 +138,7 @@ pub(super) fn tcp_layer(
 
 pub(super) fn transport_layer(
     pkt: &Packet<'_>,
+    keep: Keep,
     t: &TransportSlice<'_>,
     out: &mut Vec<LayerDetail>,
 ) {
@@ -142,7 +146,7 @@ pub(super) fn transport_layer(
         TransportSlice::Tcp(_) => {}
         TransportSlice::Udp(udp) => {
             let hs = udp.header_slice();
-            let mut l = layer(4, "UDP", pkt.offset_of(hs), hs.len());
+            let mut l = layer(keep, 4, "UDP", pkt.offset_of(hs), hs.len());
             let len = u16::from_be_bytes([hs[4], hs[5]]);
             let csum = u16::from_be_bytes([hs[6], hs[7]]);
             l.fields.add("src_port", "Source port", udp.source_port());
@@ -153,7 +157,7 @@ pub(super) fn transport_layer(
                 .means("header + payload");
             l.fields
                 .add("checksum", "Checksum", csum)
-                .text(format!("{csum:#06x}"))
+                .text(format_args!("{csum:#06x}"))
                 .means("not verified");
             l.summary = format!(
                 "UDP {} → {} len={}",
@@ -175,7 +179,7 @@ pub(super) fn transport_layer(
                 checksum: icmp.checksum(),
                 echo,
             };
-            out.push(icmp_layer(pkt, &head));
+            out.push(icmp_layer(pkt, keep, &head));
         }
         TransportSlice::Icmpv6(icmp) => {
             let (ty, code) = (icmp.type_u8(), icmp.code_u8());
@@ -189,13 +193,15 @@ pub(super) fn transport_layer(
                 checksum: icmp.checksum(),
                 echo,
             };
-            out.push(icmp_layer(pkt, &head));
+            out.push(icmp_layer(pkt, keep, &head));
         }
         TransportSlice::Igmp(igmp) => {
             let b = igmp.slice();
-            let mut l = layer(3, "IGMP", pkt.offset_of(b), b.len());
+            let mut l = layer(keep, 3, "IGMP", pkt.offset_of(b), b.len());
             if let Some(&ty) = b.first() {
-                l.fields.add("type", "Type", ty).text(format!("{ty:#04x}"));
+                l.fields
+                    .add("type", "Type", ty)
+                    .text(format_args!("{ty:#04x}"));
             }
             l.summary = "IGMP".into();
             out.push(l);
@@ -203,35 +209,60 @@ pub(super) fn transport_layer(
     }
 }
 
-fn options_json(opts: &[TcpOption]) -> Value {
-    let v: Vec<Value> = opts
-        .iter()
-        .map(|o| match o {
-            TcpOption::Eol => serde_json::json!({"kind": 0, "name": "EOL"}),
-            TcpOption::Nop => serde_json::json!({"kind": 1, "name": "NOP"}),
-            TcpOption::Mss(v) => serde_json::json!({"kind": 2, "name": "MSS", "value": v}),
-            TcpOption::WindowScale(v) => serde_json::json!({"kind": 3, "name": "WS", "shift": v}),
-            TcpOption::SackPermitted => serde_json::json!({"kind": 4, "name": "SACK_PERM"}),
-            TcpOption::Sack(e) => serde_json::json!({"kind": 5, "name": "SACK", "blocks": e}),
+/// The options as a JSON array of objects, serialized as they are (no
+/// JSON tree is built when the layer keeps only its JSON).
+struct OptionsJson<'a>(&'a [TcpOption]);
+
+impl Serialize for OptionsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for o in self.0 {
+            seq.serialize_element(&OptionJson(o))?;
+        }
+        seq.end()
+    }
+}
+
+struct OptionJson<'a>(&'a TcpOption);
+
+impl Serialize for OptionJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        let (kind, name) = match self.0 {
+            TcpOption::Eol => (0, "EOL"),
+            TcpOption::Nop => (1, "NOP"),
+            TcpOption::Mss(_) => (2, "MSS"),
+            TcpOption::WindowScale(_) => (3, "WS"),
+            TcpOption::SackPermitted => (4, "SACK_PERM"),
+            TcpOption::Sack(_) => (5, "SACK"),
+            TcpOption::Timestamp { .. } => (8, "TS"),
+            TcpOption::FastOpen(_) => (34, "TFO"),
+            TcpOption::Other { kind, .. } | TcpOption::Cut { kind } => {
+                (*kind, tcp_options::kind_name(*kind))
+            }
+            TcpOption::Malformed { kind, .. } => (*kind, "malformed"),
+        };
+        m.serialize_entry("kind", &kind)?;
+        m.serialize_entry("name", name)?;
+        match self.0 {
+            TcpOption::Mss(v) => m.serialize_entry("value", v)?,
+            TcpOption::WindowScale(v) => m.serialize_entry("shift", v)?,
+            TcpOption::Sack(e) => m.serialize_entry("blocks", e)?,
             TcpOption::Timestamp { val, ecr } => {
-                serde_json::json!({"kind": 8, "name": "TS", "val": val, "ecr": ecr})
+                m.serialize_entry("val", val)?;
+                m.serialize_entry("ecr", ecr)?;
             }
             TcpOption::FastOpen(c) => {
                 let hex: String = c.iter().map(|b| format!("{b:02x}")).collect();
-                serde_json::json!({"kind": 34, "name": "TFO", "cookie": hex})
+                m.serialize_entry("cookie", &hex)?;
             }
-            TcpOption::Other { kind, len } => {
-                serde_json::json!({"kind": kind, "name": tcp_options::kind_name(*kind), "len": len})
-            }
-            TcpOption::Malformed { kind, reason } => {
-                serde_json::json!({"kind": kind, "name": "malformed", "reason": reason})
-            }
-            TcpOption::Cut { kind } => {
-                serde_json::json!({"kind": kind, "name": tcp_options::kind_name(*kind), "cut": true})
-            }
-        })
-        .collect();
-    Value::Array(v)
+            TcpOption::Other { len, .. } => m.serialize_entry("len", len)?,
+            TcpOption::Malformed { reason, .. } => m.serialize_entry("reason", reason)?,
+            TcpOption::Cut { .. } => m.serialize_entry("cut", &true)?,
+            TcpOption::Eol | TcpOption::Nop | TcpOption::SackPermitted => {}
+        }
+        m.end()
+    }
 }
 
 /// The fields ICMPv4 and ICMPv6 headers share.
@@ -246,13 +277,13 @@ struct Icmp<'a> {
     echo: Option<[u8; 4]>,
 }
 
-fn icmp_layer(pkt: &Packet<'_>, h: &Icmp<'_>) -> LayerDetail {
-    let mut l = layer(3, h.name, pkt.offset_of(h.bytes), h.bytes.len());
+fn icmp_layer(pkt: &Packet<'_>, keep: Keep, h: &Icmp<'_>) -> LayerDetail {
+    let mut l = layer(keep, 3, h.name, pkt.offset_of(h.bytes), h.bytes.len());
     l.fields.add("type", "Type", h.ty).means(h.meaning);
     l.fields.add("code", "Code", h.code);
     l.fields
         .add("checksum", "Checksum", h.checksum)
-        .text(format!("{:#06x}", h.checksum));
+        .text(format_args!("{:#06x}", h.checksum));
     let mut s = format!("{} {}", h.name, h.meaning);
     if let Some(r) = h.echo {
         let id = u16::from_be_bytes([r[0], r[1]]);
