@@ -18,8 +18,27 @@ pub fn write<W: io::Write, T: Serialize + ?Sized>(out: W, v: &T) -> io::Result<(
 /// A JSON string, escaped as [`write`] escapes it.
 pub fn string(out: &mut Vec<u8>, s: &str) -> io::Result<()> {
     use serde::Serializer as _;
+    // Most strings of a record (names, summaries, addresses) have nothing
+    // to escape: copied as they are.
+    if !needs_escape(s.as_bytes()) {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return Ok(());
+    }
     let mut ser = serde_json::Serializer::with_formatter(out, TerminalSafe);
     (&mut ser).serialize_str(s).map_err(io::Error::from)
+}
+
+/// Whether serde_json or [`TerminalSafe`] would escape a character of `s`
+/// (it may say so of a few that neither does: they take the slow road).
+fn needs_escape(s: &[u8]) -> bool {
+    s.iter().enumerate().any(|(i, &b)| match b {
+        0x00..=0x1f | b'"' | b'\\' | 0x7f | 0xc2 | 0xd8 => true,
+        0xe2 => matches!(s.get(i + 1), Some(0x80 | 0x81)),
+        _ => false,
+    })
 }
 
 /// A key and its colon; keys are identifiers, written as they are.
@@ -81,5 +100,30 @@ impl serde_json::ser::Formatter for TerminalSafe {
             i = at + c.len_utf8();
         }
         w.write_all(fragment.as_bytes().get(start..).unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The shortcut for strings with nothing to escape writes what serde
+    /// and the terminal-safe formatter write, for every character of the
+    /// Basic Multilingual Plane alone and between ordinary text.
+    #[test]
+    fn strings_are_written_as_serde_writes_them() {
+        let mut checked = 0;
+        for c in (0..=0xffff_u32).filter_map(char::from_u32) {
+            for s in [c.to_string(), format!("a{c}→ b")] {
+                let mut fast = Vec::new();
+                super::string(&mut fast, &s).expect("vec");
+                let mut serde = Vec::new();
+                super::write(&mut serde, &s).expect("vec");
+                assert_eq!(fast, serde, "U+{:04X}", c as u32);
+                checked += 1;
+            }
+        }
+        assert!(checked > 120_000, "{checked}");
+        // The shortcut was taken for plain text and not for a control.
+        assert!(!super::needs_escape("IPv4 10.0.0.1 → 10.0.0.2".as_bytes()));
+        assert!(super::needs_escape("a\u{202e}b".as_bytes()));
     }
 }

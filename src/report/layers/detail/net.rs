@@ -72,12 +72,13 @@ pub(super) fn net_layer(
             fl.add("checksum", "Header checksum", h.header_checksum())
                 .text(format_args!("{:#06x}", h.header_checksum()))
                 .means("not verified");
-            fl.add("src", "Source", src.to_string());
-            fl.add("dst", "Destination", dst.to_string());
+            let (src, dst) = (src.to_string(), dst.to_string());
+            l.summary = format!("IPv4 {src} → {dst} ttl {}", h.ttl());
+            fl.add("src", "Source", src);
+            fl.add("dst", "Destination", dst);
             if !h.options().is_empty() {
                 fl.add("options_len", "Options length", h.options().len());
             }
-            l.summary = format!("IPv4 {src} → {dst} ttl {}", h.ttl());
             if v4.is_payload_fragmented() {
                 let _ = write!(
                     l.summary,
@@ -104,9 +105,10 @@ pub(super) fn net_layer(
                 .text(format_args!("{} ({nh})", ip_proto_name(nh)));
             fl.add("hop_limit", "Hop limit", h.hop_limit())
                 .means("hops left before a router drops it");
-            fl.add("src", "Source", src.to_string());
-            fl.add("dst", "Destination", dst.to_string());
+            let (src, dst) = (src.to_string(), dst.to_string());
             l.summary = format!("IPv6 {src} → {dst} hlim {}", h.hop_limit());
+            fl.add("src", "Source", src);
+            fl.add("dst", "Destination", dst);
             out.push(l);
             let exts = v6.extensions();
             let ext_bytes = exts.slice();
