@@ -151,31 +151,34 @@ pub fn kind_name(kind: u8) -> &'static str {
 pub fn summary(opts: &[TcpOption]) -> String {
     let mut s = String::new();
     for o in opts {
-        let piece = match o {
-            TcpOption::Eol | TcpOption::Nop => continue,
-            TcpOption::Mss(v) => format!("MSS={v}"),
-            TcpOption::WindowScale(v) => {
-                format!("WS={}", 1u32.checked_shl(u32::from(*v)).unwrap_or(0))
-            }
-            TcpOption::SackPermitted => "SACK_PERM".into(),
-            TcpOption::Sack(edges) => {
-                let mut p = String::new();
-                for (l, r) in edges {
-                    let _ = write!(p, "SLE={l} SRE={r} ");
-                }
-                p.trim_end().to_owned()
-            }
-            TcpOption::Timestamp { val, ecr } => format!("TSval={val} TSecr={ecr}"),
-            TcpOption::FastOpen(c) if c.is_empty() => "TFO=R".into(),
-            TcpOption::FastOpen(_) => "TFO=C".into(),
-            TcpOption::Other { kind, .. } => format!("opt{kind}({})", kind_name(*kind)),
-            TcpOption::Malformed { kind, .. } => format!("malformed-opt{kind}"),
-            TcpOption::Cut { kind } => format!("{}(cut)", kind_name(*kind)),
-        };
+        if matches!(o, TcpOption::Eol | TcpOption::Nop) {
+            continue;
+        }
         if !s.is_empty() {
             s.push(' ');
         }
-        s.push_str(&piece);
+        // Written in place: a string per option cost more than the rest.
+        let _ = match o {
+            TcpOption::Eol | TcpOption::Nop => Ok(()),
+            TcpOption::Mss(v) => write!(s, "MSS={v}"),
+            TcpOption::WindowScale(v) => {
+                write!(s, "WS={}", 1u32.checked_shl(u32::from(*v)).unwrap_or(0))
+            }
+            TcpOption::SackPermitted => s.write_str("SACK_PERM"),
+            TcpOption::Sack(edges) => {
+                for (i, (l, r)) in edges.iter().enumerate() {
+                    let sep = if i > 0 { " " } else { "" };
+                    let _ = write!(s, "{sep}SLE={l} SRE={r}");
+                }
+                Ok(())
+            }
+            TcpOption::Timestamp { val, ecr } => write!(s, "TSval={val} TSecr={ecr}"),
+            TcpOption::FastOpen(c) if c.is_empty() => s.write_str("TFO=R"),
+            TcpOption::FastOpen(_) => s.write_str("TFO=C"),
+            TcpOption::Other { kind, .. } => write!(s, "opt{kind}({})", kind_name(*kind)),
+            TcpOption::Malformed { kind, .. } => write!(s, "malformed-opt{kind}"),
+            TcpOption::Cut { kind } => write!(s, "{}(cut)", kind_name(*kind)),
+        };
     }
     s
 }

@@ -170,20 +170,22 @@ impl Fields {
         Added(self.all.last_mut())
     }
 
-    /// A field whose value is serialized as it is, with no JSON tree built
-    /// for [`Keep::Json`].
-    fn add_serialized(
+    /// A field whose value `write` writes as JSON: straight into the object
+    /// with [`Keep::Json`], read back into a value with [`Keep::All`].
+    fn add_json(
         &mut self,
         key: &'static str,
         label: &'static str,
-        value: &impl Serialize,
+        write: impl FnOnce(&mut Vec<u8>),
     ) -> Added<'_> {
         if let Some(out) = &mut self.json {
             member(out, key);
-            let _ = json_write::write(&mut *out, value);
+            write(out);
             return Added(None);
         }
-        let v = serde_json::to_value(value).unwrap_or(Value::Null);
+        let mut bytes = Vec::new();
+        write(&mut bytes);
+        let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         self.add(key, label, v)
     }
 }

@@ -4,8 +4,6 @@
 use std::fmt::Write as _;
 
 use etherparse::TransportSlice;
-use serde::Serialize;
-use serde::ser::{SerializeMap, SerializeSeq};
 use serde_json::Value;
 
 use super::{Keep, LayerDetail, layer};
@@ -13,6 +11,7 @@ use crate::decode::tcp::{ACK, TcpView};
 use crate::decode::tcp_options::{self, TcpOption};
 use crate::decode::{Packet, segment_len};
 use crate::flow::SegmentContext;
+use crate::report::json_write;
 
 pub fn tcp_flags_text(bits: u16) -> String {
     // Wireshark's order: bit 0 upwards.
@@ -87,7 +86,7 @@ pub(super) fn tcp_layer(
     let opts = tcp_options::parse(tcp.options(), !tcp.complete());
     let o = tcp_options::summary(&opts);
     if !opts.is_empty() {
-        fl.add_serialized("options", "Options", &OptionsJson(&opts))
+        fl.add_json("options", "Options", |out| options_json(&opts, out))
             .text(&o);
     }
     let seg_len = segment_len(pkt, tcp.header_len()).unwrap_or(tcp.payload().len());
@@ -209,26 +208,16 @@ pub(super) fn transport_layer(
     }
 }
 
-/// The options as a JSON array of objects, serialized as they are (no
-/// JSON tree is built when the layer keeps only its JSON).
-struct OptionsJson<'a>(&'a [TcpOption]);
-
-impl Serialize for OptionsJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        for o in self.0 {
-            seq.serialize_element(&OptionJson(o))?;
+/// The options as a JSON array of objects, written by hand: Linux puts a
+/// timestamp in every segment, so this runs for nearly every TCP packet.
+fn options_json(opts: &[TcpOption], out: &mut Vec<u8>) {
+    let mut b = itoa::Buffer::new();
+    out.push(b'[');
+    for (i, o) in opts.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
         }
-        seq.end()
-    }
-}
-
-struct OptionJson<'a>(&'a TcpOption);
-
-impl Serialize for OptionJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        let (kind, name) = match self.0 {
+        let (kind, name) = match o {
             TcpOption::Eol => (0, "EOL"),
             TcpOption::Nop => (1, "NOP"),
             TcpOption::Mss(_) => (2, "MSS"),
@@ -242,27 +231,55 @@ impl Serialize for OptionJson<'_> {
             }
             TcpOption::Malformed { kind, .. } => (*kind, "malformed"),
         };
-        m.serialize_entry("kind", &kind)?;
-        m.serialize_entry("name", name)?;
-        match self.0 {
-            TcpOption::Mss(v) => m.serialize_entry("value", v)?,
-            TcpOption::WindowScale(v) => m.serialize_entry("shift", v)?,
-            TcpOption::Sack(e) => m.serialize_entry("blocks", e)?,
+        out.extend_from_slice(b"{\"kind\":");
+        out.extend_from_slice(b.format(kind).as_bytes());
+        out.extend_from_slice(b",\"name\":");
+        let _ = json_write::string(out, name);
+        let mut number = |out: &mut Vec<u8>, key: &str, n: u32| {
+            out.push(b',');
+            json_write::key(out, key);
+            out.extend_from_slice(b.format(n).as_bytes());
+        };
+        match o {
+            TcpOption::Mss(v) => number(out, "value", u32::from(*v)),
+            TcpOption::WindowScale(v) => number(out, "shift", u32::from(*v)),
+            TcpOption::Sack(edges) => {
+                out.extend_from_slice(b",\"blocks\":[");
+                for (j, (l, r)) in edges.iter().enumerate() {
+                    if j > 0 {
+                        out.push(b',');
+                    }
+                    out.push(b'[');
+                    out.extend_from_slice(b.format(*l).as_bytes());
+                    out.push(b',');
+                    out.extend_from_slice(b.format(*r).as_bytes());
+                    out.push(b']');
+                }
+                out.push(b']');
+            }
             TcpOption::Timestamp { val, ecr } => {
-                m.serialize_entry("val", val)?;
-                m.serialize_entry("ecr", ecr)?;
+                number(out, "val", *val);
+                number(out, "ecr", *ecr);
             }
             TcpOption::FastOpen(c) => {
                 let hex: String = c.iter().map(|b| format!("{b:02x}")).collect();
-                m.serialize_entry("cookie", &hex)?;
+                out.extend_from_slice(b",\"cookie\":");
+                let _ = json_write::string(out, &hex);
             }
-            TcpOption::Other { len, .. } => m.serialize_entry("len", len)?,
-            TcpOption::Malformed { reason, .. } => m.serialize_entry("reason", reason)?,
-            TcpOption::Cut { .. } => m.serialize_entry("cut", &true)?,
+            TcpOption::Other { len, .. } => {
+                out.extend_from_slice(b",\"len\":");
+                out.extend_from_slice(b.format(*len).as_bytes());
+            }
+            TcpOption::Malformed { reason, .. } => {
+                out.extend_from_slice(b",\"reason\":");
+                let _ = json_write::string(out, reason);
+            }
+            TcpOption::Cut { .. } => out.extend_from_slice(b",\"cut\":true"),
             TcpOption::Eol | TcpOption::Nop | TcpOption::SackPermitted => {}
         }
-        m.end()
+        out.push(b'}');
     }
+    out.push(b']');
 }
 
 /// The fields ICMPv4 and ICMPv6 headers share.
