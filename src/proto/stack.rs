@@ -176,6 +176,18 @@ impl AppSummary {
     pub fn weight(&self) -> usize {
         std::mem::size_of::<AppSummary>() + self.held.bytes
     }
+
+    /// Gives the rows' share of the budget back now, as the connection
+    /// finishes: the budget is for open connections. Left to the drop, it
+    /// would come back whenever the printing thread is done with the
+    /// summary, and what the reading thread lists next would depend on
+    /// timing. The rows go on to be printed; on their way they are bounded
+    /// by the queues between threads.
+    pub fn give_back(&mut self) {
+        if let Some(b) = self.held.budget.take() {
+            b.fetch_sub(self.held.bytes, Relaxed);
+        }
+    }
 }
 
 /// Bytes taken from a [`ListBudget`], given back on drop.

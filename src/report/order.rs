@@ -56,6 +56,12 @@ impl<T> InOrder<T> {
         out
     }
 
+    /// Item `id` would be held back now (a lower-numbered one is missing),
+    /// so that a caller can make it smaller first.
+    pub fn would_wait(&self, id: u64) -> bool {
+        id > self.next
+    }
+
     /// Everything still held, in order.
     pub fn drain(&mut self) -> Vec<T> {
         self.bytes = 0;

@@ -60,10 +60,10 @@ impl Analyzers {
                     MAX_TEXT
                 },
                 messages: opts.messages.clone(),
+                budget: opts.lists.clone().unwrap_or_default(),
                 decode_as: opts.decode_as.clone(),
                 keylog: opts.keylog.clone(),
                 spans: opts.units,
-                ..StackOptions::default()
             },
             conns: HashMap::default(),
             events: Vec::new(),
@@ -108,13 +108,16 @@ impl Analyzers {
     /// The summary of a finished connection.
     pub fn finish(&mut self, s: &ConnSummary) -> Option<AppSummary> {
         self.ports.remove(&s.id);
-        if let Some(a) = self.done.remove(&s.id) {
-            return Some(a);
-        }
         let opts = &self.opts;
-        self.conns
-            .remove(&s.id)
-            .map(|a| a.finish(opts, s.last_frame))
+        let mut app = self.done.remove(&s.id).or_else(|| {
+            self.conns
+                .remove(&s.id)
+                .map(|a| a.finish(opts, s.last_frame))
+        });
+        if let Some(a) = &mut app {
+            a.give_back();
+        }
+        app
     }
 
     /// A connection closed: its analyzers' state is given up now (memory

@@ -15,6 +15,7 @@ use crate::decode::Packet;
 use crate::flow::{ConnSummary, Endpoint, SegmentContext};
 use crate::limit::SharedLimit;
 use crate::proto::Protocol;
+use crate::proto::stack::ListBudget;
 use crate::proto::tls::keylog::KeyLog;
 
 /// Why a run stopped early.
@@ -112,6 +113,10 @@ pub struct RunOptions {
     /// together (see [`MAX_HELD_MESSAGES`]); made by the driver when None,
     /// so both threads of a run share one.
     pub messages: Option<SharedLimit>,
+    /// The detail lists' bytes, for all open connections together (see
+    /// [`MAX_LISTED_BYTES`](crate::proto::stack::MAX_LISTED_BYTES)); made
+    /// by the driver when None, so all threads of a run share one.
+    pub lists: Option<ListBudget>,
     /// The TLS secrets to decrypt with.
     pub keylog: Option<Arc<KeyLog>>,
     /// Also write the frames that pass the filter here (`packets -w`). Shared
@@ -124,6 +129,7 @@ impl RunOptions {
     pub(crate) fn shared(mut self) -> Self {
         self.messages
             .get_or_insert_with(|| SharedLimit::new(MAX_HELD_MESSAGES));
+        self.lists.get_or_insert_with(ListBudget::default);
         self
     }
 }

@@ -545,12 +545,21 @@ mod tests {
     /// What `view` prints of the synthetic mix on `threads` threads (one:
     /// the one-thread driver).
     fn print(threads: usize, tuning: Tuning, view: &mut dyn View) {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/synthetic/ws-mix-1m.pcap"
-        );
-        let mut reader = CaptureReader::open(std::path::Path::new(path)).expect("open");
-        let opts = RunOptions::default().shared();
+        let mix = "tests/synthetic/ws-mix-1m.pcap";
+        print_with(mix, threads, tuning, view, RunOptions::default());
+    }
+
+    fn print_with(
+        file: &str,
+        threads: usize,
+        tuning: Tuning,
+        view: &mut dyn View,
+        opts: RunOptions,
+    ) {
+        // Relative to the repository, or absolute.
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let mut reader = CaptureReader::open(&path).expect("open");
+        let opts = opts.shared();
         let res = if threads == 1 {
             single::run(&mut reader, view, &opts, &Progress::none())
         } else {
@@ -630,6 +639,105 @@ mod tests {
     /// Every connection is decoded by exactly one thread, in the proportions
     /// the weights say: for `flows` on two threads, the reading thread takes
     /// the connections numbered 0, 3, 6…
+    /// `walk --format json` when the detail lists of all open connections
+    /// have only `room` bytes left: a finished connection gives its share
+    /// back as it finishes, on the thread that decodes it, so what is listed
+    /// does not depend on when the printing thread is done with it.
+    fn walk_with_lists_nearly_full(file: &str, threads: usize, room: usize) -> String {
+        use crate::proto::stack::MAX_LISTED_BYTES;
+        use crate::report::walk::{WalkFormat, WalkView};
+        let used = MAX_LISTED_BYTES - room;
+        let opts = RunOptions {
+            detail: true,
+            whole_messages: true,
+            lists: Some(Arc::new(std::sync::atomic::AtomicUsize::new(used))),
+            ..RunOptions::default()
+        };
+        let mut out = Vec::new();
+        let mut view = Slow(WalkView::new(&mut out, WalkFormat::Json, false, false));
+        print_with(file, threads, PLAIN, &mut view, opts);
+        drop(view);
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    /// A SYNTHETIC capture made of real ones: the records of four bundled
+    /// captures, each moved to start 10 minutes after the one before, so
+    /// that their connections finish (closed, then lingering) before the
+    /// next ones list anything.
+    fn one_after_another() -> String {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut out = Vec::new();
+        let names = [
+            "socketio-reconnect",
+            "ws-deflate",
+            "socketio-upgrade",
+            "ws-echo",
+        ];
+        for (k, name) in names.iter().enumerate() {
+            let file = root.join(format!("captures/{name}.pcap"));
+            let bytes = std::fs::read(&file).expect("bundled capture");
+            if k == 0 {
+                out.extend_from_slice(&bytes[..24]);
+            }
+            let secs = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4"));
+            let start = secs(24);
+            let mut at = 24;
+            while at + 16 <= bytes.len() {
+                let len = secs(at + 8) as usize;
+                let moved = secs(at) - start + 1_767_225_600 + 600 * k as u32;
+                out.extend_from_slice(&moved.to_le_bytes());
+                out.extend_from_slice(&bytes[at + 4..at + 16 + len]);
+                at += 16 + len;
+            }
+        }
+        let path = std::env::temp_dir().join(format!(
+            "osiscope-one-after-another-{}.pcap",
+            std::process::id()
+        ));
+        std::fs::write(&path, out).expect("write");
+        path.to_string_lossy().into_owned()
+    }
+
+    /// A view that takes its time over each connection, so that the reading
+    /// thread runs ahead of the printing one.
+    struct Slow<V>(V);
+
+    impl<V: View> View for Slow<V> {
+        fn frame(&mut self, ev: &FrameEvent<'_, '_>) -> std::io::Result<()> {
+            self.0.frame(ev)
+        }
+        fn wants_frames(&self) -> bool {
+            self.0.wants_frames()
+        }
+        fn connection(&mut self, s: &ConnSummary, app: Option<&AppSummary>) -> std::io::Result<()> {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            self.0.connection(s, app)
+        }
+        fn unlisted(&mut self, s: &ConnSummary, app: Option<&AppSummary>) {
+            self.0.unlisted(s, app);
+        }
+        fn finish(&mut self) -> std::io::Result<()> {
+            self.0.finish()
+        }
+    }
+
+    #[test]
+    fn lists_cut_by_their_limit_are_cut_alike_on_any_number_of_threads() {
+        let (file, room) = (one_after_another(), 4000);
+        let one = walk_with_lists_nearly_full(&file, 1, room);
+        let whole = one.matches(r#""rows_not_listed":0}"#).count();
+        let conns = one.lines().count();
+        // The limit bit: some connections lost rows, some listed them all.
+        assert!(whole > 0 && whole < conns, "{whole} of {conns} whole");
+        for threads in [2, 2, 3, 4] {
+            assert!(
+                walk_with_lists_nearly_full(&file, threads, room) == one,
+                "{threads} threads"
+            );
+        }
+        let _ = std::fs::remove_file(&file);
+    }
+
     #[test]
     fn every_connection_is_decoded_by_one_thread() {
         let w = |reading, worker, printing| Weights {

@@ -310,8 +310,12 @@ impl<W: Write> View for WalkView<W> {
         // several times larger than what is printed of them).
         self.out.capture = Some(Vec::new());
         let res = self.emit(s, app, &story);
-        let text = self.out.capture.take().unwrap_or_default();
+        let mut text = self.out.capture.take().unwrap_or_default();
         res?;
+        if self.order.would_wait(s.id) {
+            // Grown by doubling: up to half of it would be spare while it waits.
+            text.shrink_to_fit();
+        }
         let weight = text.len();
         for t in self.order.push(s.id, (text, self.svg_height), weight) {
             self.release(&t)?;
