@@ -166,7 +166,8 @@ pub struct AppSummary {
     pub problems: Vec<String>,
     #[serde(skip)]
     pub problem_count: u64,
-    /// The rows' share of the budget, given back when the summary is dropped.
+    /// The rows' share of the budget, given back as the connection finishes
+    /// ([`AppSummary::give_back`]), else when the summary is dropped.
     #[serde(skip)]
     held: Held,
 }
