@@ -46,10 +46,11 @@ fn number(s: String) -> Box<RawValue> {
 impl PacketRecord {
     /// The record `layers` prints: with the application units as layers.
     pub fn with_units(ev: &FrameEvent<'_, '_>) -> Self {
-        PacketRecord {
-            layers: detail::with_units(ev),
-            ..Self::new(ev)
-        }
+        Self::with_units_kept(ev, Keep::Json)
+    }
+
+    fn with_units_kept(ev: &FrameEvent<'_, '_>, keep: Keep) -> Self {
+        Self::with_layers(ev, detail::with_units(ev, keep))
     }
 
     pub fn new(ev: &FrameEvent<'_, '_>) -> Self {
@@ -58,6 +59,12 @@ impl PacketRecord {
 
     /// The record, its layers keeping what `keep` says (the JSON is the same).
     fn kept(ev: &FrameEvent<'_, '_>, keep: Keep) -> Self {
+        let mut layers = detail::describe_as(ev.frame, ev.packet, ev.tcp.as_ref(), keep);
+        detail::tls::add_records(&mut layers, ev.app.iter().map(|(_, e)| e));
+        Self::with_layers(ev, layers)
+    }
+
+    fn with_layers(ev: &FrameEvent<'_, '_>, layers: Vec<LayerDetail>) -> Self {
         let f = ev.frame;
         PacketRecord {
             frame: f.number,
@@ -71,11 +78,7 @@ impl PacketRecord {
             linktype: f.linktype,
             caplen: f.data.len(),
             len: f.orig_len,
-            layers: {
-                let mut l = detail::describe_as(f, ev.packet, ev.tcp.as_ref(), keep);
-                detail::tls::add_records(&mut l, ev.app.iter().map(|(_, e)| e));
-                l
-            },
+            layers,
             problem: ev.packet.problem.as_ref().map(|p| p.text()),
             app: ev.app.iter().filter_map(|(_, e)| app_line(e)).collect(),
         }
@@ -207,10 +210,12 @@ mod tests {
         fn frame(&mut self, ev: &FrameEvent<'_, '_>) -> std::io::Result<()> {
             self.0 += 1;
             let all = PacketRecord::kept(ev, Keep::All);
+            let with_units = PacketRecord::with_units_kept(ev, Keep::All);
             let pairs = [
                 (&all, PacketRecord::new(ev)),
                 (&all, PacketRecord::kept(ev, Keep::All)),
-                (&PacketRecord::with_units(ev), PacketRecord::with_units(ev)),
+                (&with_units, PacketRecord::with_units(ev)),
+                (&with_units, PacketRecord::with_units_kept(ev, Keep::All)),
             ];
             for (by_serde, rec) in pairs {
                 let mut serde = Vec::new();

@@ -91,7 +91,7 @@ impl<W: Write> View for LayersView<W> {
             line.push(b'\n');
             return self.out.write_all(&line);
         }
-        let layers = detail::with_units(ev);
+        let layers = detail::with_units(ev, detail::Keep::All);
         let c = self.color;
         let out = &mut self.out;
         if self.shown > 1 {

@@ -4,7 +4,9 @@
 //!
 //! Values are JSON values (numbers stay numbers); `text` is how a person reads
 //! the value (hex for checksums, names for codes). Strings taken from the wire
-//! are not escaped here: each view escapes for its own medium.
+//! are not escaped here: each view escapes for its own medium. A record that
+//! only writes JSON asks for [`Keep::Json`]: each field is then written as a
+//! JSON member as it is added, and no text is formatted.
 
 pub mod app;
 mod link;
@@ -215,7 +217,8 @@ impl Added<'_> {
         }
         self
     }
-    /// One of a list: see [`Field::list`].
+    /// One of a list: see [`Field::list`]. Only layers that keep all their
+    /// fields have lists (the application units that `layers` opens).
     fn in_list(&mut self) -> &mut Self {
         if let Some(f) = &mut self.0 {
             f.list = true;
@@ -255,8 +258,10 @@ fn layer(keep: Keep, osi: u8, name: &'static str, offset: usize, length: usize) 
 
 /// Every layer of a frame as `layers` shows it: the packet's, its TLS
 /// records, and the application units it carries or completes.
-pub fn with_units(ev: &crate::report::FrameEvent<'_, '_>) -> Vec<LayerDetail> {
-    let mut layers = describe(ev.frame, ev.packet, ev.tcp.as_ref());
+/// The packet's layers keep what `keep` says; the units keep all (they are
+/// few, and their lists of fields need it).
+pub fn with_units(ev: &crate::report::FrameEvent<'_, '_>, keep: Keep) -> Vec<LayerDetail> {
+    let mut layers = describe_as(ev.frame, ev.packet, ev.tcp.as_ref(), keep);
     tls::add_records(&mut layers, ev.app.iter().map(|(_, e)| e));
     app::add_units(
         &mut layers,
