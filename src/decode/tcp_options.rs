@@ -151,33 +151,30 @@ pub fn kind_name(kind: u8) -> &'static str {
 pub fn summary(opts: &[TcpOption]) -> String {
     let mut s = String::new();
     for o in opts {
-        if matches!(o, TcpOption::Eol | TcpOption::Nop) {
-            continue;
-        }
-        if !s.is_empty() {
-            s.push(' ');
-        }
+        let sep = if s.is_empty() { "" } else { " " };
         // Written in place: a string per option cost more than the rest.
         let _ = match o {
-            TcpOption::Eol | TcpOption::Nop => Ok(()),
-            TcpOption::Mss(v) => write!(s, "MSS={v}"),
+            TcpOption::Eol | TcpOption::Nop => continue,
+            TcpOption::Mss(v) => write!(s, "{sep}MSS={v}"),
             TcpOption::WindowScale(v) => {
-                write!(s, "WS={}", 1u32.checked_shl(u32::from(*v)).unwrap_or(0))
+                let factor = 1u32.checked_shl(u32::from(*v)).unwrap_or(0);
+                write!(s, "{sep}WS={factor}")
             }
-            TcpOption::SackPermitted => s.write_str("SACK_PERM"),
+            TcpOption::SackPermitted => write!(s, "{sep}SACK_PERM"),
             TcpOption::Sack(edges) => {
+                let _ = s.write_str(sep);
                 for (i, (l, r)) in edges.iter().enumerate() {
                     let sep = if i > 0 { " " } else { "" };
                     let _ = write!(s, "{sep}SLE={l} SRE={r}");
                 }
                 Ok(())
             }
-            TcpOption::Timestamp { val, ecr } => write!(s, "TSval={val} TSecr={ecr}"),
-            TcpOption::FastOpen(c) if c.is_empty() => s.write_str("TFO=R"),
-            TcpOption::FastOpen(_) => s.write_str("TFO=C"),
-            TcpOption::Other { kind, .. } => write!(s, "opt{kind}({})", kind_name(*kind)),
-            TcpOption::Malformed { kind, .. } => write!(s, "malformed-opt{kind}"),
-            TcpOption::Cut { kind } => write!(s, "{}(cut)", kind_name(*kind)),
+            TcpOption::Timestamp { val, ecr } => write!(s, "{sep}TSval={val} TSecr={ecr}"),
+            TcpOption::FastOpen(c) if c.is_empty() => write!(s, "{sep}TFO=R"),
+            TcpOption::FastOpen(_) => write!(s, "{sep}TFO=C"),
+            TcpOption::Other { kind, .. } => write!(s, "{sep}opt{kind}({})", kind_name(*kind)),
+            TcpOption::Malformed { kind, .. } => write!(s, "{sep}malformed-opt{kind}"),
+            TcpOption::Cut { kind } => write!(s, "{sep}{}(cut)", kind_name(*kind)),
         };
     }
     s
