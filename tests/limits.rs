@@ -6,7 +6,7 @@ mod common;
 
 use common::synth::{Synth, capped, tmp};
 use osiscope::capture::CaptureReader;
-use osiscope::report::walk::{MAX_STEP_BYTES, WalkFormat, WalkView};
+use osiscope::report::walk::{MAX_STEP_BYTES, MAX_WAITING_IN_MEMORY, WalkFormat, WalkView};
 use osiscope::run::{self, RunOptions};
 
 #[test]
@@ -122,6 +122,79 @@ fn walk(budget: usize) -> String {
     assert!(run::source(&mut reader, &mut view, opts).is_ok());
     drop(view);
     String::from_utf8(out).expect("utf-8")
+}
+
+/// A SYNTHETIC capture: connection 0 opens and stays open while `n`
+/// others open, close and linger out (6 s, past the flow table's 5 s), so
+/// they finish before it; then it talks and closes.
+fn one_long_many_short(n: u16) -> std::path::PathBuf {
+    let path = tmp("one-long-many-short.pcap");
+    let mut s = Synth::new(&path);
+    let (client, server) = ([10, 1, 0, 1], [10, 0, 0, 1]);
+    let long = |s: &mut Synth, seq: u32, flags: &str, data: &[u8], back: bool| {
+        if back {
+            s.tcp(server, 80, client, 1000, 5000 + seq, Some(101), flags, data);
+        } else {
+            s.tcp(client, 1000, server, 80, 100 + seq, Some(5001), flags, data);
+        }
+    };
+    s.tcp(client, 1000, server, 80, 100, None, "S", &[]);
+    s.tcp(server, 80, client, 1000, 5000, Some(101), "SA", &[]);
+    long(&mut s, 1, "A", &[], false);
+    for i in 0..n {
+        let port = 2000 + i;
+        s.tcp(client, port, server, 80, 7, None, "S", &[]);
+        s.tcp(server, 80, client, port, 70, Some(8), "SA", &[]);
+        s.tcp(client, port, server, 80, 8, Some(71), "PA", b"hi");
+        s.tcp(server, 80, client, port, 71, Some(10), "FA", &[]);
+        s.tcp(client, port, server, 80, 10, Some(72), "FA", &[]);
+        s.tcp(server, 80, client, port, 72, Some(11), "A", &[]);
+    }
+    s.wait(6_000_000);
+    long(&mut s, 1, "PA", b"late", false);
+    long(&mut s, 1, "FA", &[], true);
+    s.tcp(client, 1000, server, 80, 105, Some(5002), "FA", &[]);
+    s.tcp(server, 80, client, 1000, 5002, Some(106), "A", &[]);
+    drop(s);
+    path
+}
+
+/// `walk --format FORMAT` of `path`, with `in_memory` bytes of finished
+/// connections waiting in memory; and how many waited in the temporary file.
+fn walk_waiting(path: &std::path::Path, format: WalkFormat, in_memory: usize) -> (Vec<u8>, u64) {
+    let mut reader = CaptureReader::open(path).expect("open");
+    let mut out = Vec::new();
+    let mut view = WalkView::new(&mut out, format, false, false).waiting_in_memory(in_memory);
+    assert!(run::source(&mut reader, &mut view, RunOptions::default()).is_ok());
+    let to_file = view.waited_in_file();
+    drop(view);
+    (out, to_file)
+}
+
+/// Finished connections that wait for a lower-numbered one in the temporary
+/// file come back in order, byte for byte.
+#[test]
+fn walk_waits_in_a_file_and_prints_the_same() {
+    let path = one_long_many_short(40);
+    for format in [WalkFormat::Text, WalkFormat::Json, WalkFormat::Svg] {
+        let (memory, none) = walk_waiting(&path, format, MAX_WAITING_IN_MEMORY);
+        let (file, waited) = walk_waiting(&path, format, 0);
+        assert_eq!(none, 0, "{format:?}: the default keeps these in memory");
+        assert_eq!(
+            waited, 40,
+            "{format:?}: all short connections waited in the file"
+        );
+        assert!(memory == file, "{format:?}: the file changed the output");
+    }
+    let (text, _) = walk_waiting(&path, WalkFormat::Text, 0);
+    let text = String::from_utf8(text).expect("utf-8");
+    let ids: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("Connection ")?.split(' ').next())
+        .collect();
+    let want: Vec<String> = (0..=40).map(|i| i.to_string()).collect();
+    assert_eq!(ids, want, "printed in connection order");
+    std::fs::remove_file(&path).ok();
 }
 
 /// Past the budget for all open connections, steps are counted and the

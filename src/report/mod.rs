@@ -13,6 +13,7 @@ pub mod messages;
 pub mod order;
 pub mod packets;
 pub mod record;
+pub mod spill;
 pub mod style;
 pub mod walk;
 

@@ -1,9 +1,10 @@
 //! Hands finished connections to a view in connection-number order, although
 //! they finish in another order. A connection that stays open for the whole
 //! capture would hold back every later one, so what is held is bounded: at
-//! most [`MAX_PENDING`] items and [`MAX_PENDING_BYTES`] bytes (as the caller
-//! weighs them). Past either bound the lowest-numbered items go out early,
-//! and order is given up only for them.
+//! most [`MAX_PENDING`] items (or as many as [`InOrder::max_items`] allows a
+//! caller whose items are small) and [`MAX_PENDING_BYTES`] bytes (as the
+//! caller weighs them). Past either bound the lowest-numbered items go out
+//! early, and order is given up only for them.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,7 @@ pub struct InOrder<T> {
     next: u64,
     pending: BTreeMap<u64, (T, usize)>,
     bytes: usize,
+    max_items: usize,
 }
 
 impl<T> Default for InOrder<T> {
@@ -24,11 +26,29 @@ impl<T> Default for InOrder<T> {
             next: 0,
             pending: BTreeMap::new(),
             bytes: 0,
+            max_items: MAX_PENDING,
         }
     }
 }
 
 impl<T> InOrder<T> {
+    /// Holds up to `n` items instead of [`MAX_PENDING`]: for items that keep
+    /// their bulk elsewhere (walk's waiting text in a temporary file).
+    pub fn max_items(mut self, n: usize) -> Self {
+        self.max_items = n;
+        self
+    }
+
+    /// Bytes of the items held, as their callers weighed them.
+    pub fn held_bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
     /// Adds item `id`, weighing `bytes`; returns the items that can go out now, in order.
     pub fn push(&mut self, id: u64, item: T, bytes: usize) -> Vec<T> {
         self.bytes += bytes;
@@ -41,7 +61,7 @@ impl<T> InOrder<T> {
             match first {
                 Some(k)
                     if k <= self.next
-                        || self.pending.len() > MAX_PENDING
+                        || self.pending.len() > self.max_items
                         || self.bytes > MAX_PENDING_BYTES =>
                 {
                     if let Some((k, (v, b))) = self.pending.pop_first() {
@@ -99,5 +119,18 @@ mod tests {
         // 0 arrives late: it goes out as soon as it is added.
         assert_eq!(o.push(0, "a", 1), vec!["a"]);
         assert!(o.drain().is_empty());
+    }
+
+    #[test]
+    fn the_item_limit_is_the_callers() {
+        let mut o = InOrder::default().max_items(2);
+        assert!(o.push(1, "b", 0).is_empty());
+        assert!(o.push(2, "c", 0).is_empty());
+        assert_eq!(o.held_bytes(), 0);
+        // A third waiting item is one too many: the lowest goes.
+        assert_eq!(o.push(4, "e", 0), vec!["b", "c"]);
+        assert!(!o.is_empty());
+        assert_eq!(o.drain(), vec!["e"]);
+        assert!(o.is_empty());
     }
 }

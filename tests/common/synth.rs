@@ -24,6 +24,12 @@ impl Synth {
         }
     }
 
+    /// Moves the clock on: the next segment is `micros` later.
+    #[allow(dead_code)]
+    pub fn wait(&mut self, micros: u64) {
+        self.t += micros;
+    }
+
     /// One IPv4 TCP segment; `flags` as "S", "SA", "A", "PA", "FA", "R".
     #[allow(clippy::too_many_arguments)]
     pub fn tcp(

@@ -5,9 +5,11 @@
 //!
 //! Memory: a connection keeps at most [`MAX_STEPS`] steps (a folded run is
 //! one). A finished connection is rendered at once and only its text waits
-//! for the lower-numbered ones, at most [`super::order::MAX_PENDING`] of them
-//! and [`super::order::MAX_PENDING_BYTES`] bytes; past that, connections are
-//! printed as they finish. `--format svg` keeps the drawn connections until
+//! for the lower-numbered ones: [`MAX_WAITING_IN_MEMORY`] bytes of it in
+//! memory, the rest in a temporary file ([`super::spill`]), at most
+//! [`MAX_WAITING`] connections. Past that, or with no temporary file,
+//! [`super::order::MAX_PENDING_BYTES`] bytes wait in memory and then
+//! connections are printed as they finish. `--format svg` keeps the drawn connections until
 //! the end (the document's size comes first), at most [`MAX_SVG_BYTES`].
 //!
 //! The view is split by what it does: [`story`] is the model (steps and
@@ -36,6 +38,7 @@ use super::appline::AppLine;
 use super::escape::escape;
 use super::order::InOrder;
 use super::record::Overhead;
+use super::spill::{Spill, Spilled};
 use super::{FrameEvent, View};
 use crate::flow::ConnSummary;
 use crate::proto::stack::{AppEvent, AppSummary, MAX_LISTED_BYTES};
@@ -51,6 +54,11 @@ pub const MAX_STEP_BYTES: usize = 32 * 1024 * 1024;
 /// longer fit are counted at its foot (and in its title). A picture larger
 /// than this is more than a browser shows usefully.
 pub const MAX_SVG_BYTES: usize = 16 * 1024 * 1024;
+/// Bytes of rendered connections waiting for their turn kept in memory;
+/// more wait in the temporary file.
+pub const MAX_WAITING_IN_MEMORY: usize = 4 * 1024 * 1024;
+/// Rendered connections waiting for their turn (in memory or in the file).
+pub const MAX_WAITING: usize = 1 << 16;
 
 /// What `walk` prints: the walkthrough as text, or as a picture or record.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -71,6 +79,12 @@ struct SessionPart {
     overhead: Overhead,
     /// Listed by the filter (a session is told when one of its connections is).
     listed: bool,
+}
+
+/// A rendered connection waiting for its turn.
+enum Held {
+    Memory(Vec<u8>),
+    File(Spilled),
 }
 
 /// The view's output: the destination, or (while a finished connection is
@@ -109,8 +123,16 @@ pub struct WalkView<W: Write> {
     /// Only each connection's header (`-q`).
     quiet: bool,
     stories: HashMap<u64, Story>,
-    /// Finished connections, rendered, waiting for the lower-numbered ones.
-    order: InOrder<(Vec<u8>, u32)>,
+    /// Finished connections, rendered, waiting for the lower-numbered ones
+    /// (with the height of a drawn one).
+    order: InOrder<(Held, u32)>,
+    /// Where most of them wait, and a buffer to read one back.
+    spill: Spill,
+    spilled: Vec<u8>,
+    /// Bytes of them kept in memory ([`MAX_WAITING_IN_MEMORY`]), and how
+    /// many waited in the file.
+    in_memory: usize,
+    to_file: u64,
     /// SVG: the height of the connection just drawn, then the document so
     /// far (connections in order), its height, and the connections left out.
     svg_height: u32,
@@ -147,7 +169,11 @@ impl<W: Write> WalkView<W> {
             brief,
             quiet: false,
             stories: HashMap::new(),
-            order: InOrder::default(),
+            order: InOrder::default().max_items(MAX_WAITING),
+            spill: Spill::default(),
+            spilled: Vec::new(),
+            in_memory: MAX_WAITING_IN_MEMORY,
+            to_file: 0,
             svg_height: 0,
             svg_body: Vec::new(),
             svg_y: svg::TOP,
@@ -169,6 +195,19 @@ impl<W: Write> WalkView<W> {
     pub fn step_budget(mut self, bytes: usize) -> Self {
         self.step_budget = bytes;
         self
+    }
+
+    /// Bytes of rendered connections kept in memory while they wait for
+    /// their turn (default [`MAX_WAITING_IN_MEMORY`]); tests make it 0 to
+    /// send them all to the file.
+    pub fn waiting_in_memory(mut self, bytes: usize) -> Self {
+        self.in_memory = bytes;
+        self
+    }
+
+    /// Connections that waited for their turn in the temporary file.
+    pub fn waited_in_file(&self) -> u64 {
+        self.to_file
     }
 
     /// Text: only each connection's header, no steps, ladder or bytes by layer.
@@ -193,9 +232,25 @@ impl<W: Write> WalkView<W> {
         head
     }
 
+    /// Prints a rendered connection that waited, from memory or the file.
+    fn release_held(&mut self, (held, height): (Held, u32)) -> io::Result<()> {
+        match held {
+            Held::Memory(text) => self.release(&text, height),
+            Held::File(at) => {
+                let mut buf = std::mem::take(&mut self.spilled);
+                let res = self
+                    .spill
+                    .take(at, &mut buf)
+                    .and_then(|()| self.release(&buf, height));
+                self.spilled = buf;
+                res
+            }
+        }
+    }
+
     /// Prints a rendered connection; text stories are separated by a blank line.
     /// A drawn one joins the SVG document, below the ones before.
-    fn release(&mut self, (text, height): &(Vec<u8>, u32)) -> io::Result<()> {
+    fn release(&mut self, text: &[u8], height: u32) -> io::Result<()> {
         if self.format == WalkFormat::Svg {
             if self.svg_body.len() + text.len() > MAX_SVG_BYTES {
                 self.svg_omitted += 1;
@@ -312,13 +367,27 @@ impl<W: Write> View for WalkView<W> {
         let res = self.emit(s, app, &story);
         let mut text = self.out.capture.take().unwrap_or_default();
         res?;
-        if self.order.would_wait(s.id) {
-            // Grown by doubling: up to half of it would be spare while it waits.
-            text.shrink_to_fit();
+        let waits = self.order.would_wait(s.id);
+        let to_file = waits && self.order.held_bytes() + text.len() > self.in_memory;
+        let (held, weight) = match to_file.then(|| self.spill.put(&text)).flatten() {
+            Some(at) => {
+                self.to_file += 1;
+                (Held::File(at), 0)
+            }
+            None => {
+                if waits {
+                    // Grown by doubling: up to half of it would be spare while it waits.
+                    text.shrink_to_fit();
+                }
+                let weight = text.len();
+                (Held::Memory(text), weight)
+            }
+        };
+        for t in self.order.push(s.id, (held, self.svg_height), weight) {
+            self.release_held(t)?;
         }
-        let weight = text.len();
-        for t in self.order.push(s.id, (text, self.svg_height), weight) {
-            self.release(&t)?;
+        if self.order.is_empty() {
+            self.spill.clear();
         }
         Ok(())
     }
@@ -330,8 +399,9 @@ impl<W: Write> View for WalkView<W> {
 
     fn finish(&mut self) -> io::Result<()> {
         for t in self.order.drain() {
-            self.release(&t)?;
+            self.release_held(t)?;
         }
+        self.spill.clear();
         if self.format == WalkFormat::Svg {
             let body = std::mem::take(&mut self.svg_body);
             let end_y = self.svg_y;
