@@ -25,8 +25,9 @@ pub struct Analyzers {
     keep_events: bool,
     /// Ports of the connections, when the registry may choose by port.
     ports: HashMap<u64, (u16, u16)>,
-    /// Summaries of connections that closed and wait to be reported.
-    done: HashMap<u64, AppSummary>,
+    /// Summaries of connections that closed and wait to be reported (boxed:
+    /// a summary is about 2 KB, and the table's spare slots would be too).
+    done: HashMap<u64, Box<AppSummary>>,
 }
 
 impl Analyzers {
@@ -109,7 +110,7 @@ impl Analyzers {
     pub fn finish(&mut self, s: &ConnSummary) -> Option<AppSummary> {
         self.ports.remove(&s.id);
         let opts = &self.opts;
-        let mut app = self.done.remove(&s.id).or_else(|| {
+        let mut app = self.done.remove(&s.id).map(|a| *a).or_else(|| {
             self.conns
                 .remove(&s.id)
                 .map(|a| a.finish(opts, s.last_frame))
@@ -124,7 +125,8 @@ impl Analyzers {
     /// stays flat while the connection lingers), keeping only the summary.
     pub fn closed(&mut self, stream: u64, frame: u64) {
         if let Some(a) = self.conns.remove(&stream) {
-            self.done.insert(stream, a.finish(&self.opts, frame));
+            self.done
+                .insert(stream, Box::new(a.finish(&self.opts, frame)));
         }
     }
 }

@@ -435,7 +435,11 @@ fn sio(
         *so.events.entry(clip(e)).or_insert(0) += 1;
     }
     let listed = so.packet_rows.len();
-    if cx.listable(listed, p.data_len) {
+    let held = size_of::<SioRow>()
+        + p.namespace.len()
+        + p.event.as_ref().map_or(0, String::len)
+        + p.args.iter().map(value_bytes).sum::<usize>();
+    if cx.listable(listed, held) {
         let row = SioRow {
             frame,
             complete_frame: complete,
@@ -462,4 +466,28 @@ fn sio(
         transport,
         packet: p,
     });
+}
+
+/// Bytes a JSON value holds: its node, and the strings, arrays and maps
+/// under it (walked with a stack of its own, not by recursion).
+fn value_bytes(v: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    let mut bytes = 0;
+    let mut todo = vec![v];
+    while let Some(v) = todo.pop() {
+        bytes += size_of::<Value>();
+        match v {
+            Value::String(s) => bytes += s.len(),
+            Value::Array(a) => todo.extend(a),
+            Value::Object(m) => {
+                for (k, v) in m {
+                    // A key, and its slot in the map's index and entries.
+                    bytes += k.len() + size_of::<String>() + size_of::<usize>();
+                    todo.push(v);
+                }
+            }
+            _ => {}
+        }
+    }
+    bytes
 }

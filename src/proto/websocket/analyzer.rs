@@ -171,7 +171,12 @@ impl WebSocket {
             }
         }
         let listed = cx.app.websocket.as_ref().map_or(0, |w| w.frame_rows.len());
-        if cx.listable(listed, f.payload.len().min(MAX_TEXT)) {
+        let held = if f.opcode == OP_TEXT && f.fin && !f.rsv1 {
+            f.payload.len().min(MAX_TEXT)
+        } else {
+            2 * f.payload.len().min(64)
+        };
+        if cx.listable(listed, size_of::<FrameRow>() + held) {
             let (text, text_truncated) = if f.opcode == OP_TEXT && f.fin && !f.rsv1 {
                 let (t, cut) = listed_text(&f.payload, f.payload_len, MAX_TEXT);
                 (Some(t), cut)
@@ -248,7 +253,14 @@ impl WebSocket {
             .as_ref()
             .map_or(0, |w| w.message_rows.len());
         let cap = cx.opts.list_text;
-        if cx.listable(listed, m.data.len().min(cap)) {
+        let head = m.data.len().min(cap);
+        let held = match m.opcode {
+            OP_TEXT => head,
+            OP_BINARY => head.div_ceil(3) * 4,
+            _ => 0,
+        } + m.segments.frames.len() * size_of::<u64>()
+            + m.error.as_ref().map_or(0, String::len);
+        if cx.listable(listed, size_of::<MessageRow>() + held) {
             let total = m.length.unwrap_or(m.wire_len);
             let (text, text_truncated) = if m.opcode == OP_TEXT {
                 let (t, cut) = listed_text(&m.data, total, cap);

@@ -9,11 +9,12 @@ use crate::report::flows::human_secs;
 
 /// The reply's time, added to its step (and to its arrow's label).
 pub(super) fn told(r: &Reply, story: &mut Story) {
-    let Some(step) = story.last_at(r.to_frame, r.asked_by.other()) else {
-        return;
-    };
-    let _ = write!(step.text, "; {}", sentence(r));
-    let _ = write!(step.label, " ({})", human_secs(r.seconds.max(0.0)));
+    story.annotate(
+        r.to_frame,
+        r.asked_by.other(),
+        &format!("; {}", sentence(r)),
+        &format!(" ({})", human_secs(r.seconds.max(0.0))),
+    );
 }
 
 /// "pong 1.203 ms after frame 10: network 45 µs, server 1.158 ms".

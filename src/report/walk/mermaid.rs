@@ -33,7 +33,7 @@ impl<W: Write> WalkView<W> {
                 Some(l) => format!("{}–{}", st.frame, l),
                 None => st.frame.to_string(),
             };
-            let label = mermaid_text(&format!("{frames} · {} (L{})", st.label, st.osi));
+            let label = mermaid_text(&format!("{frames} · {} (L{})", st.label(), st.osi));
             match st.from {
                 Some(Dir::ClientToServer) => writeln!(self.out, "    C->>S: {label}")?,
                 Some(Dir::ServerToClient) => writeln!(self.out, "    S->>C: {label}")?,

@@ -17,11 +17,13 @@ const FOLD_HEAD: usize = 3;
 const FOLD_TAIL: usize = 2;
 
 /// One line of the story.
-#[derive(Clone, Debug, Serialize)]
+///
+/// Kept by the thousand while connections are open, so its two texts share
+/// one allocation of exactly their size.
+#[derive(Clone, Debug)]
 pub struct Step {
     pub frame: u64,
     /// Last frame of a folded run.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_frame: Option<u64>,
     /// Seconds since the connection's first segment.
     pub rel_ts: f64,
@@ -29,10 +31,27 @@ pub struct Step {
     /// Who sent it; null for a session-level note.
     pub from: Option<Dir>,
     pub kind: &'static str,
-    pub text: String,
-    /// The short arrow label of the ladder diagram.
-    #[serde(skip)]
-    pub label: String,
+    /// The explanation, then the short arrow label of the ladder diagram.
+    words: Box<str>,
+    /// Where the label starts in `words`.
+    split: u32,
+}
+
+impl Serialize for Step {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Step", 7)?;
+        st.serialize_field("frame", &self.frame)?;
+        if let Some(l) = self.last_frame {
+            st.serialize_field("last_frame", &l)?;
+        }
+        st.serialize_field("rel_ts", &self.rel_ts)?;
+        st.serialize_field("osi", &self.osi)?;
+        st.serialize_field("from", &self.from)?;
+        st.serialize_field("kind", self.kind)?;
+        st.serialize_field("text", self.text())?;
+        st.end()
+    }
 }
 
 #[derive(Default)]
@@ -49,7 +68,7 @@ struct Fold {
 pub(super) struct Story {
     pub(super) steps: Vec<Step>,
     pub(super) omitted: u64,
-    /// Bytes the kept steps take (estimated: the struct and its text).
+    /// Bytes the kept steps take: their texts, and every slot of the vector.
     pub(super) bytes: usize,
     /// Steps past the all-connections budget were omitted.
     pub(super) over_budget: bool,
@@ -87,25 +106,43 @@ impl Story {
     pub(super) fn push(&mut self, s: Step) {
         self.last_kept = self.steps.len() < MAX_STEPS && self.room;
         if self.last_kept {
-            self.bytes += std::mem::size_of::<Step>() + s.text.len() + s.label.len();
+            let before = self.steps.capacity();
             self.steps.push(s);
+            // What the steps really hold: their texts, and every slot of the
+            // vector (it grows by doubling).
+            self.bytes +=
+                s_words(&self.steps) + (self.steps.capacity() - before) * size_of::<Step>();
         } else {
             self.over_budget |= !self.room;
             self.omitted += 1;
         }
     }
 
-    /// The latest step `from` sent in frame `frame`, among the steps just
-    /// pushed (a note of the same frame may follow it).
-    pub(super) fn last_at(&mut self, frame: u64, from: Dir) -> Option<&mut Step> {
+    /// Adds to the latest step `from` sent in frame `frame`, among the
+    /// steps just pushed (a note of the same frame may follow it): more
+    /// explanation, and more label.
+    pub(super) fn annotate(&mut self, frame: u64, from: Dir, text: &str, label: &str) {
         if !self.last_kept {
-            return None;
+            return;
         }
-        self.steps
+        if let Some(s) = self
+            .steps
             .iter_mut()
             .rev()
             .take_while(|s| s.frame == frame)
             .find(|s| s.from == Some(from))
+        {
+            let before = s.words.len();
+            let mut t = String::with_capacity(before + text.len() + label.len());
+            t.push_str(s.text());
+            t.push_str(text);
+            let split = t.len();
+            t.push_str(s.label());
+            t.push_str(label);
+            s.split = u32::try_from(split).unwrap_or(u32::MAX);
+            s.words = t.into_boxed_str();
+            self.bytes += s.words.len() - before;
+        }
     }
 
     /// A plain data/ACK step joins the current run.
@@ -171,16 +208,10 @@ impl Story {
             if !parts.is_empty() {
                 let _ = write!(text, ": {}", parts.join(", "));
             }
-            self.push(Step {
-                frame: f.first,
-                last_frame: Some(f.last),
-                rel_ts: f.rel_ts,
-                osi: 4,
-                from: None,
-                kind: "folded",
-                label: format!("… {} segments …", f.count),
-                text,
-            });
+            let label = format!("… {} segments …", f.count);
+            let mut s = Step::new(f.first, f.rel_ts, 4, None, "folded", text, &label);
+            s.last_frame = Some(f.last);
+            self.push(s);
         }
         for (s, _) in std::mem::take(&mut self.tail) {
             self.push(s);
@@ -188,7 +219,48 @@ impl Story {
     }
 }
 
+/// Bytes of the texts of the step just pushed.
+fn s_words(steps: &[Step]) -> usize {
+    steps.last().map_or(0, |s| s.words.len())
+}
+
 impl Step {
+    /// A step at `frame`; `from` None for a session-level note.
+    pub fn new(
+        frame: u64,
+        rel_ts: f64,
+        osi: u8,
+        from: Option<Dir>,
+        kind: &'static str,
+        mut text: String,
+        label: &str,
+    ) -> Step {
+        let split = text.len();
+        text.reserve_exact(label.len());
+        text.push_str(label);
+        Step {
+            frame,
+            last_frame: None,
+            rel_ts,
+            osi,
+            from,
+            kind,
+            // Shrunk to its length: steps wait until their connection ends.
+            words: text.into_boxed_str(),
+            split: u32::try_from(split).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// The plain-language explanation.
+    pub fn text(&self) -> &str {
+        self.words.get(..self.split as usize).unwrap_or(&self.words)
+    }
+
+    /// The short arrow label of the ladder diagram.
+    pub fn label(&self) -> &str {
+        self.words.get(self.split as usize..).unwrap_or_default()
+    }
+
     /// The frame, or the range of a folded run, as the timeline shows it.
     pub(super) fn frames(&self) -> String {
         match self.last_frame {
@@ -217,15 +289,7 @@ impl At<'_> {
         text: String,
         label: String,
     ) {
-        self.story.push(Step {
-            frame,
-            last_frame: None,
-            rel_ts: self.rel_ts,
-            osi,
-            from,
-            kind,
-            text,
-            label,
-        });
+        self.story
+            .push(Step::new(frame, self.rel_ts, osi, from, kind, text, &label));
     }
 }

@@ -258,7 +258,7 @@ fn row(o: &mut String, st: &Step, y0: u32) {
         r#"<g class="step" data-frame="{}"{last} data-osi="{}" data-from="{from}" data-kind="{}">"#,
         st.frame, st.osi, st.kind
     );
-    let _ = writeln!(o, "<title>{}</title>", xml(&st.text));
+    let _ = writeln!(o, "<title>{}</title>", xml(st.text()));
     let _ = writeln!(
         o,
         r#"<rect x="8" y="{y0}" width="{}" height="{ROW}" fill="{colour}" fill-opacity="0.10"/>"#,
@@ -282,7 +282,7 @@ fn row(o: &mut String, st: &Step, y0: u32) {
         mid + 4,
         st.osi
     );
-    let label = xml(&cut(&st.label, LABEL_CHARS));
+    let label = xml(&cut(st.label(), LABEL_CHARS));
     let centre = (CLIENT_X + SERVER_X) / 2;
     match st.from {
         Some(d) => {

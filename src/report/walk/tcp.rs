@@ -61,25 +61,11 @@ pub(super) fn steps(ev: &FrameEvent<'_, '_>, c: &SegmentContext, story: &mut Sto
     if !warn.is_empty() {
         let _ = write!(label, " [{}]", warn.join(", "));
     }
-    let step = |osi: u8, kind: &'static str, text: String, label: String| Step {
-        frame: f,
-        last_frame: None,
-        rel_ts: c.conn_rel_ts,
-        osi,
-        from,
-        kind,
-        text,
-        label,
+    let step = |osi: u8, kind: &'static str, text: String, label: String| {
+        Step::new(f, c.conn_rel_ts, osi, from, kind, text, &label)
     };
-    let note = |kind: &'static str, text: String, label: String| Step {
-        frame: f,
-        last_frame: None,
-        rel_ts: c.conn_rel_ts,
-        osi: 5,
-        from: None,
-        kind,
-        text,
-        label,
+    let note = |kind: &'static str, text: String, label: String| {
+        Step::new(f, c.conn_rel_ts, 5, None, kind, text, &label)
     };
     let mut warn_text = String::new();
     if !warn.is_empty() {
