@@ -44,7 +44,7 @@ pub const MAX_TEXT: usize = 4096;
 /// arguments); past it, rows are counted in `rows_not_listed`, not listed,
 /// until finished connections free room. With `walk`'s limit on its steps
 /// it keeps `walk` within 128 MiB on the 1 GB benchmark capture.
-pub const MAX_LISTED_BYTES: usize = 16 * 1024 * 1024;
+pub const MAX_LISTED_BYTES: usize = 12 * 1024 * 1024;
 /// Problems listed per connection in `app_problems` (the count goes on).
 pub const MAX_PROBLEMS: usize = 32;
 
@@ -172,6 +172,10 @@ pub struct AppSummary {
     /// ([`AppSummary::give_back`]), else when the summary is dropped.
     #[serde(skip)]
     held: Held,
+    /// The view does not show this connection (`--connection` left it
+    /// out): it lists nothing, so that the shown ones have the budget.
+    #[serde(skip)]
+    not_shown: bool,
 }
 
 impl AppSummary {
@@ -326,7 +330,7 @@ impl Cx<'_> {
 
     /// A row that holds `bytes` bytes may be listed in a list of `len` rows.
     pub fn listable(&mut self, len: usize, bytes: usize) -> bool {
-        self.opts.detail && len < MAX_LISTED && self.list_room(bytes)
+        self.opts.detail && !self.app.not_shown && len < MAX_LISTED && self.list_room(bytes)
     }
 }
 
@@ -399,6 +403,11 @@ impl Stack {
             ports,
             app,
         }
+    }
+
+    /// The view will not show this connection: nothing of it is listed.
+    pub fn not_shown(&mut self) {
+        self.app.not_shown = true;
     }
 
     /// Runs `f` on the first analyzer, chosen now if this is the
@@ -526,7 +535,10 @@ mod tests {
     /// The upgrade comes in no frame (0), so its reply is not timed: the
     /// budget holds only the frames and messages.
     fn session(opts: &StackOptions, n: usize) -> AppSummary {
-        let mut stack = Stack::new(opts, None);
+        session_of(opts, n, Stack::new(opts, None))
+    }
+
+    fn session_of(opts: &StackOptions, n: usize, mut stack: Stack) -> AppSummary {
         let mut out = Vec::new();
         let req = offer("/chat");
         stack.data(opts, Dir::ClientToServer, 0, req.as_bytes(), &mut out);
@@ -765,6 +777,26 @@ mod tests {
         assert_eq!(opts.budget.load(Relaxed), start);
         drop(copy);
         assert_eq!(opts.budget.load(Relaxed), start);
+    }
+
+    /// A connection the view will not show lists nothing and leaves the
+    /// budget to the others; its counts are kept.
+    #[test]
+    fn a_connection_not_shown_lists_nothing() {
+        let opts = StackOptions::default();
+        let mut hidden = Stack::new(&opts, None);
+        hidden.not_shown();
+        let sum = session_of(&opts, 3, hidden);
+        let ws = sum.websocket.as_ref().expect("websocket");
+        assert_eq!(ws.messages.get("server:text"), Some(&3));
+        assert_eq!((ws.frame_rows.len(), ws.message_rows.len()), (0, 0));
+        assert_eq!(sum.rows_not_listed, 0);
+        assert_eq!(opts.budget.load(Relaxed), 0);
+        // The same session, shown, lists its rows.
+        let shown = session(&opts, 3);
+        let ws = shown.websocket.as_ref().expect("websocket");
+        assert_eq!((ws.frame_rows.len(), ws.message_rows.len()), (3, 3));
+        assert!(opts.budget.load(Relaxed) > 0);
     }
 
     /// Without detail nothing is listed and nothing is taken.

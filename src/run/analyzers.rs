@@ -28,6 +28,9 @@ pub struct Analyzers {
     /// Summaries of connections that closed and wait to be reported (boxed:
     /// a summary is about 2 KB, and the table's spare slots would be too).
     done: HashMap<u64, Box<AppSummary>>,
+    /// The connections the view shows (`--connection`; empty: all): the
+    /// others list nothing.
+    shown: Vec<u64>,
 }
 
 impl Analyzers {
@@ -72,6 +75,7 @@ impl Analyzers {
             keep_events: wants_frames,
             ports: HashMap::default(),
             done: HashMap::default(),
+            shown: opts.filter.connections.clone(),
         }
     }
 
@@ -87,11 +91,19 @@ impl Analyzers {
         }
         let mut evs = std::mem::take(&mut self.scratch);
         let Analyzers {
-            opts, conns, ports, ..
+            opts,
+            conns,
+            ports,
+            shown,
+            ..
         } = self;
-        let stack = conns
-            .entry(stream)
-            .or_insert_with(|| Stack::new(opts, ports.get(&stream).copied()));
+        let stack = conns.entry(stream).or_insert_with(|| {
+            let mut s = Stack::new(opts, ports.get(&stream).copied());
+            if !shown.is_empty() && !shown.contains(&stream) {
+                s.not_shown();
+            }
+            s
+        });
         f(stack, opts, &mut evs);
         if self.keep_events {
             self.events.extend(evs.drain(..).map(|e| (stream, e)));
@@ -145,5 +157,55 @@ impl StreamSink for Analyzers {
         if self.conns.contains_key(&stream) {
             self.with_stack(stream, |s, opts, out| s.end(opts, dir, *at, out));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Timestamp;
+    use crate::run::options::Filter;
+
+    /// With `--connection 1`, connection 0 is decoded (its counts are kept)
+    /// but lists nothing: the budget is left to the connection shown.
+    #[test]
+    fn connections_the_view_leaves_out_list_nothing() {
+        let opts = RunOptions {
+            detail: true,
+            filter: Filter {
+                connections: vec![1],
+                ..Filter::default()
+            },
+            ..RunOptions::default()
+        };
+        let mut a = Analyzers::for_view(&opts, false);
+        let at = |frame| Moment {
+            frame,
+            ts: Timestamp { secs: 1, nanos: 0 },
+            path_rtt: [None; 2],
+        };
+        // RFC 6455's sample key and its accept value.
+        let offer = "GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        let answer = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+        let hello = [&[0x81, 5][..], b"hello"].concat();
+        for stream in [0, 1] {
+            a.data(stream, Dir::ClientToServer, &at(1), offer.as_bytes());
+            a.data(stream, Dir::ServerToClient, &at(2), answer.as_bytes());
+            a.data(stream, Dir::ServerToClient, &at(3), &hello);
+            a.data(stream, Dir::ServerToClient, &at(4), &hello);
+            a.closed(stream, 5);
+        }
+        let ws = |id: u64| a.done[&id].websocket.clone().expect("websocket");
+        let (left_out, shown) = (ws(0), ws(1));
+        assert_eq!(left_out.messages.get("server:text"), Some(&2));
+        assert_eq!(shown.messages.get("server:text"), Some(&2));
+        assert_eq!(
+            (left_out.frame_rows.len(), left_out.message_rows.len()),
+            (0, 0)
+        );
+        assert_eq!((shown.frame_rows.len(), shown.message_rows.len()), (2, 2));
+        assert_eq!(a.done[&0].rows_not_listed, 0);
     }
 }

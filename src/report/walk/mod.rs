@@ -49,7 +49,7 @@ pub use text::bar;
 
 /// Bytes of steps kept across all open connections. Past it, steps of every
 /// open connection are counted, not kept, until finished connections free room.
-pub const MAX_STEP_BYTES: usize = 24 * 1024 * 1024;
+pub const MAX_STEP_BYTES: usize = 20 * 1024 * 1024;
 /// Bytes of drawn connections an SVG document holds; connections that no
 /// longer fit are counted at its foot (and in its title). A picture larger
 /// than this is more than a browser shows usefully.
