@@ -242,7 +242,10 @@ impl<W: Write> WalkView<W> {
                     .spill
                     .take(at, &mut buf)
                     .and_then(|()| self.release(&buf, height));
-                self.spilled = buf;
+                // Kept for the next one, unless an unusually large one grew it.
+                if buf.capacity() <= MAX_WAITING_IN_MEMORY {
+                    self.spilled = buf;
+                }
                 res
             }
         }
