@@ -6,7 +6,7 @@ use crate::flow::{ConnSummary, Dir, Moment, StreamSink};
 use crate::proto::stack::{AppEvent, AppSummary, MAX_TEXT, Stack, StackOptions};
 use crate::proto::websocket::{MAX_FRAME_KEEP, MAX_MESSAGE_KEEP};
 
-use super::options::RunOptions;
+use super::options::{Filter, RunOptions};
 
 /// Bytes of a message kept for a one-line preview (60 characters, up to 4 bytes each).
 const LINE_PREVIEW: usize = 256;
@@ -28,9 +28,9 @@ pub struct Analyzers {
     /// Summaries of connections that closed and wait to be reported (boxed:
     /// a summary is about 2 KB, and the table's spare slots would be too).
     done: HashMap<u64, Box<AppSummary>>,
-    /// The connections the view shows (`--connection`; empty: all): the
-    /// others list nothing.
-    shown: Vec<u64>,
+    /// The view's filter: connections it leaves out (`--connection`) list
+    /// nothing.
+    filter: Filter,
 }
 
 impl Analyzers {
@@ -75,7 +75,7 @@ impl Analyzers {
             keep_events: wants_frames,
             ports: HashMap::default(),
             done: HashMap::default(),
-            shown: opts.filter.connections.clone(),
+            filter: opts.filter.clone(),
         }
     }
 
@@ -94,12 +94,12 @@ impl Analyzers {
             opts,
             conns,
             ports,
-            shown,
+            filter,
             ..
         } = self;
         let stack = conns.entry(stream).or_insert_with(|| {
             let mut s = Stack::new(opts, ports.get(&stream).copied());
-            if !shown.is_empty() && !shown.contains(&stream) {
+            if !filter.shows_stream(stream) {
                 s.not_shown();
             }
             s
@@ -164,7 +164,6 @@ impl StreamSink for Analyzers {
 mod tests {
     use super::*;
     use crate::capture::Timestamp;
-    use crate::run::options::Filter;
 
     /// With `--connection 1`, connection 0 is decoded (its counts are kept)
     /// but lists nothing: the budget is left to the connection shown.

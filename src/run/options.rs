@@ -203,6 +203,11 @@ impl Filter {
         self.ports.is_empty() && self.hosts.is_empty() && self.connections.is_empty()
     }
 
+    /// Connection `id` may be shown (`--connection`, when given, names it).
+    pub fn shows_stream(&self, id: u64) -> bool {
+        self.connections.is_empty() || self.connections.contains(&id)
+    }
+
     fn matches_endpoints(&self, a: Option<Endpoint>, b: Option<Endpoint>) -> bool {
         let ports_ok = self.ports.is_empty()
             || [a, b]
@@ -221,9 +226,7 @@ impl Filter {
         if self.is_empty() {
             return true;
         }
-        if !self.connections.is_empty()
-            && !tcp.is_some_and(|c| self.connections.contains(&c.stream))
-        {
+        if !tcp.map_or(self.connections.is_empty(), |c| self.shows_stream(c.stream)) {
             return false;
         }
         let (src, dst) = endpoints(pkt);
@@ -234,7 +237,7 @@ impl Filter {
     }
 
     pub fn matches_connection(&self, s: &ConnSummary) -> bool {
-        if !self.connections.is_empty() && !self.connections.contains(&s.id) {
+        if !self.shows_stream(s.id) {
             return false;
         }
         self.matches_endpoints(s.client.parse().ok(), s.server.parse().ok())

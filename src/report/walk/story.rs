@@ -106,12 +106,11 @@ impl Story {
     pub(super) fn push(&mut self, s: Step) {
         self.last_kept = self.steps.len() < MAX_STEPS && self.room;
         if self.last_kept {
-            let before = self.steps.capacity();
+            let (words, before) = (s.words.len(), self.steps.capacity());
             self.steps.push(s);
             // What the steps really hold: their texts, and every slot of the
             // vector (it grows by doubling).
-            self.bytes +=
-                s_words(&self.steps) + (self.steps.capacity() - before) * size_of::<Step>();
+            self.bytes += words + (self.steps.capacity() - before) * size_of::<Step>();
         } else {
             self.over_budget |= !self.room;
             self.omitted += 1;
@@ -217,11 +216,6 @@ impl Story {
             self.push(s);
         }
     }
-}
-
-/// Bytes of the texts of the step just pushed.
-fn s_words(steps: &[Step]) -> usize {
-    steps.last().map_or(0, |s| s.words.len())
 }
 
 impl Step {
