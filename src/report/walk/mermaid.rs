@@ -29,7 +29,7 @@ impl<W: Write> WalkView<W> {
             mermaid_text(&s.server)
         )?;
         for st in &story.steps {
-            let frames = match st.last_frame {
+            let frames = match st.last_frame() {
                 Some(l) => format!("{}–{}", st.frame, l),
                 None => st.frame.to_string(),
             };

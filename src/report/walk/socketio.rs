@@ -21,6 +21,10 @@ pub(super) fn steps(e: &EngineIoEvent, at: &mut At<'_>) {
             transport,
             packet,
         } => {
+            // A message is told by the Socket.IO packet it carries.
+            if matches!(packet, EioPacket::Message(_)) || at.omits() {
+                return;
+            }
             let who = dir.sender();
             let (text, label) = match packet {
                 EioPacket::Open(o) => (
@@ -92,6 +96,9 @@ pub(super) fn steps(e: &EngineIoEvent, at: &mut At<'_>) {
             transport,
             packet,
         } => {
+            if at.omits() {
+                return;
+            }
             let client = *dir == Dir::ClientToServer;
             let mut text = socketio::describe(packet, client);
             let handler = match (packet.ptype, &packet.event) {

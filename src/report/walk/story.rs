@@ -4,7 +4,9 @@
 //! Memory: a connection keeps at most [`MAX_STEPS`] steps (a folded run is
 //! one); the view also bounds the steps of all open connections together.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::num::NonZeroU64;
 
 use serde::Serialize;
 
@@ -18,23 +20,43 @@ const FOLD_TAIL: usize = 2;
 
 /// One line of the story.
 ///
-/// Kept by the thousand while connections are open, so its two texts share
-/// one allocation of exactly their size.
+/// Kept by the thousand while connections are open: its two texts share
+/// one allocation of exactly their size, and a plain segment keeps only
+/// its numbers until it is printed (most are folded into a run first).
 #[derive(Clone, Debug)]
 pub struct Step {
     pub frame: u64,
     /// Last frame of a folded run.
-    pub last_frame: Option<u64>,
+    last: Option<NonZeroU64>,
     /// Seconds since the connection's first segment.
     pub rel_ts: f64,
     pub osi: u8,
     /// Who sent it; null for a session-level note.
     pub from: Option<Dir>,
-    pub kind: &'static str,
-    /// The explanation, then the short arrow label of the ladder diagram.
-    words: Box<str>,
-    /// Where the label starts in `words`.
+    /// Where the label starts in the words said.
     split: u32,
+    pub kind: &'static str,
+    words: Words,
+}
+
+#[derive(Clone, Debug)]
+enum Words {
+    /// The explanation, then the short arrow label of the ladder diagram.
+    Said(Box<str>),
+    /// A plain data or ACK segment, worded when it is printed.
+    Segment(Segment),
+}
+
+/// What a plain data or ACK segment's step says, as numbers (one whose
+/// payload the snap length cut is worded at once: it is rare).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Segment {
+    pub dir: Dir,
+    pub flags: u16,
+    /// Payload bytes.
+    pub len: u32,
+    pub rel_seq: u32,
+    pub rel_ack: Option<u32>,
 }
 
 impl Serialize for Step {
@@ -42,14 +64,14 @@ impl Serialize for Step {
         use serde::ser::SerializeStruct;
         let mut st = s.serialize_struct("Step", 7)?;
         st.serialize_field("frame", &self.frame)?;
-        if let Some(l) = self.last_frame {
+        if let Some(l) = self.last_frame() {
             st.serialize_field("last_frame", &l)?;
         }
         st.serialize_field("rel_ts", &self.rel_ts)?;
         st.serialize_field("osi", &self.osi)?;
         st.serialize_field("from", &self.from)?;
         st.serialize_field("kind", self.kind)?;
-        st.serialize_field("text", self.text())?;
+        st.serialize_field("text", &self.text())?;
         st.end()
     }
 }
@@ -103,18 +125,30 @@ pub(super) struct Story {
 }
 
 impl Story {
+    /// Whether the next step pushed is kept: when it is not, a caller
+    /// skips wording it and calls [`Self::omit`] instead.
+    pub(super) fn keeps(&self) -> bool {
+        self.steps.len() < MAX_STEPS && self.room
+    }
+
     pub(super) fn push(&mut self, s: Step) {
-        self.last_kept = self.steps.len() < MAX_STEPS && self.room;
-        if self.last_kept {
-            let (words, before) = (s.words.len(), self.steps.capacity());
+        if self.keeps() {
+            self.last_kept = true;
+            let (words, before) = (s.heap_bytes(), self.steps.capacity());
             self.steps.push(s);
             // What the steps really hold: their texts, and every slot of the
             // vector (it grows by doubling).
             self.bytes += words + (self.steps.capacity() - before) * size_of::<Step>();
         } else {
-            self.over_budget |= !self.room;
-            self.omitted += 1;
+            self.omit();
         }
+    }
+
+    /// Counts a step that is not kept, as [`Self::push`] would.
+    pub(super) fn omit(&mut self) {
+        self.last_kept = false;
+        self.over_budget |= !self.room;
+        self.omitted += 1;
     }
 
     /// Adds to the latest step `from` sent in frame `frame`, among the
@@ -131,16 +165,18 @@ impl Story {
             .take_while(|s| s.frame == frame)
             .find(|s| s.from == Some(from))
         {
-            let before = s.words.len();
-            let mut t = String::with_capacity(before + text.len() + label.len());
-            t.push_str(s.text());
+            let before = s.heap_bytes();
+            let (old_text, old_label) = (s.text(), s.label());
+            let mut t =
+                String::with_capacity(old_text.len() + text.len() + old_label.len() + label.len());
+            t.push_str(&old_text);
             t.push_str(text);
             let split = t.len();
-            t.push_str(s.label());
+            t.push_str(&old_label);
             t.push_str(label);
+            s.words = Words::Said(t.into_boxed_str());
             s.split = u32::try_from(split).unwrap_or(u32::MAX);
-            s.words = t.into_boxed_str();
-            self.bytes += s.words.len() - before;
+            self.bytes = self.bytes.saturating_sub(before) + s.heap_bytes();
         }
     }
 
@@ -209,7 +245,7 @@ impl Story {
             }
             let label = format!("… {} segments …", f.count);
             let mut s = Step::new(f.first, f.rel_ts, 4, None, "folded", text, &label);
-            s.last_frame = Some(f.last);
+            s.last = NonZeroU64::new(f.last);
             self.push(s);
         }
         for (s, _) in std::mem::take(&mut self.tail) {
@@ -234,30 +270,64 @@ impl Step {
         text.push_str(label);
         Step {
             frame,
-            last_frame: None,
+            last: None,
             rel_ts,
             osi,
             from,
+            split: u32::try_from(split).unwrap_or(u32::MAX),
             kind,
             // Shrunk to its length: steps wait until their connection ends.
-            words: text.into_boxed_str(),
-            split: u32::try_from(split).unwrap_or(u32::MAX),
+            words: Words::Said(text.into_boxed_str()),
+        }
+    }
+
+    /// A plain data or ACK segment (a "data" step when it carries bytes,
+    /// else an "ack" step).
+    pub(super) fn segment(frame: u64, rel_ts: f64, seg: Segment) -> Step {
+        Step {
+            frame,
+            last: None,
+            rel_ts,
+            osi: 4,
+            from: Some(seg.dir),
+            split: 0,
+            kind: if seg.len > 0 { "data" } else { "ack" },
+            words: Words::Segment(seg),
+        }
+    }
+
+    /// Heap bytes the step holds.
+    fn heap_bytes(&self) -> usize {
+        match &self.words {
+            Words::Said(all) => all.len(),
+            Words::Segment(_) => 0,
         }
     }
 
     /// The plain-language explanation.
-    pub fn text(&self) -> &str {
-        self.words.get(..self.split as usize).unwrap_or(&self.words)
+    pub fn text(&self) -> Cow<'_, str> {
+        match &self.words {
+            Words::Said(all) => Cow::Borrowed(all.get(..self.split as usize).unwrap_or(all)),
+            Words::Segment(seg) => Cow::Owned(super::tcp::segment_text(seg, "")),
+        }
     }
 
     /// The short arrow label of the ladder diagram.
-    pub fn label(&self) -> &str {
-        self.words.get(self.split as usize..).unwrap_or_default()
+    pub fn label(&self) -> Cow<'_, str> {
+        match &self.words {
+            Words::Said(all) => Cow::Borrowed(all.get(self.split as usize..).unwrap_or_default()),
+            Words::Segment(seg) => Cow::Owned(super::tcp::segment_label(seg)),
+        }
+    }
+
+    /// Last frame of a folded run.
+    pub fn last_frame(&self) -> Option<u64> {
+        self.last.map(NonZeroU64::get)
     }
 
     /// The frame, or the range of a folded run, as the timeline shows it.
     pub(super) fn frames(&self) -> String {
-        match self.last_frame {
+        match self.last_frame() {
             Some(l) => format!("#{}–{}", self.frame, l),
             None => format!("#{}", self.frame),
         }
@@ -273,6 +343,16 @@ pub(super) struct At<'s> {
 }
 
 impl At<'_> {
+    /// The next step will not be kept: it is counted as omitted, and the
+    /// caller skips wording it (most steps of a busy capture are not kept).
+    pub fn omits(&mut self) -> bool {
+        let omits = !self.story.keeps();
+        if omits {
+            self.story.omit();
+        }
+        omits
+    }
+
     /// A step at capture frame `frame`: `from` None for a session-level note.
     pub fn step(
         &mut self,
@@ -285,5 +365,97 @@ impl At<'_> {
     ) {
         self.story
             .push(Step::new(frame, self.rel_ts, osi, from, kind, text, &label));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn said(frame: u64) -> Step {
+        Step::new(
+            frame,
+            0.0,
+            7,
+            Some(Dir::ClientToServer),
+            "x",
+            "text".into(),
+            "label",
+        )
+    }
+
+    #[test]
+    fn a_step_not_kept_is_counted_as_push_would() {
+        let mut pushed = Story::default();
+        let mut skipped = Story::default();
+        for s in [&mut pushed, &mut skipped] {
+            s.room = true;
+        }
+        pushed.push(said(1));
+        let mut at = At {
+            story: &mut skipped,
+            rel_ts: 0.0,
+        };
+        assert!(!at.omits());
+        at.step(
+            1,
+            7,
+            Some(Dir::ClientToServer),
+            "x",
+            "text".into(),
+            "label".into(),
+        );
+        // Out of room: the step is counted, not worded, and not kept.
+        pushed.room = false;
+        skipped.room = false;
+        pushed.push(said(2));
+        let mut at = At {
+            story: &mut skipped,
+            rel_ts: 0.0,
+        };
+        assert!(at.omits());
+        for s in [&pushed, &skipped] {
+            assert_eq!(s.steps.len(), 1);
+            assert_eq!((s.omitted, s.over_budget), (1, true));
+        }
+        assert_eq!(pushed.bytes, skipped.bytes);
+        // A reply's time is not added to a step that was not kept.
+        skipped.annotate(2, Dir::ClientToServer, "; pong", " (1 ms)");
+        assert_eq!(skipped.steps[0].text(), "text");
+    }
+
+    #[test]
+    fn a_plain_segment_is_worded_when_printed() {
+        let seg = |len, flags, rel_ack| Segment {
+            dir: Dir::ServerToClient,
+            flags,
+            len,
+            rel_seq: 101,
+            rel_ack,
+        };
+        let data = Step::segment(7, 0.5, seg(20, 0x018, Some(31)));
+        assert_eq!(
+            (data.kind, data.osi, data.from),
+            ("data", 4, Some(Dir::ServerToClient))
+        );
+        assert_eq!(
+            data.text(),
+            "The server sends 20 bytes (its bytes 101–120). It also acknowledges the client's bytes up to 30."
+        );
+        assert_eq!(data.label(), "20 bytes PSH, ACK seq=101 ack=31");
+        let ack = Step::segment(8, 0.5, seg(0, 0x010, Some(31)));
+        assert_eq!(ack.kind, "ack");
+        assert_eq!(
+            ack.text(),
+            "The server acknowledges the client's bytes up to 30 (ack=31)."
+        );
+        assert_eq!(ack.label(), "ACK seq=101 ack=31");
+        assert_eq!(
+            Step::segment(9, 0.5, seg(0, 0, None)).label(),
+            "no flags seq=101"
+        );
+        // Its numbers live in the step itself: no text is held until printed.
+        assert_eq!(data.heap_bytes(), 0);
+        assert!(size_of::<Step>() <= 72);
     }
 }

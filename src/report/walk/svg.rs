@@ -250,7 +250,7 @@ fn row(o: &mut String, st: &Step, y0: u32) {
         None => "",
     };
     let last = st
-        .last_frame
+        .last_frame()
         .map(|l| format!(r#" data-last-frame="{l}""#))
         .unwrap_or_default();
     let _ = writeln!(
@@ -258,13 +258,13 @@ fn row(o: &mut String, st: &Step, y0: u32) {
         r#"<g class="step" data-frame="{}"{last} data-osi="{}" data-from="{from}" data-kind="{}">"#,
         st.frame, st.osi, st.kind
     );
-    let _ = writeln!(o, "<title>{}</title>", xml(st.text()));
+    let _ = writeln!(o, "<title>{}</title>", xml(&st.text()));
     let _ = writeln!(
         o,
         r#"<rect x="8" y="{y0}" width="{}" height="{ROW}" fill="{colour}" fill-opacity="0.10"/>"#,
         PHASE_X - 14
     );
-    let frames = match st.last_frame {
+    let frames = match st.last_frame() {
         Some(l) => format!("#{}–{l}", st.frame),
         None => format!("#{}", st.frame),
     };
@@ -282,7 +282,7 @@ fn row(o: &mut String, st: &Step, y0: u32) {
         mid + 4,
         st.osi
     );
-    let label = xml(&cut(st.label(), LABEL_CHARS));
+    let label = xml(&cut(&st.label(), LABEL_CHARS));
     let centre = (CLIENT_X + SERVER_X) / 2;
     match st.from {
         Some(d) => {

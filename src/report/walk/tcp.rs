@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::story::{Step, Story};
+use super::story::{Segment, Step, Story};
 use crate::decode::segment_len;
 use crate::decode::tcp_options;
 use crate::flow::{ConnSummary, Dir, Offered, Role, SegmentContext, flags};
@@ -49,18 +49,21 @@ pub(super) fn steps(ev: &FrameEvent<'_, '_>, c: &SegmentContext, story: &mut Sto
     let len = segment_len(ev.packet, t.header_len()).unwrap_or(t.payload().len()) as u64;
     let cut = cut_note(len, t.payload().len() as u64, ev.frame.data.len());
     let fl = t.flags();
-    let mut label = tcp_flags_text(fl).replace("<none>", "no flags");
-    if len > 0 {
-        label = format!("{len} bytes {label}");
-    }
-    let _ = write!(label, " seq={}", c.rel_seq);
-    if let Some(a) = c.rel_ack {
-        let _ = write!(label, " ack={a}");
-    }
+    let seg = Segment {
+        dir: c.dir,
+        len: u32::try_from(len).unwrap_or(u32::MAX),
+        flags: fl,
+        rel_seq: c.rel_seq,
+        rel_ack: c.rel_ack,
+    };
     let warn: Vec<&str> = c.analysis.iter().map(|(_, l)| l).collect();
-    if !warn.is_empty() {
-        let _ = write!(label, " [{}]", warn.join(", "));
-    }
+    let label = || {
+        let mut label = segment_label(&seg);
+        if !warn.is_empty() {
+            let _ = write!(label, " [{}]", warn.join(", "));
+        }
+        label
+    };
     let step = |osi: u8, kind: &'static str, text: String, label: String| {
         Step::new(f, c.conn_rel_ts, osi, from, kind, text, &label)
     };
@@ -117,7 +120,7 @@ pub(super) fn steps(ev: &FrameEvent<'_, '_>, c: &SegmentContext, story: &mut Sto
             } else {
                 "syn_retransmission"
             };
-            story.push(step(4, kind, text + &warn_text, label));
+            story.push(step(4, kind, text + &warn_text, label()));
         }
         Role::SynAck => {
             let o = Offered::from_options(&tcp_options::parse(t.options(), !t.complete()));
@@ -129,7 +132,7 @@ pub(super) fn steps(ev: &FrameEvent<'_, '_>, c: &SegmentContext, story: &mut Sto
             );
             story.server_opts = Some(o);
             story.end_run();
-            story.push(step(4, "syn_ack", text + &warn_text, label));
+            story.push(step(4, "syn_ack", text + &warn_text, label()));
         }
         Role::Rst => {
             story.end_run();
@@ -143,7 +146,7 @@ pub(super) fn steps(ev: &FrameEvent<'_, '_>, c: &SegmentContext, story: &mut Sto
                         "RST — the server refuses the connection: nothing is listening on port {}.{warn_text}",
                         story.server_port
                     ),
-                    label,
+                    label(),
                 ));
                 story.push(note(
                     "refused",
@@ -155,7 +158,7 @@ pub(super) fn steps(ev: &FrameEvent<'_, '_>, c: &SegmentContext, story: &mut Sto
                     4,
                     "rst",
                     format!("RST — the {who} aborts the connection at once; no goodbye, no more data.{warn_text}"),
-                    label,
+                    label(),
                 ));
                 if !story.closed_told {
                     story.closed_told = true;
@@ -167,32 +170,13 @@ pub(super) fn steps(ev: &FrameEvent<'_, '_>, c: &SegmentContext, story: &mut Sto
                 }
             }
         }
+        _ if plain && cut.is_empty() => {
+            story.push_plain(Step::segment(f, c.conn_rel_ts, seg), len);
+        }
         _ if plain => {
-            let text = if len > 0 {
-                let mut s = format!(
-                    "The {who} sends {len} bytes (its bytes {}–{}).{cut}",
-                    c.rel_seq,
-                    c.rel_seq as u64 + len - 1
-                );
-                if let Some(a) = c.rel_ack.filter(|a| *a > 1) {
-                    let _ = write!(
-                        s,
-                        " It also acknowledges the {other}'s bytes up to {}.",
-                        a - 1
-                    );
-                }
-                s
-            } else {
-                format!(
-                    "The {who} acknowledges the {other}'s bytes up to {} (ack={}).",
-                    c.rel_ack.unwrap_or(0).saturating_sub(1),
-                    c.rel_ack.unwrap_or(0)
-                )
-            };
-            story.push_plain(
-                step(4, if len > 0 { "data" } else { "ack" }, text, label),
-                len,
-            );
+            let text = segment_text(&seg, &cut);
+            let kind = if len > 0 { "data" } else { "ack" };
+            story.push_plain(step(4, kind, text, label()), len);
         }
         _ => {
             story.end_run();
@@ -254,7 +238,7 @@ pub(super) fn steps(ev: &FrameEvent<'_, '_>, c: &SegmentContext, story: &mut Sto
             } else {
                 "segment"
             };
-            story.push(step(4, kind, text + &warn_text, label));
+            story.push(step(4, kind, text + &warn_text, label()));
             if let Some(rtt) = c.established_rtt {
                 let mut s = format!(
                     "Connection established after {} (the initial round-trip time, SYN to ACK): both sides can now send data.",
@@ -403,6 +387,57 @@ pub(super) fn header(s: &ConnSummary) -> Vec<String> {
         anomalies
     ));
     lines
+}
+
+/// A plain data or ACK segment's explanation; `cut` says what the snap
+/// length cut of its payload.
+pub(super) fn segment_text(seg: &Segment, cut: &str) -> String {
+    let (who, other) = (seg.dir.sender(), seg.dir.other().sender());
+    let mut s = String::with_capacity(112);
+    let len = u64::from(seg.len);
+    if len > 0 {
+        let _ = write!(
+            s,
+            "The {who} sends {len} bytes (its bytes {}–{}).",
+            seg.rel_seq,
+            u64::from(seg.rel_seq) + len - 1
+        );
+        s.push_str(cut);
+        if let Some(a) = seg.rel_ack.filter(|a| *a > 1) {
+            let _ = write!(
+                s,
+                " It also acknowledges the {other}'s bytes up to {}.",
+                a - 1
+            );
+        }
+    } else {
+        let a = seg.rel_ack.unwrap_or(0);
+        let _ = write!(
+            s,
+            "The {who} acknowledges the {other}'s bytes up to {} (ack={a}).",
+            a.saturating_sub(1)
+        );
+    }
+    s
+}
+
+/// A segment's arrow label: "120 bytes PSH, ACK seq=1 ack=1".
+pub(super) fn segment_label(seg: &Segment) -> String {
+    let mut label = String::with_capacity(48);
+    if seg.len > 0 {
+        let _ = write!(label, "{} bytes ", seg.len);
+    }
+    let flags = tcp_flags_text(seg.flags);
+    label.push_str(if flags == "<none>" {
+        "no flags"
+    } else {
+        &flags
+    });
+    let _ = write!(label, " seq={}", seg.rel_seq);
+    if let Some(a) = seg.rel_ack {
+        let _ = write!(label, " ack={a}");
+    }
+    label
 }
 
 /// What a segment cut by the capture's snap length lost, or nothing.

@@ -44,7 +44,7 @@ impl<W: Write> WalkView<W> {
         };
         let tag = format!("L{} {:<12}", st.osi, osi_name(st.osi));
         let body = if self.brief { st.label() } else { st.text() };
-        let body = escape(body);
+        let body = escape(&body);
         let body = if body.contains('⚠') {
             paint(c, warn_style(), &body)
         } else {
@@ -215,7 +215,7 @@ impl<W: Write> WalkView<W> {
         for st in &story.steps {
             let frames = st.frames();
             let tag = paint(c, layer_style(st.osi), &format!("L{}", st.osi));
-            let label = clip_to(&escape(st.label()), LADDER - 8);
+            let label = clip_to(&escape(&st.label()), LADDER - 8);
             let n = crate::text::width(&label);
             let line = match st.from {
                 Some(Dir::ClientToServer) => {

@@ -128,6 +128,9 @@ pub(super) fn steps(e: &WebSocketEvent, at: &mut At<'_>) {
                     }
                 }
                 OP_PING | OP_PONG => {
+                    if at.omits() {
+                        return;
+                    }
                     let name = if fr.opcode == OP_PING { "ping" } else { "pong" };
                     let mut text = format!(
                         "WebSocket {name} from the {who} ({} bytes){}",
@@ -147,6 +150,9 @@ pub(super) fn steps(e: &WebSocketEvent, at: &mut At<'_>) {
             }
         }
         WebSocketEvent::Message { dir, message: m } => {
+            if at.omits() {
+                return;
+            }
             let who = dir.sender();
             let kind = opcode_name(m.opcode);
             let len = m.length.unwrap_or(m.wire_len);
