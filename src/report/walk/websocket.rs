@@ -346,6 +346,22 @@ pub(super) fn header(w: &WebSocketSummary) -> String {
 
 /// The head of a message's text, at most `max` terminal columns.
 fn preview(data: &[u8], max: usize) -> String {
+    // Most messages are printable ASCII: a byte is a column.
+    let head = &data[..data.len().min(max.saturating_add(1))];
+    if head.iter().all(|b| (0x20..0x7f).contains(b)) {
+        let shown = &head[..head.len().min(max)];
+        let mut out = String::with_capacity(shown.len() + 3);
+        out.push_str(std::str::from_utf8(shown).unwrap_or_default());
+        if shown.len() < data.len() {
+            out.push('…');
+        }
+        return out;
+    }
+    preview_any(data, max)
+}
+
+/// [`preview`] for any bytes.
+fn preview_any(data: &[u8], max: usize) -> String {
     // A column takes at most 4 bytes; more is read than can be shown.
     let text = utf8_head(data, max.saturating_mul(4));
     let mut out = clip_width(&text, max);
@@ -388,4 +404,32 @@ fn extension_names(v: &str) -> impl Iterator<Item = &str> {
             }
             new
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ascii_previews_read_as_any_other() {
+        let long = "a".repeat(250);
+        let cases: [&[u8]; 10] = [
+            b"",
+            b"hello",
+            b"42[\"chat\",\"hi\"]",
+            long.as_bytes(),
+            &long.as_bytes()[..24],
+            &long.as_bytes()[..25],
+            b"tab\there",
+            b"bell\x07",
+            "caf\u{e9} \u{1F600}".as_bytes(),
+            b"\xff\xfe binary",
+        ];
+        for data in cases {
+            for max in [0, 1, 24, 200] {
+                assert_eq!(preview(data, max), preview_any(data, max), "{data:?} {max}");
+            }
+        }
+        assert_eq!(preview(long.as_bytes(), 24), format!("{}…", "a".repeat(24)));
+    }
 }
