@@ -153,12 +153,11 @@ impl Fields {
         &mut self,
         key: &'static str,
         label: impl Into<std::borrow::Cow<'static, str>>,
-        value: impl Into<Value>,
+        value: impl Member,
     ) -> Added<'_> {
         if let Some(out) = &mut self.json {
             member(out, key);
-            // Writing to a Vec cannot fail.
-            let _ = json_write::value(out, &value.into());
+            value.write(out);
             return Added(None);
         }
         self.all.push(Field {
@@ -189,6 +188,68 @@ impl Fields {
         write(&mut bytes);
         let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         self.add(key, label, v)
+    }
+}
+
+/// A field's value: a JSON value for [`Keep::All`], written straight into
+/// the object for [`Keep::Json`] (without building one: a number or a
+/// string is most of what a frame's fields are).
+pub(super) trait Member: Into<Value> {
+    fn write(self, out: &mut Vec<u8>);
+}
+
+macro_rules! integer_members {
+    ($($t:ty),*) => {$(
+        impl Member for $t {
+            fn write(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(itoa::Buffer::new().format(self).as_bytes());
+            }
+        }
+    )*};
+}
+integer_members!(u8, u16, u32, u64, usize, i64);
+
+impl Member for bool {
+    fn write(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(if self { b"true" } else { b"false" });
+    }
+}
+
+impl Member for &str {
+    fn write(self, out: &mut Vec<u8>) {
+        // Writing to a Vec cannot fail.
+        let _ = json_write::string(out, self);
+    }
+}
+
+impl Member for String {
+    fn write(self, out: &mut Vec<u8>) {
+        self.as_str().write(out);
+    }
+}
+
+impl Member for Vec<String> {
+    fn write(self, out: &mut Vec<u8>) {
+        Value::from(self).write(out);
+    }
+}
+
+impl Member for Value {
+    fn write(self, out: &mut Vec<u8>) {
+        let _ = json_write::value(out, &self);
+    }
+}
+
+impl Member for Option<Value> {
+    fn write(self, out: &mut Vec<u8>) {
+        self.unwrap_or(Value::Null).write(out);
+    }
+}
+
+impl Member for f64 {
+    fn write(self, out: &mut Vec<u8>) {
+        // As serde_json writes a number made from it (null when not finite).
+        Value::from(self).write(out);
     }
 }
 
