@@ -511,8 +511,9 @@ fn unfinished_messages_of_all_connections_share_one_limit() {
         assert_eq!(code, 0, "{view}: {err}");
         let recs = json(&out);
         assert_eq!(recs.len(), 70, "{view}");
-        // 64 MiB hold 64 messages of 1 MiB - 100 bytes; the 65th and later
-        // are cut, said so, and their event not decoded.
+        // 64 MiB hold 64 messages of 1 MiB - 100 bytes, 32 in each share
+        // (the even and the odd connections): the 33rd and later of each
+        // (connections 64 to 69) are cut, said so, and their event not decoded.
         for r in &recs {
             let id = r["id"].as_u64().expect("id");
             let p = problems(r);
@@ -524,7 +525,7 @@ fn unfinished_messages_of_all_connections_share_one_limit() {
                 assert!(
                     p[0].starts_with("server: WebSocket message at frames ")
                         && p[0].ends_with(
-                            " not kept whole: the 64 MiB shared by all unfinished messages were in use"
+                            " not kept whole: the 32 MiB shared by the unfinished messages of its share of the connections (every other one) were in use"
                         ),
                     "{view}: {id}: {}",
                     p[0]

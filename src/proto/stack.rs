@@ -48,8 +48,18 @@ pub const MAX_LISTED_BYTES: usize = 12 * 1024 * 1024;
 /// Problems listed per connection in `app_problems` (the count goes on).
 pub const MAX_PROBLEMS: usize = 32;
 
-/// The detail-list budget, shared by the connections of one run.
+/// The detail-list budget, shared by the connections of one run (of one
+/// of its [`SHARES`]).
 pub type ListBudget = Arc<AtomicUsize>;
+
+/// The limits the connections of a run share (their listed rows' bytes,
+/// [`MAX_LISTED_BYTES`], and their unfinished WebSocket messages' bytes,
+/// [`crate::run::MAX_HELD_MESSAGES`]) are split in this many equal parts;
+/// connection N draws on part N % SHARES. Each part is then drawn on in
+/// capture order by the one thread that decodes those connections, so two
+/// threads can decode a run's connections apart and print what one thread
+/// prints.
+pub const SHARES: usize = 2;
 
 /// What the analyzers of a run keep and share, the same for every connection.
 #[derive(Clone, Debug)]
@@ -275,7 +285,7 @@ impl Cx<'_> {
     /// Takes `bytes` of the shared budget if it has room.
     fn take_room(&mut self, bytes: usize) -> bool {
         let budget = &self.opts.budget;
-        if budget.load(Relaxed) + bytes > MAX_LISTED_BYTES {
+        if budget.load(Relaxed) + bytes > MAX_LISTED_BYTES / SHARES {
             return false;
         }
         budget.fetch_add(bytes, Relaxed);
@@ -761,7 +771,7 @@ mod tests {
         let message_row = size_of::<MessageRow>() + 5 + 8;
         // Room for a frame, a message and a frame.
         let held = 2 * frame_row + message_row;
-        let start = MAX_LISTED_BYTES - held - 10;
+        let start = MAX_LISTED_BYTES / SHARES - held - 10;
         opts.budget.store(start, Relaxed);
         let sum = session(&opts, 4);
         let ws = sum.websocket.as_ref().expect("websocket");

@@ -3,7 +3,7 @@
 use foldhash::HashMap;
 
 use crate::flow::{ConnSummary, Dir, Moment, StreamSink};
-use crate::proto::stack::{AppEvent, AppSummary, MAX_TEXT, Stack, StackOptions};
+use crate::proto::stack::{AppEvent, AppSummary, MAX_TEXT, SHARES, Stack, StackOptions};
 use crate::proto::websocket::{MAX_FRAME_KEEP, MAX_MESSAGE_KEEP};
 
 use super::options::{Filter, RunOptions};
@@ -16,7 +16,9 @@ const UNIT_PREVIEW: usize = 256;
 
 /// The protocol stacks of the connections one side of a run decodes.
 pub struct Analyzers {
-    opts: StackOptions,
+    /// The options of the connections drawing on each share of the run's
+    /// limits ([`SHARES`]).
+    opts: [StackOptions; SHARES],
     conns: HashMap<u64, Stack>,
     /// Events found while processing the current frame, with their connection.
     pub events: Vec<(u64, AppEvent)>,
@@ -31,6 +33,11 @@ pub struct Analyzers {
     /// The view's filter: connections it leaves out (`--connection`) list
     /// nothing.
     filter: Filter,
+}
+
+/// The share of the run's limits connection `stream` draws on.
+fn share(stream: u64) -> usize {
+    (stream % SHARES as u64) as usize
 }
 
 impl Analyzers {
@@ -49,26 +56,28 @@ impl Analyzers {
         } else {
             (0, 0)
         };
-        Analyzers {
-            opts: StackOptions {
-                detail: opts.detail,
-                keep_messages: if opts.whole_texts {
-                    MAX_MESSAGE_KEEP
-                } else {
-                    messages.min(MAX_TEXT)
-                },
-                keep_frames: frames,
-                list_text: if opts.whole_messages {
-                    MAX_MESSAGE_KEEP
-                } else {
-                    MAX_TEXT
-                },
-                messages: opts.messages.clone(),
-                budget: opts.lists.clone().unwrap_or_default(),
-                decode_as: opts.decode_as.clone(),
-                keylog: opts.keylog.clone(),
-                spans: opts.units,
+        let lists = opts.lists.clone().unwrap_or_default();
+        let share = |i: usize| StackOptions {
+            detail: opts.detail,
+            keep_messages: if opts.whole_texts {
+                MAX_MESSAGE_KEEP
+            } else {
+                messages.min(MAX_TEXT)
             },
+            keep_frames: frames,
+            list_text: if opts.whole_messages {
+                MAX_MESSAGE_KEEP
+            } else {
+                MAX_TEXT
+            },
+            messages: opts.messages.as_ref().map(|m| m[i].clone()),
+            budget: lists[i].clone(),
+            decode_as: opts.decode_as.clone(),
+            keylog: opts.keylog.clone(),
+            spans: opts.units,
+        };
+        Analyzers {
+            opts: std::array::from_fn(share),
             conns: HashMap::default(),
             events: Vec::new(),
             scratch: Vec::new(),
@@ -97,6 +106,7 @@ impl Analyzers {
             filter,
             ..
         } = self;
+        let opts = &opts[share(stream)];
         let stack = conns.entry(stream).or_insert_with(|| {
             let mut s = Stack::new(opts, ports.get(&stream).copied());
             if !filter.shows_stream(stream) {
@@ -121,7 +131,7 @@ impl Analyzers {
     /// The summary of a finished connection.
     pub fn finish(&mut self, s: &ConnSummary) -> Option<AppSummary> {
         self.ports.remove(&s.id);
-        let opts = &self.opts;
+        let opts = &self.opts[share(s.id)];
         let mut app = self.done.remove(&s.id).map(|a| *a).or_else(|| {
             self.conns
                 .remove(&s.id)
@@ -138,7 +148,7 @@ impl Analyzers {
     pub fn closed(&mut self, stream: u64, frame: u64) {
         if let Some(a) = self.conns.remove(&stream) {
             self.done
-                .insert(stream, Box::new(a.finish(&self.opts, frame)));
+                .insert(stream, Box::new(a.finish(&self.opts[share(stream)], frame)));
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::decode::Packet;
 use crate::flow::{ConnSummary, Endpoint, SegmentContext};
 use crate::limit::SharedLimit;
 use crate::proto::Protocol;
-use crate::proto::stack::ListBudget;
+use crate::proto::stack::{ListBudget, SHARES};
 use crate::proto::tls::keylog::KeyLog;
 
 /// Why a run stopped early.
@@ -110,13 +110,14 @@ pub struct RunOptions {
     /// Show a progress bar while reading a file (when a person watches).
     pub progress: bool,
     /// Unfinished WebSocket messages' kept bytes, for all connections
-    /// together (see [`MAX_HELD_MESSAGES`]); made by the driver when None,
-    /// so both threads of a run share one.
-    pub messages: Option<SharedLimit>,
+    /// together (see [`MAX_HELD_MESSAGES`]), in its
+    /// [`SHARES`](crate::proto::stack::SHARES); made by the driver when
+    /// None, so all threads of a run share them.
+    pub messages: Option<[SharedLimit; SHARES]>,
     /// The detail lists' bytes, for all open connections together (see
-    /// [`MAX_LISTED_BYTES`](crate::proto::stack::MAX_LISTED_BYTES)); made
-    /// by the driver when None, so all threads of a run share one.
-    pub lists: Option<ListBudget>,
+    /// [`MAX_LISTED_BYTES`](crate::proto::stack::MAX_LISTED_BYTES)), in its
+    /// shares; made by the driver when None, so all threads of a run share them.
+    pub lists: Option<[ListBudget; SHARES]>,
     /// The TLS secrets to decrypt with.
     pub keylog: Option<Arc<KeyLog>>,
     /// Also write the frames that pass the filter here (`packets -w`). Shared
@@ -127,9 +128,10 @@ pub struct RunOptions {
 impl RunOptions {
     /// The same, with the shared limits made if not given.
     pub(crate) fn shared(mut self) -> Self {
-        self.messages
-            .get_or_insert_with(|| SharedLimit::new(MAX_HELD_MESSAGES));
-        self.lists.get_or_insert_with(ListBudget::default);
+        self.messages.get_or_insert_with(|| {
+            std::array::from_fn(|_| SharedLimit::new(MAX_HELD_MESSAGES / SHARES))
+        });
+        self.lists.get_or_insert_with(Default::default);
         self
     }
 }

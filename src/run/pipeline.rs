@@ -33,7 +33,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use crate::capture::{CaptureReader, Frame, Timestamp};
 use crate::decode::Packet;
 use crate::flow::{ConnSummary, Dir, Moment, SegmentContext, StreamSink};
-use crate::proto::stack::{AppEvent, AppSummary};
+use crate::proto::stack::{AppEvent, AppSummary, SHARES};
 use crate::report::{FrameEvent, FrameRenderer, View};
 
 use super::analyzers::Analyzers;
@@ -81,11 +81,16 @@ impl Weights {
     ///   (measured on the benchmark captures), so the others take
     ///   [`FLOWS_SHARE`] connections for each of its.
     /// - Frames printed in one short line: [`LIGHT_SHARE`] each.
-    /// - Frames or connections printed at length (`walk`, `layers`, JSON or
-    ///   a table of `packets`): the reading thread decodes everything. Their
-    ///   output then never depends on which thread drew first on the limits
-    ///   all threads share ([`super::MAX_HELD_MESSAGES`], the listed
-    ///   bytes), and any thread may render any frame.
+    /// - Frames or connections printed at length: their output must never
+    ///   depend on which thread drew first on the limits the connections
+    ///   share ([`super::MAX_HELD_MESSAGES`], the listed bytes). Each limit
+    ///   is split in [`SHARES`] parts by connection number, so the reading
+    ///   thread decodes the connections of one part and the printing thread
+    ///   those of the other (`walk`): each part is drawn on by one thread,
+    ///   in capture order, as on one thread. A view whose frames any thread
+    ///   may render (`layers`, JSON or a table of `packets`) has them all
+    ///   decoded by the reading thread, which renders while the printing
+    ///   thread is behind.
     pub(super) fn for_view(view: &dyn View) -> Weights {
         let w = |reading, worker, printing| Weights {
             reading,
@@ -96,8 +101,11 @@ impl Weights {
             w(1, FLOWS_SHARE, FLOWS_SHARE)
         } else if view.light_frames() {
             w(1, LIGHT_SHARE, LIGHT_SHARE)
-        } else {
+        } else if view.frame_renderer().is_some() {
             w(1, 0, 0)
+        } else {
+            // One share each: the wheel turns once per SHARES connections.
+            w(1, 0, SHARES as u64 - 1)
         }
     }
 }
@@ -646,11 +654,14 @@ mod tests {
     fn walk_with_lists_nearly_full(file: &str, threads: usize, room: usize) -> String {
         use crate::proto::stack::MAX_LISTED_BYTES;
         use crate::report::walk::{WalkFormat, WalkView};
-        let used = MAX_LISTED_BYTES - room;
+        // Each share of the limit has `room` left.
+        let used = MAX_LISTED_BYTES / SHARES - room;
         let opts = RunOptions {
             detail: true,
             whole_messages: true,
-            lists: Some(Arc::new(std::sync::atomic::AtomicUsize::new(used))),
+            lists: Some(std::array::from_fn(|_| {
+                Arc::new(std::sync::atomic::AtomicUsize::new(used))
+            })),
             ..RunOptions::default()
         };
         let mut out = Vec::new();
@@ -750,7 +761,7 @@ mod tests {
         assert_eq!(reading, [0, 3, 6, 9]);
         assert!(layout(2, w(1, 1, 0))[0].all());
         for threads in 2..=16 {
-            for weights in [w(1, 2, 2), w(1, 1, 1), w(1, 1, 0), w(1, 0, 0)] {
+            for weights in [w(1, 2, 2), w(1, 1, 1), w(1, 1, 0), w(1, 0, 0), w(1, 0, 1)] {
                 let owners = layout(threads, weights);
                 assert_eq!(owners.len(), threads);
                 let turns = 0..owners[0].wheel * 10;
@@ -764,6 +775,30 @@ mod tests {
                 for o in &owners[1..threads - 1] {
                     assert_eq!(count(o), 10 * weights.worker);
                 }
+            }
+        }
+    }
+
+    /// `walk` on any number of threads: each share of the run's limits is
+    /// drawn on by one thread only (the connections numbered alike modulo
+    /// [`SHARES`] are decoded on the same thread).
+    #[test]
+    fn each_share_of_the_limits_is_decoded_by_one_thread() {
+        let mut out = Vec::new();
+        let view = crate::report::walk::WalkView::new(
+            &mut out,
+            crate::report::walk::WalkFormat::Json,
+            false,
+            false,
+        );
+        let weights = Weights::for_view(&view);
+        assert_eq!((weights.reading, weights.printing), (1, 1));
+        for threads in 2..=16 {
+            let owners = layout(threads, weights);
+            for stream in 0..100 {
+                let owner = owners.iter().position(|o| o.owns(stream));
+                let first = owners.iter().position(|o| o.owns(stream % SHARES as u64));
+                assert_eq!(owner, first, "{threads} threads: {stream}");
             }
         }
     }

@@ -225,7 +225,7 @@ impl WebSocket {
         if m.cut_by_shared {
             let mib = cx.opts.messages.as_ref().map_or(0, |l| l.limit() >> 20);
             cx.problem(format!(
-                "{}: WebSocket message at frames {}–{} not kept whole: the {mib} MiB shared by all unfinished messages were in use",
+                "{}: WebSocket message at frames {}–{} not kept whole: the {mib} MiB shared by the unfinished messages of its share of the connections (every other one) were in use",
                 dir.sender(),
                 m.first_frame,
                 m.last_frame
