@@ -84,10 +84,11 @@ impl Weights {
     /// - Frames or connections printed at length: their output must never
     ///   depend on which thread drew first on the limits the connections
     ///   share ([`super::MAX_HELD_MESSAGES`], the listed bytes). Each limit
-    ///   is split in [`SHARES`] parts by connection number, so the reading
-    ///   thread decodes the connections of one part and the printing thread
-    ///   those of the other (`walk`): each part is drawn on by one thread,
-    ///   in capture order, as on one thread. A view whose frames any thread
+    ///   is split in [`SHARES`] parts by connection number, so the printing
+    ///   thread decodes the connections of one part and the reading thread
+    ///   those of the others (`walk`; its printing thread also tells and
+    ///   renders every connection): each part is drawn on by one thread, in
+    ///   capture order, as on one thread. A view whose frames any thread
     ///   may render (`layers`, JSON or a table of `packets`) has them all
     ///   decoded by the reading thread, which renders while the printing
     ///   thread is behind.
@@ -104,8 +105,8 @@ impl Weights {
         } else if view.frame_renderer().is_some() {
             w(1, 0, 0)
         } else {
-            // One share each: the wheel turns once per SHARES connections.
-            w(1, 0, SHARES as u64 - 1)
+            // The wheel turns once per SHARES connections: a share per turn.
+            w(SHARES as u64 - 1, 0, 1)
         }
     }
 }
@@ -792,7 +793,8 @@ mod tests {
             false,
         );
         let weights = Weights::for_view(&view);
-        assert_eq!((weights.reading, weights.printing), (1, 1));
+        // The reading thread two shares, the printing thread one.
+        assert_eq!((weights.reading, weights.printing), (2, 1));
         for threads in 2..=16 {
             let owners = layout(threads, weights);
             for stream in 0..100 {

@@ -15,7 +15,7 @@ use crate::flow::Dir;
 use crate::proto::bytes::Part;
 use crate::proto::latency::{self, Asked, Kind};
 use crate::proto::stack::{
-    CarriedAnalyzer, Carrier, Cx, MAX_LISTED, MAX_TEXT, StreamAnalyzer, Unit,
+    CarriedAnalyzer, Carrier, Cx, MAX_LISTED, MAX_TEXT, SHARES, StreamAnalyzer, Unit,
 };
 
 /// A text message as listed: clipped like any text, and marked when the parser kept
@@ -223,9 +223,9 @@ impl WebSocket {
             self.message_counts[d][usize::from(m.opcode & 0x0f)] += 1;
         }
         if m.cut_by_shared {
-            let mib = cx.opts.messages.as_ref().map_or(0, |l| l.limit() >> 20);
+            let size = super::parser::size_text(cx.opts.messages.as_ref().map_or(0, |l| l.limit()));
             cx.problem(format!(
-                "{}: WebSocket message at frames {}–{} not kept whole: the {mib} MiB shared by the unfinished messages of its share of the connections (every other one) were in use",
+                "{}: WebSocket message at frames {}–{} not kept whole: the {size} shared by the unfinished messages of its share of the connections (one in {SHARES}) were in use",
                 dir.sender(),
                 m.first_frame,
                 m.last_frame

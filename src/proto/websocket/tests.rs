@@ -52,7 +52,7 @@ fn unfinished_messages_share_one_limit() {
     assert_eq!((m.data.len(), m.length), (0, Some(50)));
     assert_eq!(
         m.error.as_deref(),
-        Some("not kept whole: the 100 bytes shared by all unfinished messages were in use")
+        Some("not kept whole: the 100 bytes shared by unfinished messages were in use")
     );
     assert!(m.utf8_valid, "all 50 bytes were checked");
     assert_eq!(shared.used(), 80, "b's bytes given back");
