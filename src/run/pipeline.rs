@@ -10,8 +10,10 @@
 //! Socket.IO) are shared by connection ([`layout`], [`Weights`]): a
 //! connection is decoded on one thread from its first byte to its end, and
 //! the calls for it become its events in the same place. A view that prints
-//! every frame at length has them all decoded on the reading thread; `flows`
-//! and the one-line `packets` spread them over every thread. A frame whose
+//! every frame at length has them all decoded on the reading thread; `walk`
+//! has a third of them decoded on the printing thread (by the parts of the
+//! shared limits, [`SHARES`]); `flows` and the one-line `packets` spread them
+//! over every thread. A frame whose
 //! events are all known by then can be rendered on any thread before the
 //! printing one, which then writes its bytes in their place: that is done
 //! while the next thread has [`BEHIND`] batches waiting.
