@@ -111,7 +111,7 @@ pub struct RunOptions {
     pub progress: bool,
     /// Unfinished WebSocket messages' kept bytes, for all connections
     /// together (see [`MAX_HELD_MESSAGES`]), in its
-    /// [`SHARES`](crate::proto::stack::SHARES); made by the driver when
+    /// [`SHARES`]; made by the driver when
     /// None, so all threads of a run share them.
     pub messages: Option<[SharedLimit; SHARES]>,
     /// The detail lists' bytes, for all open connections together (see
