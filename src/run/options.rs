@@ -110,9 +110,8 @@ pub struct RunOptions {
     /// Show a progress bar while reading a file (when a person watches).
     pub progress: bool,
     /// Unfinished WebSocket messages' kept bytes, for all connections
-    /// together (see [`MAX_HELD_MESSAGES`]), in its
-    /// [`SHARES`]; made by the driver when
-    /// None, so all threads of a run share them.
+    /// together (see [`MAX_HELD_MESSAGES`]), in its [`SHARES`]; made by the
+    /// driver when None, so all threads of a run share them.
     pub messages: Option<[SharedLimit; SHARES]>,
     /// The detail lists' bytes, for all open connections together (see
     /// [`MAX_LISTED_BYTES`](crate::proto::stack::MAX_LISTED_BYTES)), in its
