@@ -11,6 +11,7 @@ use std::num::NonZeroU64;
 use serde::Serialize;
 
 use crate::flow::{Dir, Offered};
+use crate::report::layers::detail::tcp_flags_text;
 
 /// Steps kept per connection; later ones are counted, not kept.
 pub const MAX_STEPS: usize = 2000;
@@ -57,6 +58,59 @@ pub(super) struct Segment {
     pub len: u32,
     pub rel_seq: u32,
     pub rel_ack: Option<u32>,
+}
+
+impl Segment {
+    /// The segment's explanation; `cut` says what the snap length cut of
+    /// its payload.
+    pub(super) fn text(&self, cut: &str) -> String {
+        let (who, other) = (self.dir.sender(), self.dir.other().sender());
+        let mut s = String::with_capacity(112);
+        let len = u64::from(self.len);
+        if len > 0 {
+            let _ = write!(
+                s,
+                "The {who} sends {len} bytes (its bytes {}–{}).",
+                self.rel_seq,
+                u64::from(self.rel_seq) + len - 1
+            );
+            s.push_str(cut);
+            if let Some(a) = self.rel_ack.filter(|a| *a > 1) {
+                let _ = write!(
+                    s,
+                    " It also acknowledges the {other}'s bytes up to {}.",
+                    a - 1
+                );
+            }
+        } else {
+            let a = self.rel_ack.unwrap_or(0);
+            let _ = write!(
+                s,
+                "The {who} acknowledges the {other}'s bytes up to {} (ack={a}).",
+                a.saturating_sub(1)
+            );
+        }
+        s
+    }
+
+    /// The segment's arrow label: "120 bytes PSH, ACK seq=1 ack=1".
+    pub(super) fn label(&self) -> String {
+        let mut label = String::with_capacity(48);
+        if self.len > 0 {
+            let _ = write!(label, "{} bytes ", self.len);
+        }
+        let flags = tcp_flags_text(self.flags);
+        label.push_str(if flags == "<none>" {
+            "no flags"
+        } else {
+            &flags
+        });
+        let _ = write!(label, " seq={}", self.rel_seq);
+        if let Some(a) = self.rel_ack {
+            let _ = write!(label, " ack={a}");
+        }
+        label
+    }
 }
 
 impl Serialize for Step {
@@ -308,7 +362,7 @@ impl Step {
     pub fn text(&self) -> Cow<'_, str> {
         match &self.words {
             Words::Said(all) => Cow::Borrowed(all.get(..self.split as usize).unwrap_or(all)),
-            Words::Segment(seg) => Cow::Owned(super::tcp::segment_text(seg, "")),
+            Words::Segment(seg) => Cow::Owned(seg.text("")),
         }
     }
 
@@ -316,7 +370,7 @@ impl Step {
     pub fn label(&self) -> Cow<'_, str> {
         match &self.words {
             Words::Said(all) => Cow::Borrowed(all.get(self.split as usize..).unwrap_or_default()),
-            Words::Segment(seg) => Cow::Owned(super::tcp::segment_label(seg)),
+            Words::Segment(seg) => Cow::Owned(seg.label()),
         }
     }
 

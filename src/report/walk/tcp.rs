@@ -58,7 +58,7 @@ pub(super) fn steps(ev: &FrameEvent<'_, '_>, c: &SegmentContext, story: &mut Sto
     };
     let warn: Vec<&str> = c.analysis.iter().map(|(_, l)| l).collect();
     let label = || {
-        let mut label = segment_label(&seg);
+        let mut label = seg.label();
         if !warn.is_empty() {
             let _ = write!(label, " [{}]", warn.join(", "));
         }
@@ -174,7 +174,7 @@ pub(super) fn steps(ev: &FrameEvent<'_, '_>, c: &SegmentContext, story: &mut Sto
             story.push_plain(Step::segment(f, c.conn_rel_ts, seg), len);
         }
         _ if plain => {
-            let text = segment_text(&seg, &cut);
+            let text = seg.text(&cut);
             let kind = if len > 0 { "data" } else { "ack" };
             story.push_plain(step(4, kind, text, label()), len);
         }
@@ -387,57 +387,6 @@ pub(super) fn header(s: &ConnSummary) -> Vec<String> {
         anomalies
     ));
     lines
-}
-
-/// A plain data or ACK segment's explanation; `cut` says what the snap
-/// length cut of its payload.
-pub(super) fn segment_text(seg: &Segment, cut: &str) -> String {
-    let (who, other) = (seg.dir.sender(), seg.dir.other().sender());
-    let mut s = String::with_capacity(112);
-    let len = u64::from(seg.len);
-    if len > 0 {
-        let _ = write!(
-            s,
-            "The {who} sends {len} bytes (its bytes {}–{}).",
-            seg.rel_seq,
-            u64::from(seg.rel_seq) + len - 1
-        );
-        s.push_str(cut);
-        if let Some(a) = seg.rel_ack.filter(|a| *a > 1) {
-            let _ = write!(
-                s,
-                " It also acknowledges the {other}'s bytes up to {}.",
-                a - 1
-            );
-        }
-    } else {
-        let a = seg.rel_ack.unwrap_or(0);
-        let _ = write!(
-            s,
-            "The {who} acknowledges the {other}'s bytes up to {} (ack={a}).",
-            a.saturating_sub(1)
-        );
-    }
-    s
-}
-
-/// A segment's arrow label: "120 bytes PSH, ACK seq=1 ack=1".
-pub(super) fn segment_label(seg: &Segment) -> String {
-    let mut label = String::with_capacity(48);
-    if seg.len > 0 {
-        let _ = write!(label, "{} bytes ", seg.len);
-    }
-    let flags = tcp_flags_text(seg.flags);
-    label.push_str(if flags == "<none>" {
-        "no flags"
-    } else {
-        &flags
-    });
-    let _ = write!(label, " seq={}", seg.rel_seq);
-    if let Some(a) = seg.rel_ack {
-        let _ = write!(label, " ack={a}");
-    }
-    label
 }
 
 /// What a segment cut by the capture's snap length lost, or nothing.
