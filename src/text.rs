@@ -17,6 +17,15 @@ pub fn clip_bytes(s: &str, n: usize) -> String {
     format!("{}…", &s[..s.floor_char_boundary(n)])
 }
 
+/// A size as a person reads it: "100 bytes", "32 MiB", "21.3 MiB".
+pub fn size_text(bytes: usize) -> String {
+    if bytes < 1 << 20 {
+        return format!("{bytes} bytes");
+    }
+    let mib = format!("{:.1}", bytes as f64 / f64::from(1 << 20));
+    format!("{} MiB", mib.strip_suffix(".0").unwrap_or(&mib))
+}
+
 /// Terminal columns `s` takes (a CJK character or an emoji takes 2, a
 /// combining mark 0).
 pub fn width(s: &str) -> usize {

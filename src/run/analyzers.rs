@@ -57,7 +57,7 @@ impl Analyzers {
             (0, 0)
         };
         let lists = opts.lists.clone().unwrap_or_default();
-        let share = |i: usize| StackOptions {
+        let options = |i: usize| StackOptions {
             detail: opts.detail,
             keep_messages: if opts.whole_texts {
                 MAX_MESSAGE_KEEP
@@ -77,7 +77,7 @@ impl Analyzers {
             spans: opts.units,
         };
         Analyzers {
-            opts: std::array::from_fn(share),
+            opts: std::array::from_fn(options),
             conns: HashMap::default(),
             events: Vec::new(),
             scratch: Vec::new(),

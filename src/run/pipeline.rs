@@ -13,10 +13,10 @@
 //! every frame at length has them all decoded on the reading thread; `walk`
 //! has a third of them decoded on the printing thread (by the parts of the
 //! shared limits, [`SHARES`]); `flows` and the one-line `packets` spread them
-//! over every thread. A frame whose
-//! events are all known by then can be rendered on any thread before the
-//! printing one, which then writes its bytes in their place: that is done
-//! while the next thread has [`BEHIND`] batches waiting.
+//! over every thread. A frame whose events are all known by then can be
+//! rendered on any thread before the printing one, which then writes its
+//! bytes in their place: that is done while the next thread has [`BEHIND`]
+//! batches waiting.
 //!
 //! Memory: the recorded calls travel in batches that own copies of the
 //! stream bytes and of the frames the view shows. A batch is sent once it
@@ -764,7 +764,7 @@ mod tests {
         assert_eq!(reading, [0, 3, 6, 9]);
         assert!(layout(2, w(1, 1, 0))[0].all());
         for threads in 2..=16 {
-            for weights in [w(1, 2, 2), w(1, 1, 1), w(1, 1, 0), w(1, 0, 0), w(1, 0, 1)] {
+            for weights in [w(1, 2, 2), w(1, 1, 1), w(1, 1, 0), w(1, 0, 0), w(2, 0, 1)] {
                 let owners = layout(threads, weights);
                 assert_eq!(owners.len(), threads);
                 let turns = 0..owners[0].wheel * 10;

@@ -223,7 +223,7 @@ impl WebSocket {
             self.message_counts[d][usize::from(m.opcode & 0x0f)] += 1;
         }
         if m.cut_by_shared {
-            let size = super::parser::size_text(cx.opts.messages.as_ref().map_or(0, |l| l.limit()));
+            let size = crate::text::size_text(cx.opts.messages.as_ref().map_or(0, |l| l.limit()));
             cx.problem(format!(
                 "{}: WebSocket message at frames {}–{} not kept whole: the {size} shared by the unfinished messages of its share of the connections (one in {SHARES}) were in use",
                 dir.sender(),

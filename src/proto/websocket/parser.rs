@@ -181,15 +181,6 @@ pub enum WsEvent {
     },
 }
 
-/// A limit as a person reads it: "100 bytes", "32 MiB", "21.3 MiB".
-pub(crate) fn size_text(bytes: usize) -> String {
-    if bytes < 1 << 20 {
-        return format!("{bytes} bytes");
-    }
-    let mib = format!("{:.1}", bytes as f64 / f64::from(1 << 20));
-    format!("{} MiB", mib.strip_suffix(".0").unwrap_or(&mib))
-}
-
 /// Appends to `v` what fits under `cap`, growing the allocation no further than `cap`.
 fn extend_capped(v: &mut Vec<u8>, src: &[u8], cap: usize) {
     let take = cap.saturating_sub(v.len()).min(src.len());
@@ -855,7 +846,7 @@ impl WsParser {
             m.error.get_or_insert_with(|| INTERRUPTED.to_owned());
         }
         if m.cut_by_shared {
-            let size = size_text(m.shared.as_ref().map_or(0, |s| s.limit()));
+            let size = crate::text::size_text(m.shared.as_ref().map_or(0, |s| s.limit()));
             m.error.get_or_insert_with(|| {
                 format!("not kept whole: the {size} shared by unfinished messages were in use")
             });

@@ -75,9 +75,8 @@ pub(super) fn steps(e: &EngineIoEvent, at: &mut At<'_>) {
                     format!("⚠ not an Engine.IO packet: {why}"),
                     "EIO invalid".into(),
                 ),
-                EioPacket::Message(EioData::Text(_)) | EioPacket::Message(EioData::Binary(_)) => {
-                    return;
-                }
+                // Left out above.
+                EioPacket::Message(_) => return,
             };
             at.step(*frame, 5, Some(*dir), "engineio", text, label);
         }
