@@ -15,37 +15,108 @@ pub fn write<W: io::Write, T: Serialize + ?Sized>(out: W, v: &T) -> io::Result<(
     v.serialize(&mut ser).map_err(io::Error::from)
 }
 
-/// A JSON string, escaped as [`write`] escapes it.
+/// A JSON string, escaped as [`write`] escapes it, by hand: most strings of
+/// a record have nothing to escape, and the rest (message texts full of
+/// quotes) only a few characters. A test holds it to serde's bytes for every
+/// character of the Basic Multilingual Plane.
 pub fn string(out: &mut Vec<u8>, s: &str) -> io::Result<()> {
-    use serde::Serializer as _;
-    // Most strings of a record (names, summaries, addresses) have nothing
-    // to escape: copied as they are.
-    if !needs_escape(s.as_bytes()) {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-        return Ok(());
+    let b = s.as_bytes();
+    out.reserve(b.len() + 2);
+    out.push(b'"');
+    let (mut start, mut i) = (0, 0);
+    while i < b.len() {
+        let end = (i + 16).min(b.len());
+        if !suspect(b.get(i..end).unwrap_or_default()) {
+            i = end;
+            continue;
+        }
+        while i < end {
+            match escape_at(b, i) {
+                Some((len, c)) => {
+                    out.extend_from_slice(b.get(start..i).unwrap_or_default());
+                    push_escape(out, c);
+                    i += len;
+                    start = i;
+                }
+                None => i += 1,
+            }
+        }
     }
-    let mut ser = serde_json::Serializer::with_formatter(out, TerminalSafe);
-    (&mut ser).serialize_str(s).map_err(io::Error::from)
+    out.extend_from_slice(b.get(start..).unwrap_or_default());
+    out.push(b'"');
+    Ok(())
 }
 
-/// Whether serde_json or [`TerminalSafe`] would escape a character of `s`:
-/// C0, `"`, `\\`, DEL, C1 (C2 80–9F), U+061C (D8 9C) and the bidi controls
-/// (E2 80 8E–8F, E2 80 AA–AE, E2 81 A6–A9). Dashes, arrows and the
-/// ellipsis (E2 80 93, E2 86 92, E2 80 A6) are not: the walkthrough is full of them.
-fn needs_escape(s: &[u8]) -> bool {
-    s.iter().enumerate().any(|(i, &b)| match b {
-        0x00..=0x1f | b'"' | b'\\' | 0x7f => true,
-        0xc2 => matches!(s.get(i + 1), Some(0x80..=0x9f)),
-        0xd8 => s.get(i + 1) == Some(&0x9c),
-        0xe2 => matches!(
-            (s.get(i + 1), s.get(i + 2)),
-            (Some(0x80), Some(0x8e | 0x8f | 0xaa..=0xae)) | (Some(0x81), Some(0xa6..=0xa9))
-        ),
-        _ => false,
+/// Whether `chunk` may hold a character to escape: an ASCII one, or one of
+/// the three lead bytes of those beyond ASCII. Written as one pass the
+/// compiler turns into vector tests.
+fn suspect(chunk: &[u8]) -> bool {
+    chunk.iter().fold(false, |f, &b| {
+        f | (b < 0x20)
+            | (b == b'"')
+            | (b == b'\\')
+            | (b == 0x7f)
+            | (b == 0xc2)
+            | (b == 0xd8)
+            | (b == 0xe2)
     })
+}
+
+/// The character at `i` if it is escaped, with its length in bytes: C0,
+/// `"`, `\\`, DEL, C1 (C2 80–9F), U+061C (D8 9C) and the bidi controls
+/// (E2 80 8E–8F, E2 80 AA–AE, E2 81 A6–A9). Dashes, arrows and the
+/// ellipsis (E2 80 93, E2 86 92, E2 80 A6) are not: the walkthrough is full
+/// of them.
+fn escape_at(s: &[u8], i: usize) -> Option<(usize, u32)> {
+    let next = |k: usize| s.get(i + k).copied().unwrap_or(0);
+    match s.get(i).copied()? {
+        b @ (0x00..=0x1f | b'"' | b'\\' | 0x7f) => Some((1, u32::from(b))),
+        0xc2 if (0x80..=0x9f).contains(&next(1)) => Some((2, u32::from(next(1)))),
+        0xd8 if next(1) == 0x9c => Some((2, 0x061c)),
+        0xe2 => match (next(1), next(2)) {
+            (0x80, c @ (0x8e | 0x8f | 0xaa..=0xae)) => Some((3, 0x2000 + u32::from(c & 0x3f))),
+            (0x81, c @ 0xa6..=0xa9) => Some((3, 0x2040 + u32::from(c & 0x3f))),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// An escaped character as serde_json writes it (the short forms of JSON,
+/// else `\\u` and four lowercase hex digits).
+fn push_escape(out: &mut Vec<u8>, c: u32) {
+    let short: &[u8] = match c {
+        0x22 => b"\\\"",
+        0x5c => b"\\\\",
+        0x08 => b"\\b",
+        0x09 => b"\\t",
+        0x0a => b"\\n",
+        0x0c => b"\\f",
+        0x0d => b"\\r",
+        _ => b"",
+    };
+    if !short.is_empty() {
+        out.extend_from_slice(short);
+        return;
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(b"\\u");
+    for shift in [12, 8, 4, 0] {
+        out.push(HEX[((c >> shift) & 0xf) as usize]);
+    }
+}
+
+/// Whether [`string`] would escape a character of `s`.
+#[cfg(test)]
+fn needs_escape(s: &[u8]) -> bool {
+    (0..s.len()).any(|i| escape_at(s, i).is_some())
+}
+
+/// A number as serde_json writes an `f64`: the shortest digits that read
+/// back the same, `null` when not finite.
+pub fn float(out: &mut Vec<u8>, v: f64) {
+    // Writing to a Vec cannot fail.
+    let _ = write(&mut *out, &v);
 }
 
 /// A key and its colon; keys are identifiers, written as they are.
@@ -135,5 +206,30 @@ mod tests {
             "FIN — its bytes 1–120, ©, ؛ …".as_bytes()
         ));
         assert!(super::needs_escape("a\u{202e}b".as_bytes()));
+    }
+
+    /// Characters to escape, and ones that share their lead bytes, at every
+    /// place around the 16-byte steps the writer takes.
+    #[test]
+    fn escapes_across_chunk_edges_are_written_as_serde_writes_them() {
+        let specials = [
+            "\"", "\\", "\n", "\u{1}", "\u{7f}", "\u{85}", "\u{a9}", "\u{61c}", "\u{61b}",
+            "\u{200e}", "\u{2013}", "\u{202e}", "\u{2069}", "\u{2192}", "é", "日",
+        ];
+        for pad in 0..40 {
+            for a in specials {
+                for b in specials {
+                    let s = format!("{}{a}{}{b}x", "p".repeat(pad), "é".repeat(pad % 7));
+                    let mut fast = Vec::new();
+                    super::string(&mut fast, &s).expect("vec");
+                    let mut serde = Vec::new();
+                    super::write(&mut serde, &s).expect("vec");
+                    assert_eq!(fast, serde, "{s:?}");
+                }
+            }
+        }
+        let mut out = Vec::new();
+        super::string(&mut out, "say \"hi\"\u{202e}").expect("vec");
+        assert_eq!(out, b"\"say \\\"hi\\\"\\u202e\"");
     }
 }

@@ -65,7 +65,10 @@ impl WebSocket {
             }
             p.keep_frames(cx.opts.keep_frames);
             if carried.is_none() {
-                p.keep_messages(cx.opts.keep_messages.max(cx.opts.list_text));
+                // The lists' text counts only where rows are listed: without
+                // them (`flows`) a plain message is never copied.
+                let listed = if cx.opts.detail { cx.opts.list_text } else { 0 };
+                p.keep_messages(cx.opts.keep_messages.max(listed));
             }
             p
         };

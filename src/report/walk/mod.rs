@@ -129,6 +129,8 @@ pub struct WalkView<W: Write> {
     /// Where most of them wait, and a buffer to read one back.
     spill: Spill,
     spilled: Vec<u8>,
+    /// The JSON record being written, reused from one to the next.
+    json: Vec<u8>,
     /// Bytes of them kept in memory ([`MAX_WAITING_IN_MEMORY`]), and how
     /// many waited in the file.
     in_memory: usize,
@@ -172,6 +174,7 @@ impl<W: Write> WalkView<W> {
             order: InOrder::default().max_items(MAX_WAITING),
             spill: Spill::default(),
             spilled: Vec::new(),
+            json: Vec::new(),
             in_memory: MAX_WAITING_IN_MEMORY,
             to_file: 0,
             svg_height: 0,
