@@ -119,3 +119,17 @@ mod tests {
         assert_eq!(clip_bytes("héllo", 6), "héllo");
     }
 }
+
+/// Lower-case hex of `b`.
+pub fn hex(b: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(b.len() * 2);
+    for &x in b {
+        for nibble in [x >> 4, x & 0xf] {
+            s.push(char::from(
+                DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'?'),
+            ));
+        }
+    }
+    s
+}

@@ -25,7 +25,7 @@ use std::io;
 
 use serde_json::{Map, Value};
 
-use crate::text::clip_chars;
+use crate::text::{clip_chars, hex};
 
 /// Characters of a piece of input quoted in an error message.
 const QUOTED: usize = 40;
@@ -512,20 +512,6 @@ impl io::Write for Capped {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
-}
-
-/// Lower-case hex of `b`.
-fn hex(b: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(b.len() * 2);
-    for &x in b {
-        for nibble in [x >> 4, x & 0xf] {
-            s.push(char::from(
-                DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'?'),
-            ));
-        }
-    }
-    s
 }
 
 #[cfg(test)]

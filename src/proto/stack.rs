@@ -344,6 +344,24 @@ impl Cx<'_> {
     pub fn listable(&mut self, len: usize, bytes: usize) -> bool {
         self.opts.detail && !self.app.not_shown && len < MAX_LISTED && self.list_room(bytes)
     }
+
+    /// Whether [`Self::listable`] could say yes to a row of at least `bytes`
+    /// bytes now, without taking any room: a decoder asks before it copies
+    /// what only a listed row needs.
+    pub fn may_list(&self, len: usize, bytes: usize) -> bool {
+        self.opts.detail
+            && !self.app.not_shown
+            && len < MAX_LISTED
+            && self.opts.budget.load(Relaxed) + bytes <= MAX_LISTED_BYTES / SHARES
+    }
+
+    /// A row that [`Self::may_list`] turned away earlier: counted where
+    /// [`Self::listable`] would have counted it.
+    pub fn not_listed(&mut self, len: usize) {
+        if self.opts.detail && !self.app.not_shown && len < MAX_LISTED {
+            self.app.rows_not_listed += 1;
+        }
+    }
 }
 
 /// One protocol over a byte stream, both directions.

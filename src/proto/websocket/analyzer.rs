@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 
 use super::coding::{OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, opcode_name};
 use super::deflate::DeflateParams;
-use super::parser::{FrameInfo, MessageInfo, Side, WsEvent, WsParser};
+use super::parser::{FrameInfo, MAX_MESSAGE_KEEP, MessageInfo, Side, WsEvent, WsParser};
 use super::record::{CloseInfo, FrameRow, MessageRow, WebSocketEvent, WebSocketSummary};
 use crate::flow::Dir;
 use crate::proto::bytes::Part;
@@ -69,6 +69,16 @@ impl WebSocket {
                 // them (`flows`) a plain message is never copied.
                 let listed = if cx.opts.detail { cx.opts.list_text } else { 0 };
                 p.keep_messages(cx.opts.keep_messages.max(listed));
+            }
+            if cx.opts.detail {
+                // Without a row, a data frame's payload is not shown, and a
+                // plain message only as the head the events carry.
+                let message = if carried.is_none() {
+                    cx.opts.keep_messages
+                } else {
+                    MAX_MESSAGE_KEEP
+                };
+                p.keep_unlisted(0, message);
             }
             p
         };
@@ -179,20 +189,17 @@ impl WebSocket {
         } else {
             2 * f.payload.len().min(64)
         };
-        if cx.listable(listed, size_of::<FrameRow>() + held) {
+        if f.unlisted {
+            cx.not_listed(listed);
+        } else if cx.listable(listed, size_of::<FrameRow>() + held) {
             let (text, text_truncated) = if f.opcode == OP_TEXT && f.fin && !f.rsv1 {
                 let (t, cut) = listed_text(&f.payload, f.payload_len, MAX_TEXT);
                 (Some(t), cut)
             } else {
                 (None, false)
             };
-            let data_hex = (f.opcode != OP_TEXT && !f.payload.is_empty()).then(|| {
-                f.payload
-                    .iter()
-                    .take(64)
-                    .map(|b| format!("{b:02x}"))
-                    .collect()
-            });
+            let data_hex = (f.opcode != OP_TEXT && !f.payload.is_empty())
+                .then(|| crate::text::hex(f.payload.get(..64).unwrap_or(&f.payload)));
             if let Some(ws) = &mut cx.app.websocket {
                 ws.frame_rows.push(FrameRow {
                     frame: f.frame,
@@ -263,7 +270,9 @@ impl WebSocket {
             _ => 0,
         } + m.segments.frames.len() * size_of::<u64>()
             + m.error.as_ref().map_or(0, String::len);
-        if cx.listable(listed, size_of::<MessageRow>() + held) {
+        if m.unlisted {
+            cx.not_listed(listed);
+        } else if cx.listable(listed, size_of::<MessageRow>() + held) {
             let total = m.length.unwrap_or(m.wire_len);
             let (text, text_truncated) = if m.opcode == OP_TEXT {
                 let (t, cut) = listed_text(&m.data, total, cap);
@@ -326,6 +335,15 @@ impl StreamAnalyzer for WebSocket {
         let p = &mut self.parsers[dir as usize];
         // The stream offset of the parser's byte 0.
         let base = cx.at.and_then(|a| a.checked_sub(p.seen()));
+        if cx.opts.detail {
+            let ws = cx.app.websocket.as_ref();
+            let frames = ws.map_or(0, |w| w.frame_rows.len());
+            let messages = ws.map_or(0, |w| w.message_rows.len());
+            p.rows_listable(
+                cx.may_list(frames, size_of::<FrameRow>()),
+                cx.may_list(messages, size_of::<MessageRow>()),
+            );
+        }
         p.push(bytes, frame, &mut evs);
         for e in evs.drain(..) {
             match e {

@@ -101,6 +101,9 @@ pub struct FrameInfo {
     pub stream_at: Option<u64>,
     /// Capture frame that delivered the header's first byte.
     pub first_frame: u64,
+    /// A data frame that began while its row could not be listed (see
+    /// [`WsParser::rows_listable`]): its payload was not kept.
+    pub unlisted: bool,
     /// For a close frame: status code and reason (None when the payload is empty).
     ///
     /// `Some((None, ""))` for a close frame without a status code (payload shorter than 2
@@ -139,6 +142,10 @@ pub struct MessageInfo {
     pub fragments: u64,
     /// Capture frames that delivered its bytes (headers and payload).
     pub segments: Segments,
+    /// The message began while its row could not be listed (see
+    /// [`WsParser::rows_listable`]): only the head an unlisted message
+    /// needs was kept.
+    pub unlisted: bool,
 }
 
 /// Capture frames that carried a message, in order: all of them counted,
@@ -224,6 +231,10 @@ pub(super) struct OpenFrame {
     /// Payload bytes read so far.
     pub(super) done: u64,
     pub(super) keep: Vec<u8>,
+    /// Bytes of the payload kept in `keep`.
+    pub(super) keep_limit: usize,
+    /// Less was kept than a listed frame keeps.
+    pub(super) unlisted: bool,
     pub(super) role: Role,
 }
 
@@ -258,6 +269,8 @@ pub(super) struct OpenMessage {
     pub(super) cut_by_shared: bool,
     pub(super) fragments: u64,
     pub(super) segments: Segments,
+    /// Less is kept than a listed message keeps.
+    pub(super) unlisted: bool,
 }
 
 impl OpenMessage {
@@ -387,6 +400,12 @@ pub struct WsParser {
     keep: usize,
     /// Bytes kept of each data frame's payload (control frames keep [`MAX_FRAME_KEEP`]).
     frame_keep: usize,
+    /// Bytes kept of a message, and of a data frame's payload, that begins
+    /// while its row cannot be listed.
+    keep_unlisted: usize,
+    frame_keep_unlisted: usize,
+    /// Whether a data frame's row, and a message's, can still be listed.
+    rows: [bool; 2],
     /// This side sent a close frame.
     closed: bool,
     stop: Option<&'static str>,
@@ -425,6 +444,9 @@ impl WsParser {
             scratch: Vec::new(),
             keep: MAX_MESSAGE_KEEP,
             frame_keep: MAX_FRAME_KEEP,
+            keep_unlisted: MAX_MESSAGE_KEEP,
+            frame_keep_unlisted: MAX_FRAME_KEEP,
+            rows: [true; 2],
             closed: false,
             stop: None,
             frames: 0,
@@ -513,6 +535,23 @@ impl WsParser {
     /// payload; control frames (a close frame's reason) are kept whole.
     pub fn keep_frames(&mut self, n: usize) {
         self.frame_keep = n.min(MAX_FRAME_KEEP);
+    }
+
+    /// Bytes kept of a data frame's payload and of a message that begin
+    /// while their rows cannot be listed (see [`Self::rows_listable`]): what
+    /// is shown of them without a row. By default as much as of the others.
+    pub fn keep_unlisted(&mut self, frame: usize, message: usize) {
+        self.frame_keep_unlisted = frame;
+        self.keep_unlisted = message;
+    }
+
+    /// Whether a data frame's row (`frames`) and a message's (`messages`)
+    /// could be listed now; set before each push. A frame or message that
+    /// begins while they cannot keeps only [`Self::keep_unlisted`] and is
+    /// reported `unlisted`: most of a long capture's frames are never listed,
+    /// and copying their payloads was most of their cost.
+    pub fn rows_listable(&mut self, frames: bool, messages: bool) {
+        self.rows = [frames, messages];
     }
 
     /// The stream lost bytes (a capture gap): framing cannot be trusted any more; the parser stops and reports nothing further.
@@ -664,6 +703,14 @@ impl WsParser {
             OP_PING | OP_PONG => Role::Control,
             _ => Role::Ignored,
         };
+        let (keep_limit, unlisted) = match role {
+            Role::Control => (MAX_FRAME_KEEP, false),
+            _ if self.rows[0] => (self.frame_keep, false),
+            _ => {
+                let k = self.frame_keep_unlisted.min(self.frame_keep);
+                (k, k < self.frame_keep)
+            }
+        };
         if role == Role::Message
             && let Some(m) = &mut self.msg
         {
@@ -685,6 +732,8 @@ impl WsParser {
             first_frame: self.hdr_frame,
             done: 0,
             keep: Vec::new(),
+            keep_limit,
+            unlisted,
             role,
         });
         if payload_len == 0 {
@@ -694,6 +743,12 @@ impl WsParser {
 
     /// Opens a data message; a compressed one is refused at once if the window is lost.
     fn open_message(&mut self, opcode: u8, compressed: bool) {
+        let (keep, unlisted) = if self.rows[1] {
+            (self.keep, false)
+        } else {
+            let k = self.keep_unlisted.min(self.keep);
+            (k, k < self.keep)
+        };
         let mut m = OpenMessage {
             first_frame: self.hdr_frame,
             last_frame: self.hdr_frame,
@@ -707,12 +762,13 @@ impl WsParser {
             inflate_failed: false,
             stream_end: false,
             utf8: Utf8Stream::default(),
-            keep: self.keep,
+            keep,
             shared: self.shared.clone(),
             counted: 0,
             cut_by_shared: false,
             fragments: 0,
             segments: Segments::default(),
+            unlisted,
         };
         if compressed {
             let (bits, reset_each) = (self.window_bits, self.reset_each);
@@ -737,10 +793,7 @@ impl WsParser {
             Role::Message => self.msg.as_mut(),
             _ => None,
         };
-        let frame_keep = match f.role {
-            Role::Control => MAX_FRAME_KEEP,
-            _ => self.frame_keep,
-        };
+        let frame_keep = f.keep_limit;
         for piece in chunk.chunks(UNMASK_CHUNK) {
             let want_frame = f.keep.len() < frame_keep;
             let want_msg = msg.as_ref().is_some_and(|m| {
@@ -808,6 +861,7 @@ impl WsParser {
             at: f.at,
             stream_at: None,
             first_frame: f.first_frame,
+            unlisted: f.unlisted,
             close,
         }));
         if f.role == Role::Message {
@@ -884,6 +938,7 @@ impl WsParser {
             cut_by_shared: m.cut_by_shared,
             fragments: m.fragments,
             segments: std::mem::take(&mut m.segments),
+            unlisted: m.unlisted,
         }));
     }
 }

@@ -999,3 +999,53 @@ fn arbitrary_window_bits_never_panic() {
         }
     }
 }
+
+/// A frame or message that begins while its row cannot be listed keeps
+/// only what an unlisted one shows, and says so; one that began with room
+/// keeps its bytes even if the room goes while it is read, and a close
+/// frame always keeps its reason.
+#[test]
+fn frames_and_messages_begun_without_a_row_keep_only_their_head() {
+    let mut p = WsParser::new(Side::Client, None);
+    p.keep_messages(MAX_MESSAGE_KEEP);
+    p.keep_unlisted(0, 10);
+    let mut ev = Vec::new();
+    let key = Some([1, 2, 3, 4]);
+    p.rows_listable(false, false);
+    p.push(&encode(true, false, OP_TEXT, &[b'a'; 300], key), 1, &mut ev);
+    let wire = encode(true, false, OP_TEXT, &[b'b'; 300], key);
+    let (head, tail) = wire.split_at(100);
+    p.rows_listable(true, true);
+    p.push(head, 2, &mut ev);
+    p.rows_listable(false, false);
+    p.push(tail, 3, &mut ev);
+    p.push(
+        &encode(true, false, OP_CLOSE, b"\x03\xe8bye", key),
+        4,
+        &mut ev,
+    );
+    let f = frames(&ev);
+    assert_eq!(
+        f.iter()
+            .map(|f| (f.frame, f.payload.len(), f.unlisted))
+            .collect::<Vec<_>>(),
+        [(1, 0, true), (3, 300, false), (4, 5, false)]
+    );
+    assert_eq!(f[2].close, Some((Some(1000), "bye".into())));
+    let m = messages(&ev);
+    assert_eq!(m[0].data, [b'a'; 10]);
+    assert_eq!((m[0].length, m[0].unlisted), (Some(300), true));
+    assert_eq!(m[1].data, [b'b'; 300]);
+    assert!(!m[1].unlisted);
+    // Without a smaller keep for unlisted ones (a carried protocol needs
+    // whole messages), nothing is marked.
+    let mut q = WsParser::new(Side::Client, None);
+    q.rows_listable(false, false);
+    let mut ev = Vec::new();
+    q.push(&encode(true, false, OP_TEXT, &[b'c'; 300], key), 1, &mut ev);
+    assert_eq!(
+        (messages(&ev)[0].data.len(), messages(&ev)[0].unlisted),
+        (300, false)
+    );
+    assert!(frames(&ev)[0].payload.len() == 300 && !frames(&ev)[0].unlisted);
+}
