@@ -87,6 +87,20 @@ pub fn printable(data: &[u8]) -> Option<&str> {
     (!t.is_empty() && !t.chars().any(char::is_control)).then_some(t)
 }
 
+/// Lower-case hex of `b`.
+pub fn hex(b: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(b.len() * 2);
+    for &x in b {
+        for nibble in [x >> 4, x & 0xf] {
+            s.push(char::from(
+                DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'?'),
+            ));
+        }
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,18 +132,4 @@ mod tests {
         assert_eq!(clip_bytes("héllo", 3), "hé…");
         assert_eq!(clip_bytes("héllo", 6), "héllo");
     }
-}
-
-/// Lower-case hex of `b`.
-pub fn hex(b: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(b.len() * 2);
-    for &x in b {
-        for nibble in [x >> 4, x & 0xf] {
-            s.push(char::from(
-                DIGITS.get(usize::from(nibble)).copied().unwrap_or(b'?'),
-            ));
-        }
-    }
-    s
 }
