@@ -312,6 +312,7 @@ fn walk(
         ..l
     };
     let threads = if streams { 1 } else { threads };
+    view = view.render_threads(threads);
     (input.name(), input.run(&mut view, l, threads))
 }
 

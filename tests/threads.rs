@@ -116,3 +116,35 @@ fn filters_and_a_cut_capture_print_the_same() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `walk` on two threads or more renders finished connections in runs, on
+/// several threads (up to 64 at a time, and every open one at the end of a
+/// capture): 200 WebSocket connections one after another, some finishing as
+/// the capture goes and the rest at its end, print as on one thread.
+#[test]
+fn connections_rendered_in_runs_print_as_on_one_thread() {
+    use common::synth::{Session, tmp, websocket_upgrade, ws_frame};
+    let path = tmp("threads-runs.pcap");
+    let mut s = Session::new(&path);
+    for i in 0..200u16 {
+        websocket_upgrade(&mut s, None, "/chat");
+        s.server(&ws_frame(1, format!("hello {i} – \"quoted\"").as_bytes()));
+        s.w.wait(100_000);
+        s = s.reconnect(40001 + i);
+    }
+    s.close();
+    let p = path.to_str().expect("utf-8 path");
+    for v in [
+        &["walk"][..],
+        &["walk", "--format", "json"],
+        &["walk", "--brief"],
+    ] {
+        let mut args = v.to_vec();
+        args.push(p);
+        same_every_way(&args, &["2", "3", "4"]);
+    }
+    let records = common::json_lines(&["walk", "--format", "json", "--threads", "3", p]);
+    assert_eq!(records.len(), 201);
+    let ids: Vec<u64> = records.iter().filter_map(|r| r["id"].as_u64()).collect();
+    assert_eq!(ids, (0..201).collect::<Vec<u64>>());
+}

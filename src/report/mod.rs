@@ -72,6 +72,15 @@ pub trait View {
     fn connection(&mut self, _summary: &ConnSummary, _app: Option<&AppSummary>) -> io::Result<()> {
         Ok(())
     }
+    /// [`Self::connection`], handed the summaries to keep: a view may render
+    /// them later (several at once, on several threads), in the same order.
+    fn connection_owned(
+        &mut self,
+        summary: ConnSummary,
+        app: Option<AppSummary>,
+    ) -> io::Result<()> {
+        self.connection(&summary, app.as_ref())
+    }
     /// A connection the filter leaves out of the listing: a view may still
     /// need its facts (a Socket.IO session that spans it and a listed one).
     fn unlisted(&mut self, _summary: &ConnSummary, _app: Option<&AppSummary>) {}

@@ -41,7 +41,7 @@ impl<'v> Consumer<'v> {
         self.tally.connections.fetch_add(1, Relaxed);
         if self.filter.matches_connection(&s) {
             self.tally.listed.fetch_add(1, Relaxed);
-            self.view.connection(&s, app.as_ref())?;
+            self.view.connection_owned(s, app)?;
         } else {
             self.view.unlisted(&s, app.as_ref());
         }

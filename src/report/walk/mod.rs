@@ -59,6 +59,13 @@ pub const MAX_SVG_BYTES: usize = 16 * 1024 * 1024;
 pub const MAX_WAITING_IN_MEMORY: usize = 4 * 1024 * 1024;
 /// Rendered connections waiting for their turn (in memory or in the file).
 pub const MAX_WAITING: usize = 1 << 16;
+/// Finished connections that wait to be rendered together (text and JSON,
+/// `--threads` 2 or more), and the bytes of stories and summaries they may
+/// hold: a capture's end finishes every open connection at once.
+pub const MAX_PENDING: usize = 64;
+pub const MAX_PENDING_BYTES: usize = 8 * 1024 * 1024;
+/// Fewest connections a rendering thread is given.
+const PENDING_PER_THREAD: usize = 8;
 
 /// What `walk` prints: the walkthrough as text, or as a picture or record.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -157,6 +164,23 @@ pub struct WalkView<W: Write> {
     /// rendered resumes.
     clients: clients::Clients,
     resume: Option<clients::Resume>,
+    /// Finished connections waiting to be rendered together ([`MAX_PENDING`],
+    /// or [`MAX_PENDING_BYTES`] of stories and summaries), and on how many
+    /// threads at most.
+    pending: Vec<Pending>,
+    pending_bytes: usize,
+    render_threads: usize,
+    /// This thread's renderer and the other rendering threads, once needed.
+    rendering: Option<Box<WalkView<Vec<u8>>>>,
+    helpers: Vec<Helper>,
+}
+
+/// A finished connection, told but not yet rendered.
+struct Pending {
+    s: ConnSummary,
+    app: Option<AppSummary>,
+    story: Story,
+    resume: Option<clients::Resume>,
 }
 
 impl<W: Write> WalkView<W> {
@@ -190,7 +214,21 @@ impl<W: Write> WalkView<W> {
             live: false,
             clients: clients::Clients::default(),
             resume: None,
+            pending: Vec::new(),
+            pending_bytes: 0,
+            render_threads: 1,
+            rendering: None,
+            helpers: Vec::new(),
         }
+    }
+
+    /// Threads that may render finished connections together (default 1:
+    /// each is rendered as it finishes). With more, text and JSON
+    /// connections wait, up to [`MAX_PENDING`], to be rendered at once, each
+    /// thread taking a run of them; the output is the same.
+    pub fn render_threads(mut self, n: usize) -> Self {
+        self.render_threads = n.max(1);
+        self
     }
 
     /// Bytes of steps all open connections may hold together (default
@@ -309,6 +347,160 @@ impl<W: Write> WalkView<W> {
     }
 }
 
+impl<W: Write> WalkView<W> {
+    /// A finished connection's story, with its part in the Socket.IO
+    /// sessions and what it resumes (in `resume`) noted: what is told of it
+    /// in the order connections finish, before it is rendered.
+    fn finished_story(&mut self, s: &ConnSummary, app: Option<&AppSummary>) -> Story {
+        self.evicted += u64::from(s.evicted);
+        self.session_part(s, app, true);
+        self.resume = self.clients.connection(s, app, true);
+        let mut story = self.stories.remove(&s.id).unwrap_or_default();
+        self.step_bytes = self.step_bytes.saturating_sub(story.bytes);
+        // The folded run's last steps are kept whatever the budget: they are few.
+        story.room = true;
+        story.end_run();
+        story
+    }
+
+    /// A rendered connection takes its place: printed now if its turn has
+    /// come, else kept (in memory or in the file) until it has.
+    fn place(&mut self, id: u64, mut text: Vec<u8>) -> io::Result<()> {
+        let waits = self.order.would_wait(id);
+        let to_file = waits && self.order.held_bytes() + text.len() > self.in_memory;
+        let (held, weight) = match to_file.then(|| self.spill.put(&text)).flatten() {
+            Some(at) => {
+                self.to_file += 1;
+                (Held::File(at), 0)
+            }
+            None => {
+                if waits {
+                    // Grown by doubling: up to half of it would be spare while it waits.
+                    text.shrink_to_fit();
+                }
+                let weight = text.len();
+                (Held::Memory(text), weight)
+            }
+        };
+        for t in self.order.push(id, (held, self.svg_height), weight) {
+            self.release_held(t)?;
+        }
+        if self.order.is_empty() {
+            self.spill.clear();
+        }
+        Ok(())
+    }
+
+    /// Renders the connections waiting to be rendered, split over up to
+    /// `render_threads` threads (at the end of a capture the reading thread
+    /// has nothing left to do), then places them in the order they finished.
+    fn render_pending(&mut self) -> io::Result<()> {
+        let jobs = std::mem::take(&mut self.pending);
+        self.pending_bytes = 0;
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let ways = self
+            .render_threads
+            .min(jobs.len().div_ceil(PENDING_PER_THREAD))
+            .max(1);
+        let per = jobs.len().div_ceil(ways);
+        let mut jobs = jobs;
+        // The runs after the first go to the helpers, the first is rendered
+        // here; each comes back with its texts, in order.
+        let mut runs = Vec::new();
+        while jobs.len() > per {
+            runs.push(jobs.split_off(jobs.len() - per));
+        }
+        runs.reverse();
+        let sent = runs.len();
+        while self.helpers.len() < sent {
+            let r = self.renderer();
+            self.helpers.push(Helper::start(r));
+        }
+        for (h, run) in self.helpers.iter().zip(runs) {
+            h.give(run);
+        }
+        let mut mine = match self.rendering.take() {
+            Some(r) => r,
+            None => Box::new(self.renderer()),
+        };
+        let texts = mine.render_all(&jobs);
+        self.rendering = Some(mine);
+        let mut done = vec![(jobs, texts)];
+        for h in self.helpers.iter().take(sent) {
+            done.push(h.take()?);
+        }
+        for (run, texts) in done {
+            for (job, text) in run.iter().zip(texts) {
+                self.shown += 1;
+                self.place(job.s.id, text?)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A view that renders a connection as this one does, into memory.
+    fn renderer(&self) -> WalkView<Vec<u8>> {
+        WalkView::new(Vec::new(), self.format, self.color, self.brief)
+            .quiet(self.quiet)
+            .step_budget(self.step_budget)
+    }
+}
+
+/// Rendered texts of a run of connections, with the run.
+type Rendered = (Vec<Pending>, Vec<io::Result<Vec<u8>>>);
+
+/// A thread that renders runs of finished connections for the view; it
+/// lives as long as the view (one per extra rendering thread, started when
+/// first needed), so its allocations are reused from run to run.
+struct Helper {
+    give: std::sync::mpsc::Sender<Vec<Pending>>,
+    take: std::sync::mpsc::Receiver<Rendered>,
+}
+
+impl Helper {
+    fn start(mut r: WalkView<Vec<u8>>) -> Helper {
+        let (give, jobs) = std::sync::mpsc::channel::<Vec<Pending>>();
+        let (back, take) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for run in jobs {
+                let texts = r.render_all(&run);
+                if back.send((run, texts)).is_err() {
+                    break;
+                }
+            }
+        });
+        Helper { give, take }
+    }
+
+    fn give(&self, run: Vec<Pending>) {
+        // A helper that is gone says so in take.
+        let _ = self.give.send(run);
+    }
+
+    fn take(&self) -> io::Result<Rendered> {
+        self.take
+            .recv()
+            .map_err(|_| io::Error::other("a rendering thread stopped"))
+    }
+}
+
+impl WalkView<Vec<u8>> {
+    /// Each connection's text, as [`View::connection`] renders it.
+    fn render_all(&mut self, jobs: &[Pending]) -> Vec<io::Result<Vec<u8>>> {
+        jobs.iter()
+            .map(|j| {
+                self.resume = j.resume.clone();
+                self.out.capture = Some(Vec::new());
+                let res = self.emit(&j.s, j.app.as_ref(), &j.story);
+                let text = self.out.capture.take().unwrap_or_default();
+                res.map(|()| text)
+            })
+            .collect()
+    }
+}
+
 impl<W: Write> View for WalkView<W> {
     fn frame(&mut self, ev: &FrameEvent<'_, '_>) -> io::Result<()> {
         let Some(c) = ev.tcp else { return Ok(()) };
@@ -342,14 +534,7 @@ impl<W: Write> View for WalkView<W> {
     }
 
     fn connection(&mut self, s: &ConnSummary, app: Option<&AppSummary>) -> io::Result<()> {
-        self.evicted += u64::from(s.evicted);
-        self.session_part(s, app, true);
-        self.resume = self.clients.connection(s, app, true);
-        let mut story = self.stories.remove(&s.id).unwrap_or_default();
-        self.step_bytes = self.step_bytes.saturating_sub(story.bytes);
-        // The folded run's last steps are kept whatever the budget: they are few.
-        story.room = true;
-        story.end_run();
+        let story = self.finished_story(s, app);
         // An SVG document is written at the end, live or not.
         if self.live && self.format != WalkFormat::Svg {
             self.shown += 1;
@@ -371,29 +556,28 @@ impl<W: Write> View for WalkView<W> {
         // several times larger than what is printed of them).
         self.out.capture = Some(Vec::new());
         let res = self.emit(s, app, &story);
-        let mut text = self.out.capture.take().unwrap_or_default();
+        let text = self.out.capture.take().unwrap_or_default();
         res?;
-        let waits = self.order.would_wait(s.id);
-        let to_file = waits && self.order.held_bytes() + text.len() > self.in_memory;
-        let (held, weight) = match to_file.then(|| self.spill.put(&text)).flatten() {
-            Some(at) => {
-                self.to_file += 1;
-                (Held::File(at), 0)
-            }
-            None => {
-                if waits {
-                    // Grown by doubling: up to half of it would be spare while it waits.
-                    text.shrink_to_fit();
-                }
-                let weight = text.len();
-                (Held::Memory(text), weight)
-            }
-        };
-        for t in self.order.push(s.id, (held, self.svg_height), weight) {
-            self.release_held(t)?;
+        self.place(s.id, text)
+    }
+
+    fn connection_owned(&mut self, s: ConnSummary, app: Option<AppSummary>) -> io::Result<()> {
+        if self.render_threads < 2
+            || self.live
+            || !matches!(self.format, WalkFormat::Text | WalkFormat::Json)
+        {
+            return self.connection(&s, app.as_ref());
         }
-        if self.order.is_empty() {
-            self.spill.clear();
+        let story = self.finished_story(&s, app.as_ref());
+        self.pending_bytes += story.bytes + app.as_ref().map_or(0, AppSummary::weight);
+        self.pending.push(Pending {
+            s,
+            app,
+            story,
+            resume: self.resume.take(),
+        });
+        if self.pending.len() >= MAX_PENDING || self.pending_bytes >= MAX_PENDING_BYTES {
+            self.render_pending()?;
         }
         Ok(())
     }
@@ -404,6 +588,7 @@ impl<W: Write> View for WalkView<W> {
     }
 
     fn finish(&mut self) -> io::Result<()> {
+        self.render_pending()?;
         for t in self.order.drain() {
             self.release_held(t)?;
         }
