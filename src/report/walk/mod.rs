@@ -4,7 +4,8 @@
 //! segments are folded into one line so long transfers stay readable.
 //!
 //! Memory: a connection keeps at most [`MAX_STEPS`] steps (a folded run is
-//! one). A finished connection is rendered at once and only its text waits
+//! one). A finished connection is rendered at once (with several threads,
+//! in runs of at most [`MAX_RENDER_RUN`]) and only its text waits
 //! for the lower-numbered ones: [`MAX_WAITING_IN_MEMORY`] bytes of it in
 //! memory, the rest in a temporary file ([`super::spill`]), at most
 //! [`MAX_WAITING`] connections. Past that, or with no temporary file,
@@ -62,8 +63,8 @@ pub const MAX_WAITING: usize = 1 << 16;
 /// Finished connections that wait to be rendered together (text and JSON,
 /// `--threads` 2 or more), and the bytes of stories and summaries they may
 /// hold: a capture's end finishes every open connection at once.
-pub const MAX_PENDING: usize = 64;
-pub const MAX_PENDING_BYTES: usize = 8 * 1024 * 1024;
+pub const MAX_RENDER_RUN: usize = 64;
+pub const MAX_RENDER_RUN_BYTES: usize = 8 * 1024 * 1024;
 /// Fewest connections a rendering thread is given.
 const PENDING_PER_THREAD: usize = 8;
 
@@ -164,8 +165,8 @@ pub struct WalkView<W: Write> {
     /// rendered resumes.
     clients: clients::Clients,
     resume: Option<clients::Resume>,
-    /// Finished connections waiting to be rendered together ([`MAX_PENDING`],
-    /// or [`MAX_PENDING_BYTES`] of stories and summaries), and on how many
+    /// Finished connections waiting to be rendered together ([`MAX_RENDER_RUN`],
+    /// or [`MAX_RENDER_RUN_BYTES`] of stories and summaries), and on how many
     /// threads at most.
     pending: Vec<Pending>,
     pending_bytes: usize,
@@ -224,7 +225,7 @@ impl<W: Write> WalkView<W> {
 
     /// Threads that may render finished connections together (default 1:
     /// each is rendered as it finishes). With more, text and JSON
-    /// connections wait, up to [`MAX_PENDING`], to be rendered at once, each
+    /// connections wait, up to [`MAX_RENDER_RUN`], to be rendered at once, each
     /// thread taking a run of them; the output is the same.
     pub fn render_threads(mut self, n: usize) -> Self {
         self.render_threads = n.max(1);
@@ -576,7 +577,7 @@ impl<W: Write> View for WalkView<W> {
             story,
             resume: self.resume.take(),
         });
-        if self.pending.len() >= MAX_PENDING || self.pending_bytes >= MAX_PENDING_BYTES {
+        if self.pending.len() >= MAX_RENDER_RUN || self.pending_bytes >= MAX_RENDER_RUN_BYTES {
             self.render_pending()?;
         }
         Ok(())
