@@ -9,6 +9,9 @@ use crate::report::flows::human_secs;
 
 /// The reply's time, added to its step (and to its arrow's label).
 pub(super) fn told(r: &Reply, story: &mut Story) {
+    if !story.annotates() {
+        return;
+    }
     story.annotate(
         r.to_frame,
         r.asked_by.other(),

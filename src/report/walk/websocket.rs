@@ -156,7 +156,11 @@ pub(super) fn steps(e: &WebSocketEvent, at: &mut At<'_>) {
             let who = dir.sender();
             let kind = opcode_name(m.opcode);
             let len = m.length.unwrap_or(m.wire_len);
-            let mut text = format!(
+            // Room for the longest wording, a 200-column preview and the
+            // label, so the step's text is not moved as it grows.
+            let mut text = String::with_capacity(512);
+            let _ = write!(
+                text,
                 "The {who} sends a {kind} message of {len} byte{}",
                 if len == 1 { "" } else { "s" }
             );
@@ -372,11 +376,18 @@ fn preview_any(data: &[u8], max: usize) -> String {
 }
 
 fn hex_preview(data: &[u8]) -> String {
-    let mut s: String = data.iter().take(16).map(|b| format!("{b:02x} ")).collect();
-    if data.len() > 16 {
-        s.push('…');
+    let hex = crate::text::hex(data.get(..16).unwrap_or(data));
+    let mut s = String::with_capacity(3 * 16 + '…'.len_utf8());
+    for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
+        if i > 0 {
+            s.push(' ');
+        }
+        s.push_str(std::str::from_utf8(pair).unwrap_or_default());
     }
-    s.trim_end().to_owned()
+    if data.len() > 16 {
+        s.push_str(" …");
+    }
+    s
 }
 
 /// "frames 14, 15, 17", or "frames 14–90" when there are many.
@@ -409,6 +420,18 @@ fn extension_names(v: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn binary_previews_show_sixteen_bytes_in_hex() {
+        assert_eq!(hex_preview(&[]), "");
+        assert_eq!(hex_preview(&[0x0a, 0xff]), "0a ff");
+        let b: Vec<u8> = (0..17).collect();
+        assert_eq!(
+            hex_preview(&b),
+            "00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f …"
+        );
+        assert_eq!(hex_preview(&b[..16]).len(), 16 * 3 - 1);
+    }
 
     #[test]
     fn ascii_previews_read_as_any_other() {
