@@ -204,14 +204,16 @@ impl Clients {
         let (at, by) = match by_pid {
             Some(i) => (Some(i), "recovery_pid"),
             None => (
+                // The cheap tests first: most remembered connections are
+                // taken or too long ago.
                 self.parts.iter().rposition(|q| {
-                    q.client_ip == client_ip
-                        && q.server == s.server
-                        && q.path == path
+                    !q.taken
                         && !q.client_left
-                        && !q.taken
                         && q.end <= s.start
                         && s.start - q.end < GUESS_WINDOW
+                        && q.client_ip == client_ip
+                        && q.server == s.server
+                        && q.path == path
                         && q.eio_sid != so.sid
                 }),
                 "guess",
