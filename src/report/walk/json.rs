@@ -222,6 +222,40 @@ fn member(buf: &mut Vec<u8>, key: &str) {
     json_write::key(buf, key);
 }
 
+/// A string member left out when absent (`skip_serializing_if = "Option::is_none"`).
+fn str_member(buf: &mut Vec<u8>, key: &str, v: Option<&str>) -> io::Result<()> {
+    match v {
+        Some(v) => {
+            member(buf, key);
+            json_write::string(buf, v)
+        }
+        None => Ok(()),
+    }
+}
+
+/// A flag member written only when set (`skip_serializing_if = "Not::not"`).
+fn flag_member(buf: &mut Vec<u8>, key: &str, set: bool) {
+    if set {
+        member(buf, key);
+        boolean(buf, true);
+    }
+}
+
+fn uint_member(buf: &mut Vec<u8>, key: &str, n: u64) {
+    member(buf, key);
+    uint(buf, n);
+}
+
+fn boolean_member(buf: &mut Vec<u8>, key: &str, b: bool) {
+    member(buf, key);
+    boolean(buf, b);
+}
+
+fn dir_member(buf: &mut Vec<u8>, key: &str, d: Dir) {
+    member(buf, key);
+    dir(buf, d);
+}
+
 fn uint(buf: &mut Vec<u8>, n: u64) {
     buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
@@ -256,8 +290,7 @@ fn step(buf: &mut Vec<u8>, s: &Step) -> io::Result<()> {
     }
     member(buf, "rel_ts");
     json_write::float(buf, s.rel_ts);
-    member(buf, "osi");
-    uint(buf, u64::from(s.osi));
+    uint_member(buf, "osi", u64::from(s.osi));
     member(buf, "from");
     match s.from {
         Some(d) => dir(buf, d),
@@ -274,30 +307,15 @@ fn step(buf: &mut Vec<u8>, s: &Step) -> io::Result<()> {
 fn frame_row(buf: &mut Vec<u8>, f: &FrameRow) -> io::Result<()> {
     buf.extend_from_slice(b"{\"frame\":");
     uint(buf, f.frame);
-    member(buf, "from");
-    dir(buf, f.from);
-    member(buf, "fin");
-    boolean(buf, f.fin);
-    member(buf, "rsv1");
-    boolean(buf, f.rsv1);
-    member(buf, "opcode");
-    uint(buf, u64::from(f.opcode));
-    member(buf, "masked");
-    boolean(buf, f.masked);
-    member(buf, "payload_len");
-    uint(buf, f.payload_len);
-    if let Some(t) = &f.text {
-        member(buf, "text");
-        json_write::string(buf, t)?;
-    }
-    if f.text_truncated {
-        member(buf, "text_truncated");
-        boolean(buf, true);
-    }
-    if let Some(h) = &f.data_hex {
-        member(buf, "data_hex");
-        json_write::string(buf, h)?;
-    }
+    dir_member(buf, "from", f.from);
+    boolean_member(buf, "fin", f.fin);
+    boolean_member(buf, "rsv1", f.rsv1);
+    uint_member(buf, "opcode", u64::from(f.opcode));
+    boolean_member(buf, "masked", f.masked);
+    uint_member(buf, "payload_len", f.payload_len);
+    str_member(buf, "text", f.text.as_deref())?;
+    flag_member(buf, "text_truncated", f.text_truncated);
+    str_member(buf, "data_hex", f.data_hex.as_deref())?;
     buf.push(b'}');
     Ok(())
 }
@@ -305,23 +323,17 @@ fn frame_row(buf: &mut Vec<u8>, f: &FrameRow) -> io::Result<()> {
 fn message_row(buf: &mut Vec<u8>, m: &MessageRow) -> io::Result<()> {
     buf.extend_from_slice(b"{\"first_frame\":");
     uint(buf, m.first_frame);
-    member(buf, "last_frame");
-    uint(buf, m.last_frame);
-    member(buf, "from");
-    dir(buf, m.from);
-    member(buf, "opcode");
-    uint(buf, u64::from(m.opcode));
+    uint_member(buf, "last_frame", m.last_frame);
+    dir_member(buf, "from", m.from);
+    uint_member(buf, "opcode", u64::from(m.opcode));
     member(buf, "length");
     match m.length {
         Some(n) => uint(buf, n),
         None => buf.extend_from_slice(b"null"),
     }
-    member(buf, "wire_len");
-    uint(buf, m.wire_len);
-    member(buf, "compressed");
-    boolean(buf, m.compressed);
-    member(buf, "fragments");
-    uint(buf, m.fragments);
+    uint_member(buf, "wire_len", m.wire_len);
+    boolean_member(buf, "compressed", m.compressed);
+    uint_member(buf, "fragments", m.fragments);
     member(buf, "segments");
     buf.push(b'[');
     for (i, f) in m.segments.iter().enumerate() {
@@ -331,28 +343,12 @@ fn message_row(buf: &mut Vec<u8>, m: &MessageRow) -> io::Result<()> {
         uint(buf, *f);
     }
     buf.push(b']');
-    member(buf, "segments_count");
-    uint(buf, m.segments_count);
-    if let Some(t) = &m.text {
-        member(buf, "text");
-        json_write::string(buf, t)?;
-    }
-    if m.text_truncated {
-        member(buf, "text_truncated");
-        boolean(buf, true);
-    }
-    if let Some(d) = &m.data_b64 {
-        member(buf, "data_b64");
-        json_write::string(buf, d)?;
-    }
-    if m.data_truncated {
-        member(buf, "data_truncated");
-        boolean(buf, true);
-    }
-    if let Some(e) = &m.error {
-        member(buf, "error");
-        json_write::string(buf, e)?;
-    }
+    uint_member(buf, "segments_count", m.segments_count);
+    str_member(buf, "text", m.text.as_deref())?;
+    flag_member(buf, "text_truncated", m.text_truncated);
+    str_member(buf, "data_b64", m.data_b64.as_deref())?;
+    flag_member(buf, "data_truncated", m.data_truncated);
+    str_member(buf, "error", m.error.as_deref())?;
     buf.push(b'}');
     Ok(())
 }
@@ -360,10 +356,8 @@ fn message_row(buf: &mut Vec<u8>, m: &MessageRow) -> io::Result<()> {
 fn sio_row(buf: &mut Vec<u8>, r: &SioRow) -> io::Result<()> {
     buf.extend_from_slice(b"{\"frame\":");
     uint(buf, r.frame);
-    member(buf, "complete_frame");
-    uint(buf, r.complete_frame);
-    member(buf, "from");
-    dir(buf, r.from);
+    uint_member(buf, "complete_frame", r.complete_frame);
+    dir_member(buf, "from", r.from);
     member(buf, "transport");
     json_write::string(buf, r.transport)?;
     member(buf, "engine_type");
