@@ -101,9 +101,29 @@ pub fn hex(b: &[u8]) -> String {
     s
 }
 
+/// Lower-case hex of `b`, a space between bytes: "0a ff 3c".
+pub fn spaced_hex(b: &[u8]) -> String {
+    let h = hex(b);
+    let mut s = String::with_capacity(h.len() + h.len() / 2);
+    for (i, pair) in h.as_bytes().chunks(2).enumerate() {
+        if i > 0 {
+            s.push(' ');
+        }
+        s.push_str(std::str::from_utf8(pair).unwrap_or_default());
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_lower_case_with_or_without_spaces() {
+        assert_eq!(hex(&[0x0a, 0xff, 0x3c]), "0aff3c");
+        assert_eq!(spaced_hex(&[0x0a, 0xff, 0x3c]), "0a ff 3c");
+        assert_eq!(spaced_hex(&[]), "");
+    }
 
     #[test]
     fn cuts_by_terminal_columns_and_never_splits_a_character() {

@@ -286,11 +286,10 @@ impl Cx<'_> {
 
     /// Takes `bytes` of the shared budget if it has room.
     fn take_room(&mut self, bytes: usize) -> bool {
-        let budget = &self.opts.budget;
-        if budget.load(Relaxed) + bytes > MAX_LISTED_BYTES / SHARES {
+        if !self.has_room(bytes) {
             return false;
         }
-        budget.fetch_add(bytes, Relaxed);
+        self.opts.budget.fetch_add(bytes, Relaxed);
         self.app.held.bytes += bytes;
         true
     }
@@ -342,25 +341,33 @@ impl Cx<'_> {
 
     /// A row that holds `bytes` bytes may be listed in a list of `len` rows.
     pub fn listable(&mut self, len: usize, bytes: usize) -> bool {
-        self.opts.detail && !self.app.not_shown && len < MAX_LISTED && self.list_room(bytes)
+        self.lists(len) && self.list_room(bytes)
     }
 
     /// Whether [`Self::listable`] could say yes to a row of at least `bytes`
     /// bytes now, without taking any room: a decoder asks before it copies
     /// what only a listed row needs.
     pub fn may_list(&self, len: usize, bytes: usize) -> bool {
-        self.opts.detail
-            && !self.app.not_shown
-            && len < MAX_LISTED
-            && self.opts.budget.load(Relaxed) + bytes <= MAX_LISTED_BYTES / SHARES
+        self.lists(len) && self.has_room(bytes)
     }
 
     /// A row that [`Self::may_list`] turned away earlier: counted where
     /// [`Self::listable`] would have counted it.
     pub fn not_listed(&mut self, len: usize) {
-        if self.opts.detail && !self.app.not_shown && len < MAX_LISTED {
+        if self.lists(len) {
             self.app.rows_not_listed += 1;
         }
+    }
+
+    /// The view lists this connection's rows, and a list of `len` has room
+    /// for one more.
+    fn lists(&self, len: usize) -> bool {
+        self.opts.detail && !self.app.not_shown && len < MAX_LISTED
+    }
+
+    /// This connection's part of the budget has room for `bytes` more.
+    fn has_room(&self, bytes: usize) -> bool {
+        self.opts.budget.load(Relaxed) + bytes <= MAX_LISTED_BYTES / SHARES
     }
 }
 

@@ -250,7 +250,7 @@ fn payload_text(opcode: u8, data: &[u8]) -> Option<String> {
     if opcode == OP_TEXT || (opcode != OP_BINARY && crate::text::printable(data).is_some()) {
         return Some(String::from_utf8_lossy(data).into_owned());
     }
-    let mut s: String = data.iter().take(32).map(|b| format!("{b:02x}")).collect();
+    let mut s = crate::text::hex(data.get(..32).unwrap_or(data));
     if data.len() > 32 {
         s.push('…');
     }

@@ -317,7 +317,7 @@ pub fn certificate_subject(cert: &[u8]) -> Option<String> {
                 [0x55, 0x04, 0x08] => "ST".to_owned(),
                 [0x55, 0x04, 0x0a] => "O".to_owned(),
                 [0x55, 0x04, 0x0b] => "OU".to_owned(),
-                other => other.iter().map(|b| format!("{b:02x}")).collect(),
+                other => crate::text::hex(other),
             };
             parts.push(format!("{key}={}", name(value)));
         }

@@ -271,6 +271,13 @@ fn dir(buf: &mut Vec<u8>, d: Dir) {
     });
 }
 
+fn opt_uint(buf: &mut Vec<u8>, n: Option<u64>) {
+    match n {
+        Some(n) => uint(buf, n),
+        None => buf.extend_from_slice(b"null"),
+    }
+}
+
 fn opt_str(buf: &mut Vec<u8>, s: Option<&str>) -> io::Result<()> {
     match s {
         Some(s) => json_write::string(buf, s),
@@ -285,8 +292,7 @@ fn step(buf: &mut Vec<u8>, s: &Step) -> io::Result<()> {
     buf.extend_from_slice(b"{\"frame\":");
     uint(buf, s.frame);
     if let Some(l) = s.last_frame() {
-        member(buf, "last_frame");
-        uint(buf, l);
+        uint_member(buf, "last_frame", l);
     }
     member(buf, "rel_ts");
     json_write::float(buf, s.rel_ts);
@@ -327,10 +333,7 @@ fn message_row(buf: &mut Vec<u8>, m: &MessageRow) -> io::Result<()> {
     dir_member(buf, "from", m.from);
     uint_member(buf, "opcode", u64::from(m.opcode));
     member(buf, "length");
-    match m.length {
-        Some(n) => uint(buf, n),
-        None => buf.extend_from_slice(b"null"),
-    }
+    opt_uint(buf, m.length);
     uint_member(buf, "wire_len", m.wire_len);
     boolean_member(buf, "compressed", m.compressed);
     uint_member(buf, "fragments", m.fragments);
@@ -367,10 +370,7 @@ fn sio_row(buf: &mut Vec<u8>, r: &SioRow) -> io::Result<()> {
     member(buf, "namespace");
     opt_str(buf, r.namespace.as_deref())?;
     member(buf, "ack_id");
-    match r.ack_id {
-        Some(n) => uint(buf, n),
-        None => buf.extend_from_slice(b"null"),
-    }
+    opt_uint(buf, r.ack_id);
     member(buf, "event");
     opt_str(buf, r.event.as_deref())?;
     member(buf, "args");

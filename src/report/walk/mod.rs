@@ -364,6 +364,19 @@ impl<W: Write> WalkView<W> {
         story
     }
 
+    /// A connection rendered into memory rather than to the output.
+    fn rendered(
+        &mut self,
+        s: &ConnSummary,
+        app: Option<&AppSummary>,
+        story: &Story,
+    ) -> io::Result<Vec<u8>> {
+        self.out.capture = Some(Vec::new());
+        let res = self.emit(s, app, story);
+        let text = self.out.capture.take().unwrap_or_default();
+        res.map(|()| text)
+    }
+
     /// A rendered connection takes its place: printed now if its turn has
     /// come, else kept (in memory or in the file) until it has.
     fn place(&mut self, id: u64, mut text: Vec<u8>) -> io::Result<()> {
@@ -493,10 +506,7 @@ impl WalkView<Vec<u8>> {
         jobs.iter()
             .map(|j| {
                 self.resume = j.resume.clone();
-                self.out.capture = Some(Vec::new());
-                let res = self.emit(&j.s, j.app.as_ref(), &j.story);
-                let text = self.out.capture.take().unwrap_or_default();
-                res.map(|()| text)
+                self.rendered(&j.s, j.app.as_ref(), &j.story)
             })
             .collect()
     }
@@ -555,10 +565,7 @@ impl<W: Write> View for WalkView<W> {
         }
         // Rendered now, so only its text waits (a story and its summaries are
         // several times larger than what is printed of them).
-        self.out.capture = Some(Vec::new());
-        let res = self.emit(s, app, &story);
-        let text = self.out.capture.take().unwrap_or_default();
-        res?;
+        let text = self.rendered(s, app, &story)?;
         self.place(s.id, text)
     }
 

@@ -205,15 +205,15 @@ impl Story {
         self.omitted += 1;
     }
 
-    /// Adds to the latest step `from` sent in frame `frame`, among the
-    /// steps just pushed (a note of the same frame may follow it): more
-    /// explanation, and more label.
     /// Whether [`Self::annotate`] would add to a step: the last step pushed
     /// was kept (a caller words its annotation only then).
     pub(super) fn annotates(&self) -> bool {
         self.last_kept
     }
 
+    /// Adds to the latest step `from` sent in frame `frame`, among the
+    /// steps just pushed (a note of the same frame may follow it): more
+    /// explanation, and more label.
     pub(super) fn annotate(&mut self, frame: u64, from: Dir, text: &str, label: &str) {
         if !self.last_kept {
             return;

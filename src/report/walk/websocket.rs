@@ -376,14 +376,7 @@ fn preview_any(data: &[u8], max: usize) -> String {
 }
 
 fn hex_preview(data: &[u8]) -> String {
-    let hex = crate::text::hex(data.get(..16).unwrap_or(data));
-    let mut s = String::with_capacity(3 * 16 + '…'.len_utf8());
-    for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
-        if i > 0 {
-            s.push(' ');
-        }
-        s.push_str(std::str::from_utf8(pair).unwrap_or_default());
-    }
+    let mut s = crate::text::spaced_hex(data.get(..16).unwrap_or(data));
     if data.len() > 16 {
         s.push_str(" …");
     }

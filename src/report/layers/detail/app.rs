@@ -25,7 +25,7 @@ use crate::proto::stack::AppEvent;
 use crate::proto::websocket::coding::opcode_name;
 use crate::proto::websocket::parser::{FrameInfo, MessageInfo};
 use crate::proto::websocket::record::WebSocketEvent;
-use crate::text::clip_chars;
+use crate::text::{clip_chars, spaced_hex};
 
 /// Characters of a payload, a message or an argument list shown in a field.
 const PREVIEW_CHARS: usize = 120;
@@ -441,20 +441,12 @@ fn preview(kept: &[u8], len: u64, text: bool) -> (String, bool) {
             return (clip_chars(valid, PREVIEW_CHARS), cut);
         }
     }
-    let hex: Vec<String> = kept
-        .iter()
-        .take(PREVIEW_HEX)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let mut hex = spaced_hex(kept.get(..PREVIEW_HEX).unwrap_or(kept));
     let cut = (kept.len().min(PREVIEW_HEX) as u64) < len;
-    (
-        if cut {
-            format!("{} …", hex.join(" "))
-        } else {
-            hex.join(" ")
-        },
-        cut,
-    )
+    if cut {
+        hex.push_str(" …");
+    }
+    (hex, cut)
 }
 
 #[cfg(test)]

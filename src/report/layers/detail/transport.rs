@@ -262,7 +262,7 @@ fn options_json(opts: &[TcpOption], out: &mut Vec<u8>) {
                 number(out, "ecr", *ecr);
             }
             TcpOption::FastOpen(c) => {
-                let hex: String = c.iter().map(|b| format!("{b:02x}")).collect();
+                let hex = crate::text::hex(c);
                 out.extend_from_slice(b",\"cookie\":");
                 let _ = json_write::string(out, &hex);
             }
