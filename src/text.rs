@@ -114,9 +114,74 @@ pub fn spaced_hex(b: &[u8]) -> String {
     s
 }
 
+/// Appends `n` in decimal. `write!` goes through the formatting machinery,
+/// which costs more than the rest of a layer when every frame of a capture
+/// is described (`packets --format json`).
+pub fn push_int(s: &mut String, n: impl itoa::Integer) {
+    s.push_str(itoa::Buffer::new().format(n));
+}
+
+/// Appends `secs.nanos` with nine decimals, as `format!("{secs}.{nanos:09}")`
+/// writes it.
+pub fn push_secs_nanos(s: &mut String, secs: impl itoa::Integer, nanos: u32) {
+    push_int(s, secs);
+    if nanos > 999_999_999 {
+        // Not a fraction of a second: written as it is, as `{:09}` would.
+        s.push('.');
+        push_int(s, nanos);
+        return;
+    }
+    let mut frac = *b".000000000";
+    let mut n = nanos;
+    for d in frac.iter_mut().skip(1).rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    s.push_str(std::str::from_utf8(&frac).unwrap_or_default());
+}
+
+/// Appends an IPv4 address in dotted decimal, as `Ipv4Addr` displays it.
+pub fn push_ipv4(s: &mut String, a: std::net::Ipv4Addr) {
+    for (i, o) in a.octets().into_iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        push_int(s, o);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_and_addresses_are_pushed_as_format_writes_them() {
+        let mut s = String::new();
+        push_int(&mut s, -42i64);
+        push_int(&mut s, u64::MAX);
+        assert_eq!(s, format!("{}{}", -42i64, u64::MAX));
+        for (secs, nanos) in [
+            (0i64, 0u32),
+            (1_767_225_600, 549_000),
+            (-3, 999_999_999),
+            (7, 5),
+            (1, 4_000_000_000),
+        ] {
+            let mut s = String::new();
+            push_secs_nanos(&mut s, secs, nanos);
+            assert_eq!(s, format!("{secs}.{nanos:09}"));
+        }
+        for a in [
+            [0, 0, 0, 0],
+            [10, 1, 0, 255],
+            [255, 255, 255, 255],
+            [192, 168, 7, 10],
+        ] {
+            let mut s = String::new();
+            push_ipv4(&mut s, a.into());
+            assert_eq!(s, std::net::Ipv4Addr::from(a).to_string());
+        }
+    }
 
     #[test]
     fn hex_is_lower_case_with_or_without_spaces() {

@@ -6,6 +6,8 @@
 
 use std::fmt::Write as _;
 
+use crate::text::push_int;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TcpOption {
     Eol,
@@ -155,12 +157,23 @@ pub fn summary(opts: &[TcpOption]) -> String {
         // Written in place: a string per option cost more than the rest.
         let _ = match o {
             TcpOption::Eol | TcpOption::Nop => continue,
-            TcpOption::Mss(v) => write!(s, "{sep}MSS={v}"),
-            TcpOption::WindowScale(v) => {
-                let factor = 1u32.checked_shl(u32::from(*v)).unwrap_or(0);
-                write!(s, "{sep}WS={factor}")
+            TcpOption::Mss(v) => {
+                s.push_str(sep);
+                s.push_str("MSS=");
+                push_int(&mut s, *v);
+                Ok(())
             }
-            TcpOption::SackPermitted => write!(s, "{sep}SACK_PERM"),
+            TcpOption::WindowScale(v) => {
+                s.push_str(sep);
+                s.push_str("WS=");
+                push_int(&mut s, 1u32.checked_shl(u32::from(*v)).unwrap_or(0));
+                Ok(())
+            }
+            TcpOption::SackPermitted => {
+                s.push_str(sep);
+                s.push_str("SACK_PERM");
+                Ok(())
+            }
             TcpOption::Sack(edges) => {
                 let _ = s.write_str(sep);
                 for (i, (l, r)) in edges.iter().enumerate() {
@@ -169,7 +182,14 @@ pub fn summary(opts: &[TcpOption]) -> String {
                 }
                 Ok(())
             }
-            TcpOption::Timestamp { val, ecr } => write!(s, "{sep}TSval={val} TSecr={ecr}"),
+            TcpOption::Timestamp { val, ecr } => {
+                s.push_str(sep);
+                s.push_str("TSval=");
+                push_int(&mut s, *val);
+                s.push_str(" TSecr=");
+                push_int(&mut s, *ecr);
+                Ok(())
+            }
             TcpOption::FastOpen(c) if c.is_empty() => write!(s, "{sep}TFO=R"),
             TcpOption::FastOpen(_) => write!(s, "{sep}TFO=C"),
             TcpOption::Other { kind, .. } => write!(s, "{sep}opt{kind}({})", kind_name(*kind)),

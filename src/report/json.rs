@@ -22,9 +22,9 @@ pub struct PacketRecord {
     /// "packet", or what a non-packet frame is (e.g. "pcapng custom block").
     pub kind: &'static str,
     /// Epoch seconds, written with all nine decimals (a JSON number).
-    pub ts: Box<RawValue>,
+    pub ts: Number,
     /// Seconds since the first frame.
-    pub rel_ts: Box<RawValue>,
+    pub rel_ts: Number,
     pub interface: u32,
     pub linktype: u32,
     pub caplen: usize,
@@ -37,10 +37,17 @@ pub struct PacketRecord {
     pub app: Vec<AppLine>,
 }
 
-fn number(s: String) -> Box<RawValue> {
-    // The strings come from integer formatting: always valid JSON numbers.
-    RawValue::from_string(s)
-        .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("literal"))
+/// A JSON number already written, from integer formatting. Held as text
+/// and checked only on serde's road: `packets --format json` writes two per
+/// frame, and checking each cost more than writing it.
+pub struct Number(String);
+
+impl Serialize for Number {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        RawValue::from_string(self.0.clone())
+            .map_err(serde::ser::Error::custom)?
+            .serialize(s)
+    }
 }
 
 impl PacketRecord {
@@ -72,8 +79,8 @@ impl PacketRecord {
                 FrameKind::Packet => "packet",
                 FrameKind::Event(what) => what,
             },
-            ts: number(f.ts.to_string()),
-            rel_ts: number(rel_seconds(f.ts, ev.first_ts)),
+            ts: Number(f.ts.text()),
+            rel_ts: Number(rel_seconds(f.ts, ev.first_ts)),
             interface: f.interface,
             linktype: f.linktype,
             caplen: f.data.len(),
@@ -97,9 +104,9 @@ impl PacketRecord {
         out.extend_from_slice(b",\"kind\":");
         string(out, self.kind)?;
         out.extend_from_slice(b",\"ts\":");
-        out.extend_from_slice(self.ts.get().as_bytes());
+        out.extend_from_slice(self.ts.0.as_bytes());
         out.extend_from_slice(b",\"rel_ts\":");
-        out.extend_from_slice(self.rel_ts.get().as_bytes());
+        out.extend_from_slice(self.rel_ts.0.as_bytes());
         out.extend_from_slice(b",\"interface\":");
         out.extend_from_slice(b.format(self.interface).as_bytes());
         out.extend_from_slice(b",\"linktype\":");

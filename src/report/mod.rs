@@ -93,10 +93,11 @@ pub fn rel_seconds(ts: Timestamp, first: Timestamp) -> String {
     let d = ts.since(first);
     let neg = d < 0;
     let d = d.unsigned_abs();
-    format!(
-        "{}{}.{:09}",
-        if neg { "-" } else { "" },
-        d / 1_000_000_000,
-        d % 1_000_000_000
-    )
+    let mut s = String::with_capacity(24);
+    if neg {
+        s.push('-');
+    }
+    // The remainder is below 10^9: it fits a u32.
+    crate::text::push_secs_nanos(&mut s, d / 1_000_000_000, (d % 1_000_000_000) as u32);
+    s
 }

@@ -23,13 +23,13 @@ pub(super) fn link_layers(pkt: &Packet<'_>, keep: Keep, out: &mut Vec<LayerDetai
                 if let Some(LinkSlice::Ethernet2(e)) = &s.link {
                     let mut l = layer(keep, 2, "Ethernet II", 0, e.header_slice().len());
                     let et = e.ether_type().0;
-                    l.fields.add("dst", "Destination", mac(&e.destination()));
-                    l.fields.add("src", "Source", mac(&e.source()));
+                    let (dst, src) = (mac(&e.destination()), mac(&e.source()));
+                    l.fields.add("dst", "Destination", dst.as_str());
+                    l.fields.add("src", "Source", src.as_str());
                     l.fields
                         .add("ethertype", "EtherType", et)
                         .text(format_args!("{} ({et:#06x})", ethertype_name(et)));
-                    l.summary =
-                        format!("Ethernet {} → {}", mac(&e.source()), mac(&e.destination()));
+                    l.summary = ["Ethernet ", &src, " → ", &dst].concat();
                     l.brief = "Ethernet".into();
                     out.push(l);
                 }

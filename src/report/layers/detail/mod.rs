@@ -26,6 +26,7 @@ use crate::capture::{Frame, FrameKind, linktype};
 use crate::decode::{CutHeader, Packet};
 use crate::flow::SegmentContext;
 use crate::report::json_write;
+use crate::text::push_int;
 use link::{cut_layer, link_layers};
 use net::net_layer;
 use transport::{tcp_layer, transport_layer};
@@ -376,8 +377,12 @@ pub fn describe_as(
     if !payload.is_empty() {
         let mut l = layer(keep, 7, "Data", pkt.offset_of(payload), payload.len());
         l.fields.add("length", "Length", payload.len());
-        l.summary = format!("{} bytes of application data", payload.len());
-        l.brief = format!("{} bytes", payload.len());
+        let mut n = String::with_capacity(40);
+        push_int(&mut n, payload.len());
+        n.push_str(" bytes");
+        l.brief = n.clone();
+        n.push_str(" of application data");
+        l.summary = n;
         out.push(l);
     }
     // Bytes after the last layer (Ethernet padding, trailers) belong to the link.
@@ -432,16 +437,16 @@ fn frame_layer(f: &Frame<'_>, keep: Keep) -> LayerDetail {
         .means("bytes saved in the capture");
     fl.add("len", "Wire length", f.orig_len)
         .means("bytes the frame had on the wire");
-    fl.add("ts", "Arrival time", f.ts.to_string())
+    fl.add("ts", "Arrival time", f.ts.text())
         .means("seconds since 1970-01-01 UTC");
     l.summary = match f.kind {
         FrameKind::Packet => {
-            let mut s = format!(
-                "{} bytes on wire, {} captured, {}",
-                f.orig_len,
-                f.data.len(),
-                linktype::name(f.linktype)
-            );
+            let mut s = String::with_capacity(64);
+            push_int(&mut s, f.orig_len);
+            s.push_str(" bytes on wire, ");
+            push_int(&mut s, f.data.len());
+            s.push_str(" captured, ");
+            s.push_str(linktype::name(f.linktype));
             if (f.data.len() as u64) < u64::from(f.orig_len) {
                 s.push_str(" (cut by the snap length)");
             }

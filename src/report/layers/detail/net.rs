@@ -8,6 +8,7 @@ use etherparse::LaxNetSlice;
 use super::{Keep, LayerDetail, layer, mac};
 use crate::decode::Packet;
 use crate::decode::link::ETHERTYPE_IPV4;
+use crate::text::{push_int, push_ipv4};
 
 pub(super) fn ip_proto_name(p: u8) -> &'static str {
     match p {
@@ -72,10 +73,19 @@ pub(super) fn net_layer(
             fl.add("checksum", "Header checksum", h.header_checksum())
                 .text(format_args!("{:#06x}", h.header_checksum()))
                 .means("not verified");
-            let (src, dst) = (src.to_string(), dst.to_string());
-            l.summary = format!("IPv4 {src} → {dst} ttl {}", h.ttl());
-            fl.add("src", "Source", src);
-            fl.add("dst", "Destination", dst);
+            let mut s = String::with_capacity(48);
+            s.push_str("IPv4 ");
+            push_ipv4(&mut s, src);
+            let src_at = "IPv4 ".len()..s.len();
+            s.push_str(" → ");
+            let at = s.len();
+            push_ipv4(&mut s, dst);
+            let dst_at = at..s.len();
+            fl.add("src", "Source", s.get(src_at).unwrap_or_default());
+            fl.add("dst", "Destination", s.get(dst_at).unwrap_or_default());
+            s.push_str(" ttl ");
+            push_int(&mut s, h.ttl());
+            l.summary = s;
             if !h.options().is_empty() {
                 fl.add("options_len", "Options length", h.options().len());
             }

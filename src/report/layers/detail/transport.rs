@@ -12,6 +12,7 @@ use crate::decode::tcp_options::{self, TcpOption};
 use crate::decode::{Packet, segment_len};
 use crate::flow::SegmentContext;
 use crate::report::json_write;
+use crate::text::push_int;
 
 pub fn tcp_flags_text(bits: u16) -> String {
     // Wireshark's order: bit 0 upwards.
@@ -110,23 +111,36 @@ pub(super) fn tcp_layer(
             .text(labels.join(", "))
             .means("as Wireshark's expert info");
     }
-    let mut s = format!("TCP {} → {} [{names}]", tcp.src_port(), tcp.dst_port());
-    match ctx {
+    // Written piece by piece: this runs for every TCP frame of a capture.
+    let mut s = String::with_capacity(80 + o.len());
+    s.push_str("TCP ");
+    push_int(&mut s, tcp.src_port());
+    s.push_str(" → ");
+    push_int(&mut s, tcp.dst_port());
+    s.push_str(" [");
+    s.push_str(&names);
+    s.push_str("] seq=");
+    let ack = match ctx {
         Some(c) => {
-            let _ = write!(s, " seq={}", c.rel_seq);
-            if let Some(a) = c.rel_ack {
-                let _ = write!(s, " ack={a}");
-            }
+            push_int(&mut s, c.rel_seq);
+            c.rel_ack
         }
         None => {
-            let _ = write!(s, " seq={}", tcp.seq());
-            if tcp.has(ACK) {
-                let _ = write!(s, " ack={}", tcp.ack_number());
-            }
+            push_int(&mut s, tcp.seq());
+            tcp.has(ACK).then(|| tcp.ack_number())
         }
+    };
+    if let Some(a) = ack {
+        s.push_str(" ack=");
+        push_int(&mut s, a);
     }
-    let win = ctx.map_or(u32::from(tcp.window()), |c| c.window_size);
-    let _ = write!(s, " win={win} len={seg_len}");
+    s.push_str(" win=");
+    push_int(
+        &mut s,
+        ctx.map_or(u32::from(tcp.window()), |c| c.window_size),
+    );
+    s.push_str(" len=");
+    push_int(&mut s, seg_len);
     if !o.is_empty() {
         s.push(' ');
         s.push_str(&o);
