@@ -550,10 +550,10 @@ impl ExportView {
                 transport,
                 packet: p,
             } => {
-                let args = if p.args.is_empty() {
+                let args = if p.args().is_empty() {
                     p.data.clone().filter(Value::is_object)
                 } else {
-                    Some(Value::Array(p.args.clone()))
+                    Some(Value::Array(p.args().to_vec()))
                 };
                 (
                     *dir,

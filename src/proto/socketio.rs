@@ -97,8 +97,6 @@ pub struct SioPacket {
     pub data_len: usize,
     /// EVENT/BINARY_EVENT: the event name (first array element when a string)
     pub event: Option<String>,
-    /// EVENT: the remaining arguments; ACK: all elements
-    pub args: Vec<Value>,
     /// Why the packet is suspect though decodable: too many attachments
     /// announced, attachments missing or unmatched placeholders.
     pub warning: Option<String>,
@@ -182,7 +180,7 @@ pub fn parse(s: &str) -> Result<SioPacket, String> {
         check_payload(ptype, &v)?;
         Some(v)
     };
-    let (event, args) = event_and_args(ptype, data.as_ref());
+    let event = event_name(ptype, data.as_ref());
     Ok(SioPacket {
         ptype,
         namespace,
@@ -191,7 +189,6 @@ pub fn parse(s: &str) -> Result<SioPacket, String> {
         data,
         data_len: payload.len(),
         event,
-        args,
         warning,
     })
 }
@@ -239,17 +236,28 @@ fn expected_payload(t: SioType) -> &'static str {
 }
 
 /// Event name and arguments as the receiving application sees them.
-fn event_and_args(t: SioType, data: Option<&Value>) -> (Option<String>, Vec<Value>) {
-    let Some(a) = data.and_then(Value::as_array) else {
-        return (None, Vec::new());
-    };
+fn event_name(t: SioType, data: Option<&Value>) -> Option<String> {
     match t {
-        SioType::Event | SioType::BinaryEvent => (
-            a.first().and_then(Value::as_str).map(str::to_owned),
-            a.iter().skip(1).cloned().collect(),
-        ),
-        SioType::Ack | SioType::BinaryAck => (None, a.clone()),
-        _ => (None, Vec::new()),
+        SioType::Event | SioType::BinaryEvent => data
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        _ => None,
+    }
+}
+
+impl SioPacket {
+    /// EVENT: the arguments after the event name; ACK: all its values. A
+    /// view of `data`, not a copy: every packet of a capture has them, few
+    /// views show them.
+    pub fn args(&self) -> &[Value] {
+        let a = self.data.as_ref().and_then(Value::as_array);
+        match (self.ptype, a) {
+            (SioType::Event | SioType::BinaryEvent, Some(a)) => a.get(1..).unwrap_or_default(),
+            (SioType::Ack | SioType::BinaryAck, Some(a)) => a,
+            _ => &[],
+        }
     }
 }
 
@@ -350,9 +358,7 @@ impl BinaryJoiner {
                 problems.push(format!("{unmatched} placeholders without an attachment"));
             }
         }
-        let (event, args) = event_and_args(p.ptype, p.data.as_ref());
-        p.event = event;
-        p.args = args;
+        p.event = event_name(p.ptype, p.data.as_ref());
         if !problems.is_empty() {
             p.warning = Some(problems.join("; "));
         }
@@ -409,7 +415,7 @@ pub fn describe(p: &SioPacket, from_client: bool) -> String {
                 (None, Some(first)) => parts.push(short_json(first)),
                 (None, None) => {}
             }
-            parts.extend(p.args.iter().map(short_json));
+            parts.extend(p.args().iter().map(short_json));
             if let Some(id) = p.ack_id {
                 parts.push(format!("<ack {id}>"));
             }
@@ -419,7 +425,7 @@ pub fn describe(p: &SioPacket, from_client: bool) -> String {
             let id = p
                 .ack_id
                 .map_or_else(|| "(no id)".to_owned(), |id| id.to_string());
-            format!("ack {id} → {}{in_ns}", short_json_list(&p.args))
+            format!("ack {id} → {}{in_ns}", short_json_list(p.args()))
         }
         SioType::Connect => {
             let base = format!("connect to namespace {ns}");
@@ -539,7 +545,6 @@ mod tests {
             data: None,
             data_len: 0,
             event: None,
-            args: vec![],
             warning: None,
         }
     }
@@ -570,7 +575,7 @@ mod tests {
         assert_eq!(p.ack_id, None);
         assert_eq!(p.event.as_deref(), Some("chat"));
         assert_eq!(
-            p.args,
+            p.args(),
             vec![json!({"text":"hello from socket.io-client","tags":["demo","json"]})]
         );
         assert_eq!(
@@ -587,7 +592,7 @@ mod tests {
         );
         let p = from_ws(r#"42["upload done",{"name":"bytes.bin","bytes":8,"first":222,"last":3}]"#);
         assert_eq!(
-            p.args,
+            p.args(),
             vec![json!({"name":"bytes.bin","bytes":8,"first":222,"last":3})]
         );
     }
@@ -597,13 +602,13 @@ mod tests {
         let p = from_ws(r#"420["add",2,40]"#);
         assert_eq!(p.ack_id, Some(0));
         assert_eq!(p.event.as_deref(), Some("add"));
-        assert_eq!(p.args, vec![json!(2), json!(40)]);
+        assert_eq!(p.args(), vec![json!(2), json!(40)]);
         assert_eq!(describe(&p, true), r#"socket.emit("add", 2, 40, <ack 0>)"#);
         let p = from_ws(r#"430[{"sum":42}]"#);
         assert_eq!(p.ptype, SioType::Ack);
         assert_eq!(p.ack_id, Some(0));
         assert_eq!(p.event, None);
-        assert_eq!(p.args, vec![json!({"sum":42})]);
+        assert_eq!(p.args(), vec![json!({"sum":42})]);
         assert_eq!(describe(&p, false), r#"ack 0 → [{"sum":42}]"#);
     }
 
@@ -624,7 +629,7 @@ mod tests {
         let joined = j.attachment(&b).expect("joined");
         assert!(!j.pending());
         assert_eq!(
-            joined.args,
+            joined.args(),
             vec![
                 json!("bytes.bin"),
                 json!({"_binary":8,"hex":"deadbeef00010203"})
@@ -825,7 +830,7 @@ mod tests {
         let done = j.attachment(&big).expect("joined");
         let head = hex(&big[..ATTACHMENT_PREVIEW]);
         assert_eq!(
-            done.args,
+            done.args(),
             vec![
                 json!({"a":[{"_binary":256,"hex":head}]}),
                 json!({"_binary":3,"hex":"ababab"})
@@ -854,7 +859,7 @@ mod tests {
             Some("1 of 2 attachments missing; 1 placeholders without an attachment")
         );
         assert_eq!(
-            gave_up.args,
+            gave_up.args(),
             vec![
                 json!({"_binary":1,"hex":"01"}),
                 json!({"_placeholder":true,"num":1})
@@ -950,8 +955,8 @@ mod tests {
             proptest::prop_assert!(done.is_some());
             let done = done.unwrap_or_else(|| packet(SioType::Event));
             proptest::prop_assert_eq!(done.warning, None);
-            proptest::prop_assert_eq!(done.args.len(), usize::try_from(n).unwrap_or(0));
-            for a in &done.args {
+            proptest::prop_assert_eq!(done.args().len(), usize::try_from(n).unwrap_or(0));
+            for a in done.args() {
                 proptest::prop_assert_eq!(a, &json!({"_binary":3,"hex":"000000"}));
             }
         }

@@ -364,10 +364,10 @@ impl<W: Write> View for MessagesView<W> {
                 }) => {
                     let wire = carrier.filter(|c| c.0 == *conn);
                     // A CONNECT's payload is an object (its session ids), not arguments.
-                    let args = if p.args.is_empty() {
+                    let args = if p.args().is_empty() {
                         p.data.clone().filter(|d| d.is_object())
                     } else {
-                        Some(Value::Array(p.args.clone()))
+                        Some(Value::Array(p.args().to_vec()))
                     };
                     self.frame_rows.push(Row {
                         transport: Some(transport),

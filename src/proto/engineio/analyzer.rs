@@ -438,7 +438,7 @@ fn sio(
     let held = size_of::<SioRow>()
         + p.namespace.len()
         + p.event.as_ref().map_or(0, String::len)
-        + p.args.iter().map(value_bytes).sum::<usize>();
+        + p.args().iter().map(value_bytes).sum::<usize>();
     if cx.listable(listed, held) {
         let row = SioRow {
             frame,
@@ -450,7 +450,7 @@ fn sio(
             namespace: Some(p.namespace.clone()),
             ack_id: p.ack_id,
             event: p.event.clone(),
-            args: p.args.clone(),
+            args: p.args().to_vec(),
         };
         cx.app
             .socketio

@@ -396,8 +396,8 @@ fn engineio(e: &EngineIoEvent) -> LayerDetail {
                     .add("ack_id", "Ack id", id)
                     .means("the sender waits for an acknowledgement with this id");
             }
-            if !packet.args.is_empty() {
-                let args = Value::from(packet.args.clone());
+            if !packet.args().is_empty() {
+                let args = Value::from(packet.args().to_vec());
                 l.fields
                     .add("args", "Arguments", args.clone())
                     .text(clip_chars(&args.to_string(), PREVIEW_CHARS));
