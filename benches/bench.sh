@@ -153,26 +153,22 @@ label_of() {
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 maximum() { sort -n | tail -n1; }
 
-# measure CMD FILE: prints "wall_median rss_max_kb", or "FAILED FAILED".
-measure() {
+# once CMD FILE: runs CMD on FILE once; prints "wall rss_kb", or "FAILED FAILED".
+once() {
     local cmd=${1//@F@/$2}
     local -a argv
     IFS='|' read -ra argv <<<"$cmd"
-    local tf walls="" rsses="" i line
+    local tf line
     tf=$(mktemp /tmp/osiscope-bench-time.XXXXXX)
-    for ((i = 0; i < RUNS; i++)); do
-        if ! /usr/bin/time -f '%e %M' -o "$tf" "${argv[@]}" >/dev/null 2>>"$LOG"; then
-            echo "FAILED: ${argv[*]} (see $LOG)" >&2
-            rm -f "$tf"
-            echo "FAILED FAILED"
-            return
-        fi
-        line=$(tail -n1 "$tf")
-        walls+="${line% *}"$'\n'
-        rsses+="${line#* }"$'\n'
-    done
+    if ! /usr/bin/time -f '%e %M' -o "$tf" "${argv[@]}" >/dev/null 2>>"$LOG"; then
+        echo "FAILED: ${argv[*]} (see $LOG)" >&2
+        rm -f "$tf"
+        echo "FAILED FAILED"
+        return
+    fi
+    line=$(tail -n1 "$tf")
     rm -f "$tf"
-    echo "$(printf '%s' "$walls" | median) $(printf '%s' "$rsses" | maximum)"
+    echo "$line"
 }
 
 fmt_rss() { awk -v k="$1" 'BEGIN { if (k >= 1048576) printf "%.2f GiB", k/1048576; else printf "%.0f MiB", k/1024 }'; }
@@ -192,23 +188,45 @@ for label in "${FILES[@]}"; do
     cat "$f" >/dev/null # warm the page cache: every command reads from memory
     echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
     declare -a names=() walls=() rsses=()
-    for cmd in "${COMMANDS[@]}"; do
-        name=$(label_of "$cmd")
-        if [[ $label == 1G && $cmd == tshark* && $TSHARK_1G -eq 0 ]]; then
-            names+=("$name")
+    # The runs are interleaved: round after round of every command, so that
+    # a slow spell of the machine (a busy neighbour) falls on all commands
+    # alike instead of on the few measured during it. A command that fails
+    # once is reported FAILED.
+    declare -A times=() mems=()
+    for ((round = 0; round < RUNS; round++)); do
+        echo "   round $((round + 1)) of $RUNS, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+        for i in "${!COMMANDS[@]}"; do
+            cmd=${COMMANDS[$i]}
+            [[ $label == 1G && $cmd == tshark* && $TSHARK_1G -eq 0 ]] && continue
+            [[ ${times[$i]:-} == *FAILED* ]] && continue
+            printf '   %-60.60s ' "$(label_of "$cmd")" >&2
+            read -r wall rss < <(once "$cmd" "$f")
+            printf '%s s, %s KiB\n' "$wall" "$rss" >&2
+            times[$i]+="$wall"$'\n'
+            mems[$i]+="$rss"$'\n'
+        done
+    done
+    for i in "${!COMMANDS[@]}"; do
+        name=$(label_of "${COMMANDS[$i]}")
+        names+=("$name")
+        if [[ -z ${times[$i]:-} ]]; then
             walls+=(skipped)
             rsses+=(skipped)
             continue
         fi
-        printf '   %-60.60s ' "$name" >&2
-        read -r wall rss < <(measure "$cmd" "$f")
-        printf '%s s, %s KiB\n' "$wall" "$rss" >&2
-        names+=("$name")
+        if [[ ${times[$i]} == *FAILED* ]]; then
+            wall=FAILED
+            rss=FAILED
+        else
+            wall=$(printf '%s' "${times[$i]}" | median)
+            rss=$(printf '%s' "${mems[$i]}" | maximum)
+        fi
         walls+=("$wall")
         rsses+=("$rss")
         WALL["$label|$name"]=$wall
         RSS["$label|$name"]=$rss
     done
+    unset times mems
     SIZE[$label]=$bytes
     # Reference: osiscope flows.
     ref=""
@@ -220,7 +238,7 @@ for label in "${FILES[@]}"; do
     dashes=$(printf '%*s' "$width" '' | tr ' ' -)
     {
         echo
-        echo "### $label: $f ($bytes bytes, median of $RUNS runs)"
+        echo "### $label: $f ($bytes bytes, median of $RUNS interleaved runs)"
         echo
         printf '| %-*s | %8s | %6s | %9s | %17s |\n' "$width" command "wall (s)" "MB/s" "peak RSS" "vs osiscope flows"
         printf '|-%s-|---------:|-------:|----------:|------------------:|\n' "$dashes"
@@ -325,7 +343,7 @@ EXPORT_PQ="osiscope export F --out /tmp/osiscope-bench-export-out --as parquet >
 } | tee -a "$REPORT"
 
 echo
-echo "MB = 10^6 bytes. Wall time is the median of $RUNS runs, peak RSS the largest of them."
+echo "MB = 10^6 bytes. Wall time is the median of $RUNS runs (interleaved: round after round of every command), peak RSS the largest of them."
 echo "Tables also written to $REPORT; tool output and errors to $LOG."
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "The captures stay in /tmp for later runs; remove them with: rm -rf /tmp/osiscope-bench-*"
