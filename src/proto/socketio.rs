@@ -954,7 +954,7 @@ mod tests {
             let done = j.attachment(&[0; 3]);
             proptest::prop_assert!(done.is_some());
             let done = done.unwrap_or_else(|| packet(SioType::Event));
-            proptest::prop_assert_eq!(done.warning, None);
+            proptest::prop_assert_eq!(done.warning.as_deref(), None);
             proptest::prop_assert_eq!(done.args().len(), usize::try_from(n).unwrap_or(0));
             for a in done.args() {
                 proptest::prop_assert_eq!(a, &json!({"_binary":3,"hex":"000000"}));
