@@ -1,4 +1,5 @@
-//! Cutting text from the wire to a size a line can show.
+//! Cutting text from the wire to a size a line can show, and writing
+//! numbers into text without the formatting machinery.
 
 /// `s` cut after `n` characters, with `…` when something was cut.
 pub fn clip_chars(s: &str, n: usize) -> String {

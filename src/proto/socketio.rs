@@ -102,6 +102,20 @@ pub struct SioPacket {
     pub warning: Option<String>,
 }
 
+impl SioPacket {
+    /// EVENT: the arguments after the event name; ACK: all its values. A
+    /// view of `data`, not a copy: every packet of a capture has them, few
+    /// views show them.
+    pub fn args(&self) -> &[Value] {
+        let a = self.data.as_ref().and_then(Value::as_array);
+        match (self.ptype, a) {
+            (SioType::Event | SioType::BinaryEvent, Some(a)) => a.get(1..).unwrap_or_default(),
+            (SioType::Ack | SioType::BinaryAck, Some(a)) => a,
+            _ => &[],
+        }
+    }
+}
+
 /// Decodes one Socket.IO packet (the Engine.IO message text without its `4`).
 pub fn parse(s: &str) -> Result<SioPacket, String> {
     let b = s.as_bytes();
@@ -235,7 +249,8 @@ fn expected_payload(t: SioType) -> &'static str {
     }
 }
 
-/// Event name and arguments as the receiving application sees them.
+/// The event name as the receiving application sees it: an EVENT's first
+/// element, when it is a string.
 fn event_name(t: SioType, data: Option<&Value>) -> Option<String> {
     match t {
         SioType::Event | SioType::BinaryEvent => data
@@ -244,20 +259,6 @@ fn event_name(t: SioType, data: Option<&Value>) -> Option<String> {
             .and_then(Value::as_str)
             .map(str::to_owned),
         _ => None,
-    }
-}
-
-impl SioPacket {
-    /// EVENT: the arguments after the event name; ACK: all its values. A
-    /// view of `data`, not a copy: every packet of a capture has them, few
-    /// views show them.
-    pub fn args(&self) -> &[Value] {
-        let a = self.data.as_ref().and_then(Value::as_array);
-        match (self.ptype, a) {
-            (SioType::Event | SioType::BinaryEvent, Some(a)) => a.get(1..).unwrap_or_default(),
-            (SioType::Ack | SioType::BinaryAck, Some(a)) => a,
-            _ => &[],
-        }
     }
 }
 
