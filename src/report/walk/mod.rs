@@ -42,7 +42,7 @@ use super::record::Overhead;
 use super::spill::{Spill, Spilled};
 use super::{FrameEvent, View};
 use crate::flow::ConnSummary;
-use crate::proto::stack::{AppEvent, AppSummary, MAX_LISTED_BYTES};
+use crate::proto::stack::{AppEvent, AppSummary, MAX_LISTED_BYTES, SHARES};
 use story::{At, Story};
 
 pub use story::{MAX_STEPS, Step};
@@ -645,9 +645,9 @@ fn app_header(app: Option<&AppSummary>) -> Vec<String> {
     }
     if a.rows_not_listed > 0 {
         out.push(format!(
-            "  note: {} frames, messages or packets not listed (limit {} MiB of lists held for all open connections)",
+            "  note: {} frames, messages or packets not listed (limit {} MiB of lists held by the open connections of its share, one in {SHARES})",
             a.rows_not_listed,
-            MAX_LISTED_BYTES >> 20
+            (MAX_LISTED_BYTES / SHARES) >> 20
         ));
     }
     if let Some(t) = &a.tls {
