@@ -90,22 +90,14 @@ fn extra(ev: &FrameEvent<'_, '_>, info: &mut String) {
 }
 
 fn push_addr(out: &mut String, a: IpAddr, port: u16) {
-    let mut b = itoa::Buffer::new();
     match a {
-        IpAddr::V4(v) => {
-            for (i, o) in v.octets().iter().enumerate() {
-                if i > 0 {
-                    out.push('.');
-                }
-                out.push_str(b.format(*o));
-            }
-        }
+        IpAddr::V4(v) => crate::text::push_ipv4(out, v),
         IpAddr::V6(v) => {
             let _ = write!(out, "[{v}]");
         }
     }
     out.push(':');
-    out.push_str(b.format(port));
+    crate::text::push_int(out, port);
 }
 
 /// A TCP segment over IP, from its headers; false for anything else.
