@@ -12,7 +12,7 @@ use crate::proto::websocket::{
     OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, close_name, opcode_name,
 };
 use crate::report::appline::AppLine;
-use crate::text::{clip_width, utf8_head};
+use crate::text::{clip_width, push_int, utf8_head};
 
 /// The steps of a WebSocket event.
 pub(super) fn steps(e: &WebSocketEvent, at: &mut At<'_>) {
@@ -159,13 +159,18 @@ pub(super) fn steps(e: &WebSocketEvent, at: &mut At<'_>) {
             // Room for the longest wording, a 200-column preview and the
             // label, so the step's text is not moved as it grows.
             let mut text = String::with_capacity(512);
-            let _ = write!(
-                text,
-                "The {who} sends a {kind} message of {len} byte{}",
-                if len == 1 { "" } else { "s" }
-            );
+            // Written piece by piece: one step per message, the most of any kind.
+            text.push_str("The ");
+            text.push_str(who);
+            text.push_str(" sends a ");
+            text.push_str(kind);
+            text.push_str(" message of ");
+            push_int(&mut text, len);
+            text.push_str(if len == 1 { " byte" } else { " bytes" });
             if m.fragments > 1 {
-                let _ = write!(text, " in {} fragments (WebSocket frames)", m.fragments);
+                text.push_str(" in ");
+                push_int(&mut text, m.fragments);
+                text.push_str(" fragments (WebSocket frames)");
             }
             if m.segments.count > 1 {
                 let one = if m.fragments > 1 { "" } else { "one frame, " };
@@ -188,24 +193,31 @@ pub(super) fn steps(e: &WebSocketEvent, at: &mut At<'_>) {
                 text.push_str(", masked (L6: every client frame is XORed with a 4-byte key)");
             }
             if m.compressed {
-                let _ = write!(
-                    text,
-                    ", compressed with permessage-deflate (L6): {} bytes on the wire",
-                    m.wire_len
-                );
+                text.push_str(", compressed with permessage-deflate (L6): ");
+                push_int(&mut text, m.wire_len);
+                text.push_str(" bytes on the wire");
             }
             if let Some(err) = &m.error {
-                let _ = write!(text, " ⚠ {err}");
+                text.push_str(" ⚠ ");
+                text.push_str(err);
             } else if m.opcode == OP_TEXT {
-                let _ = write!(text, ": \"{}\"", preview(&m.data, 200));
+                text.push_str(": \"");
+                text.push_str(&preview(&m.data, 200));
+                text.push('"');
             } else {
-                let _ = write!(text, ": {}", hex_preview(&m.data));
+                text.push_str(": ");
+                text.push_str(&hex_preview(&m.data));
             }
-            let label = if m.opcode == OP_TEXT {
-                format!("{kind} {len}B \"{}\"", preview(&m.data, 24))
-            } else {
-                format!("{kind} {len}B")
-            };
+            let mut label = String::with_capacity(64);
+            label.push_str(kind);
+            label.push(' ');
+            push_int(&mut label, len);
+            label.push('B');
+            if m.opcode == OP_TEXT {
+                label.push_str(" \"");
+                label.push_str(&preview(&m.data, 24));
+                label.push('"');
+            }
             at.step(
                 m.last_frame,
                 7,
