@@ -12,7 +12,7 @@ use crate::proto::websocket::{
     OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, close_name, opcode_name,
 };
 use crate::report::appline::AppLine;
-use crate::text::{clip_width, push_int, utf8_head};
+use crate::text::{clip_width, utf8_head};
 
 /// The steps of a WebSocket event.
 pub(super) fn steps(e: &WebSocketEvent, at: &mut At<'_>) {
@@ -159,18 +159,13 @@ pub(super) fn steps(e: &WebSocketEvent, at: &mut At<'_>) {
             // Room for the longest wording, a 200-column preview and the
             // label, so the step's text is not moved as it grows.
             let mut text = String::with_capacity(512);
-            // Written piece by piece: one step per message, the most of any kind.
-            text.push_str("The ");
-            text.push_str(who);
-            text.push_str(" sends a ");
-            text.push_str(kind);
-            text.push_str(" message of ");
-            push_int(&mut text, len);
-            text.push_str(if len == 1 { " byte" } else { " bytes" });
+            let _ = write!(
+                text,
+                "The {who} sends a {kind} message of {len} byte{}",
+                if len == 1 { "" } else { "s" }
+            );
             if m.fragments > 1 {
-                text.push_str(" in ");
-                push_int(&mut text, m.fragments);
-                text.push_str(" fragments (WebSocket frames)");
+                let _ = write!(text, " in {} fragments (WebSocket frames)", m.fragments);
             }
             if m.segments.count > 1 {
                 let one = if m.fragments > 1 { "" } else { "one frame, " };
@@ -193,31 +188,24 @@ pub(super) fn steps(e: &WebSocketEvent, at: &mut At<'_>) {
                 text.push_str(", masked (L6: every client frame is XORed with a 4-byte key)");
             }
             if m.compressed {
-                text.push_str(", compressed with permessage-deflate (L6): ");
-                push_int(&mut text, m.wire_len);
-                text.push_str(" bytes on the wire");
+                let _ = write!(
+                    text,
+                    ", compressed with permessage-deflate (L6): {} bytes on the wire",
+                    m.wire_len
+                );
             }
             if let Some(err) = &m.error {
-                text.push_str(" ⚠ ");
-                text.push_str(err);
+                let _ = write!(text, " ⚠ {err}");
             } else if m.opcode == OP_TEXT {
-                text.push_str(": \"");
-                text.push_str(&preview(&m.data, 200));
-                text.push('"');
+                let _ = write!(text, ": \"{}\"", preview(&m.data, 200));
             } else {
-                text.push_str(": ");
-                text.push_str(&hex_preview(&m.data));
+                let _ = write!(text, ": {}", hex_preview(&m.data));
             }
-            let mut label = String::with_capacity(64);
-            label.push_str(kind);
-            label.push(' ');
-            push_int(&mut label, len);
-            label.push('B');
-            if m.opcode == OP_TEXT {
-                label.push_str(" \"");
-                label.push_str(&preview(&m.data, 24));
-                label.push('"');
-            }
+            let label = if m.opcode == OP_TEXT {
+                format!("{kind} {len}B \"{}\"", preview(&m.data, 24))
+            } else {
+                format!("{kind} {len}B")
+            };
             at.step(
                 m.last_frame,
                 7,
