@@ -12,7 +12,6 @@ use serde::Serialize;
 
 use crate::flow::{Dir, Offered};
 use crate::report::layers::detail::tcp_flags_text;
-use crate::text::push_int;
 
 /// Steps kept per connection; later ones are counted, not kept.
 pub const MAX_STEPS: usize = 2000;
@@ -65,37 +64,31 @@ impl Segment {
     /// The segment's explanation; `cut` says what the snap length cut of
     /// its payload.
     pub(super) fn text(&self, cut: &str) -> String {
-        // Written piece by piece: every plain segment a story prints.
         let (who, other) = (self.dir.sender(), self.dir.other().sender());
         let mut s = String::with_capacity(112);
         let len = u64::from(self.len);
-        s.push_str("The ");
-        s.push_str(who);
         if len > 0 {
-            s.push_str(" sends ");
-            push_int(&mut s, len);
-            s.push_str(" bytes (its bytes ");
-            push_int(&mut s, self.rel_seq);
-            s.push('–');
-            push_int(&mut s, u64::from(self.rel_seq) + len - 1);
-            s.push_str(").");
+            let _ = write!(
+                s,
+                "The {who} sends {len} bytes (its bytes {}–{}).",
+                self.rel_seq,
+                u64::from(self.rel_seq) + len - 1
+            );
             s.push_str(cut);
             if let Some(a) = self.rel_ack.filter(|a| *a > 1) {
-                s.push_str(" It also acknowledges the ");
-                s.push_str(other);
-                s.push_str("'s bytes up to ");
-                push_int(&mut s, a - 1);
-                s.push('.');
+                let _ = write!(
+                    s,
+                    " It also acknowledges the {other}'s bytes up to {}.",
+                    a - 1
+                );
             }
         } else {
             let a = self.rel_ack.unwrap_or(0);
-            s.push_str(" acknowledges the ");
-            s.push_str(other);
-            s.push_str("'s bytes up to ");
-            push_int(&mut s, a.saturating_sub(1));
-            s.push_str(" (ack=");
-            push_int(&mut s, a);
-            s.push_str(").");
+            let _ = write!(
+                s,
+                "The {who} acknowledges the {other}'s bytes up to {} (ack={a}).",
+                a.saturating_sub(1)
+            );
         }
         s
     }
