@@ -2,7 +2,8 @@
 # Benchmarks osiscope against cat, tcpdump and tshark on SYNTHETIC captures
 # written by examples/gen_bench.rs (made-up traffic: nothing is captured or sent),
 # and against examples/floor.rs, the least work a reader of WebSocket captures
-# must do (read, slice, a connection table, unmask every payload byte).
+# must do (read, slice, a connection table, unmask every payload byte; with
+# --inflate also inflate permessage-deflate messages).
 #
 # Usage: benches/bench.sh [--quick] [--tshark-1g | --no-tshark-1g] [--runs N] [--seed N]
 #
@@ -123,6 +124,7 @@ for label in "${FILES[@]}"; do generate "$label"; done
 COMMANDS=(
     "cat|@F@"
     "$FLOOR|@F@"
+    "$FLOOR|--inflate|@F@"
     "tcpdump|-n|-r|@F@|tcp[tcpflags] & tcp-syn != 0"
     "tcpdump|-n|-r|@F@"
     "tshark|-n|-r|@F@|-q|-z|conv,tcp"
@@ -294,6 +296,7 @@ TSCONV="tshark -n -r F -q -z conv,tcp > /dev/null"
 TCPDUMP="tcpdump -n -r F > /dev/null"
 CAT="cat F > /dev/null"
 FLOORCMD="floor F > /dev/null"
+FLOOR_INFLATE="floor --inflate F > /dev/null"
 PACKETS_TEXT="osiscope packets F > /dev/null"
 EXPORT="osiscope export F --out /tmp/osiscope-bench-export-out > /dev/null"
 EXPORT_PQ="osiscope export F --out /tmp/osiscope-bench-export-out --as parquet > /dev/null"
@@ -315,6 +318,8 @@ EXPORT_PQ="osiscope export F --out /tmp/osiscope-bench-export-out --as parquet >
         echo "| $label | flows on $cores cores ≥ 1.8× one thread | ${r}× | $(verdict "$r" ">=" 1.8) |"
         r=$(ratio "$label" "$FLOWS1" "$FLOORCMD")
         echo "| $label | flows on one thread within 3× the floor loop | ${r}× | $(verdict "$r" "<=" 3) |"
+        r=$(ratio "$label" "$FLOWS1" "$FLOOR_INFLATE")
+        echo "| $label | flows on one thread / the floor loop that also inflates (information) | ${r}× | |"
         rss=${RSS["$label|$FLOWS"]:-0}
         m=$(awk -v k="$rss" 'BEGIN { printf "%.0f", k/1024 }')
         echo "| $label | flows peak RSS ≤ 64 MiB | $m MiB | $(verdict "$m" "<=" 64) |"
