@@ -64,7 +64,9 @@ struct Side {
     compressed: bool,
     /// This frame's payload is part of a compressed message.
     inflating: bool,
-    inflater: Option<Decompress>,
+    /// Boxed: most connections never inflate, and an inflater's state
+    /// inline would double the size of every entry of the table.
+    inflater: Option<Box<Decompress>>,
 }
 
 /// Buffers reused for inflating (`--inflate`).
@@ -199,7 +201,7 @@ impl Side {
     fn inflate(&mut self, mut input: &[u8], t: &mut Totals, x: &mut Scratch) -> u64 {
         let d = self
             .inflater
-            .get_or_insert_with(|| Decompress::new_with_window_bits(false, 15));
+            .get_or_insert_with(|| Box::new(Decompress::new_with_window_bits(false, 15)));
         let mut sum = 0u64;
         loop {
             x.out.clear();
