@@ -90,9 +90,9 @@ struct Totals {
 }
 
 impl Side {
-    /// Walks `data`, the next bytes of the stream; `deflate` says whether
-    /// both heads named permessage-deflate (known once this one is read).
-    fn feed(&mut self, mut data: &[u8], t: &mut Totals, x: &mut Scratch, deflate: bool) {
+    /// Walks `data`, the next bytes of the stream; `other_named` says
+    /// whether the other direction's head named permessage-deflate.
+    fn feed(&mut self, mut data: &[u8], t: &mut Totals, x: &mut Scratch, other_named: bool) {
         while !self.ws {
             let Some((&b, rest)) = data.split_first() else {
                 return;
@@ -107,6 +107,9 @@ impl Side {
                 };
             }
         }
+        // Both heads named the extension (this one may end in the same
+        // segment as the first frames).
+        let deflate = other_named && self.deflate_at == DEFLATE.len();
         while !data.is_empty() {
             if self.left == 0 {
                 // Between frames: read the header, whose length its second
@@ -321,12 +324,11 @@ fn main() {
         side.fin |= tcp.fin();
         if !payload.is_empty() {
             if seq == next {
-                // Both heads named the extension: the other side's head is
-                // over before this side's frames start.
-                let other = sides[usize::from(forward)].deflate_at;
+                // The other side's head is over before this side's frames
+                // start: a WebSocket server answers the request's head.
+                let other_named = sides[usize::from(forward)].deflate_at == DEFLATE.len();
                 let side = &mut sides[usize::from(!forward)];
-                let deflate = other == DEFLATE.len() && side.deflate_at == DEFLATE.len();
-                side.feed(payload, &mut t, &mut x, deflate);
+                side.feed(payload, &mut t, &mut x, other_named);
                 side.next = Some(seq.wrapping_add(payload.len() as u32));
             } else {
                 t.skipped += 1;
