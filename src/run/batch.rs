@@ -62,8 +62,9 @@ pub(super) enum Op {
     /// Application events a thread before the printing one found, in the
     /// order they were found.
     Events(Vec<(u64, AppEvent)>),
-    /// A frame the view shows, its bytes in the arena.
-    Shown(Box<ShownFrame>),
+    /// A frame the view shows: its place in the batch's `shown`, its bytes
+    /// in the arena.
+    Shown(usize),
     /// A frame the view does not show: its application events are dropped.
     Hidden,
     /// A frame rendered by a thread before the printing one: its bytes in
@@ -131,6 +132,7 @@ pub(super) fn take_frame_events(
     decoded
 }
 
+#[derive(Clone)]
 pub(super) struct ShownFrame {
     number: u64,
     kind: FrameKind,
@@ -187,6 +189,10 @@ impl ShownFrame {
 pub(super) struct Batch {
     pub(super) ops: Vec<Op>,
     pub(super) arena: Vec<u8>,
+    /// The frames of its [`Op::Shown`]: kept beside the ops rather than
+    /// boxed in them, so that a batch reused takes no allocation per frame
+    /// (and the printing thread frees none the reading thread made).
+    pub(super) shown: Vec<ShownFrame>,
     /// Bytes held by the ops beyond the arena (application events and
     /// summaries), weighed so that a batch of few but large items is sent
     /// as soon as one of many small ones.

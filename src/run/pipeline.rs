@@ -195,6 +195,7 @@ impl Recorder {
         let mut next = self.spent.try_recv().unwrap_or_default();
         next.ops.clear();
         next.arena.clear();
+        next.shown.clear();
         next.held = 0;
         // A batch that once took a large delivery does not keep its size.
         next.arena.shrink_to(2 * BATCH_BYTES);
@@ -355,12 +356,10 @@ impl Downstream for Recorder {
         }
         if shown {
             let (start, end) = self.push_bytes(frame.data);
-            self.batch.ops.push(Op::Shown(Box::new(ShownFrame::new(
-                frame,
-                (start, end),
-                tcp,
-                first_ts,
-            ))));
+            self.batch
+                .shown
+                .push(ShownFrame::new(frame, (start, end), tcp, first_ts));
+            self.batch.ops.push(Op::Shown(self.batch.shown.len() - 1));
         } else {
             self.batch.ops.push(Op::Hidden);
         }
@@ -393,7 +392,10 @@ fn replay(batch: &mut Batch, consumer: &mut Consumer<'_>) -> Result<(), RunError
                 consumer.finished_with(s, app)?;
             }
             Op::Events(mut evs) => consumer.analyzers.events.append(&mut evs),
-            Op::Shown(f) => {
+            Op::Shown(i) => {
+                let Some(f) = batch.shown.get(i) else {
+                    continue;
+                };
                 let frame = f.frame(arena);
                 // Decoding again is cheaper than sending the decoded layers.
                 let packet = Packet::decode(&frame);

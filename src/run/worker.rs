@@ -100,6 +100,7 @@ impl Worker {
         let Batch {
             ops: incoming,
             arena,
+            shown,
             ..
         } = &mut batch;
         for op in incoming.drain(..) {
@@ -109,6 +110,7 @@ impl Worker {
                 let part = Batch {
                     ops: std::mem::take(&mut ops),
                     arena: arena.clone(),
+                    shown: shown.clone(),
                     held: self.held,
                 };
                 self.held = 0;
@@ -128,10 +130,11 @@ impl Worker {
                     self.held += app.as_ref().map_or(0, AppSummary::weight);
                     ops.push(Op::FinishedWith(Box::new((*s, app))));
                 }
-                Op::Shown(f) => {
+                Op::Shown(i) => {
                     let behind = next.waiting.load(Ordering::Relaxed) >= self.tuning.behind;
                     if let (Some(render), Some(start)) =
                         (self.renderer.filter(|_| behind), frame_start)
+                        && let Some(f) = shown.get(i)
                         && take_frame_events(&mut ops, start, &mut self.events)
                     {
                         self.rendered.clear();
@@ -156,7 +159,7 @@ impl Worker {
                             end: arena.len(),
                         });
                     } else {
-                        ops.push(Op::Shown(f));
+                        ops.push(Op::Shown(i));
                     }
                     frame_start = Some(ops.len());
                 }
