@@ -28,21 +28,62 @@ pub fn size_text(bytes: usize) -> String {
 }
 
 /// Terminal columns `s` takes (a CJK character or an emoji takes 2, a
-/// combining mark 0).
+/// combining mark 0), as `unicode-width` counts them.
 pub fn width(s: &str) -> usize {
-    unicode_width::UnicodeWidthStr::width(s)
+    columns_over(s, usize::MAX).0
+}
+
+/// Whether `b` is a character `unicode-width` always counts as one column
+/// whatever follows it, and after which it reads the text before as if
+/// nothing followed: printable ASCII, but not the bases of keycap emoji
+/// (`#`, `*`, digits), which a following U+FE0F widens, nor `<`, `=`, `>`,
+/// which its CJK mode joins with an overlay.
+fn resets_width(b: u8) -> bool {
+    matches!(b, b' '..=b'~') && !matches!(b, b'#' | b'*' | b'0'..=b'9' | b'<' | b'=' | b'>')
+}
+
+/// The columns of `s` as `unicode-width` counts them, and whether they are
+/// more than `cols`; the count stops (too low) as soon as they are.
+///
+/// `unicode-width` reads a text from its end, each character's width
+/// depending on what follows it; after a [`resets_width`] character it
+/// reads on as at the end of a text. So the width is that of the runs
+/// between such characters, each measured alone, plus one per such
+/// character: most text from the wire is ASCII, counted here a byte at a
+/// time, and a long text is not read past `cols`.
+fn columns_over(s: &str, cols: usize) -> (usize, bool) {
+    let mut sum = 0usize;
+    let mut run = 0;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if resets_width(b) {
+            if run < i {
+                sum += unicode_width::UnicodeWidthStr::width(s.get(run..i).unwrap_or_default());
+            }
+            sum += 1;
+            run = i + 1;
+            if sum > cols {
+                return (sum, true);
+            }
+        }
+    }
+    sum += unicode_width::UnicodeWidthStr::width(s.get(run..).unwrap_or_default());
+    (sum, sum > cols)
 }
 
 /// `s` cut to at most `cols` terminal columns at a character boundary, with
 /// `…` after it when something was cut.
 pub fn clip_width(s: &str, cols: usize) -> String {
-    if width(s) <= cols {
+    if !columns_over(s, cols).1 {
         return s.to_owned();
     }
     let mut used = 0;
     let mut end = 0;
     for (i, c) in s.char_indices() {
-        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        let w = if c.is_ascii_graphic() || c == ' ' {
+            1
+        } else {
+            unicode_width::UnicodeWidthChar::width(c).unwrap_or(0)
+        };
         if used + w > cols {
             break;
         }
@@ -164,6 +205,126 @@ pub fn push_ipv4(s: &mut String, a: std::net::Ipv4Addr) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Characters whose width depends on their neighbours, beside plain ones.
+    const TRICKY: &[char] = &[
+        'a',
+        ' ',
+        '~',
+        '#',
+        '*',
+        '1',
+        '9',
+        '<',
+        '=',
+        '>',
+        '\n',
+        '\r',
+        '\t',
+        '\0',
+        '\u{7f}',
+        '\u{85}',
+        '\u{a0}',
+        '\u{a9}',
+        '\u{ae}',
+        '\u{ad}',
+        'é',
+        '\u{301}',
+        '\u{200d}',
+        '\u{fe0f}',
+        '\u{fe0e}',
+        '\u{fe00}',
+        '\u{fe01}',
+        '\u{20e3}',
+        '\u{20d2}',
+        '\u{338}',
+        '\u{2018}',
+        '\u{201d}',
+        '❤',
+        '⌚',
+        '☺',
+        '✓',
+        '🚀',
+        '👩',
+        '🏻',
+        '\u{1f1fa}',
+        '\u{1f1f8}',
+        'テ',
+        '中',
+        '\u{ff21}',
+        '\u{644}',
+        '\u{627}',
+        '\u{a4f8}',
+        '\u{a4fc}',
+        '\u{17a4}',
+        '\u{e0067}',
+        '\u{e007f}',
+        '\u{1f3f4}',
+        '\u{2764}',
+        '\u{1f468}',
+        '\u{1f9d1}',
+        '\u{1f384}',
+    ];
+
+    fn tricky_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(proptest::sample::select(TRICKY), 0..40)
+            .prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest! {
+        /// The run-by-run count is unicode-width's, and the early stop says
+        /// the same as the whole count.
+        #[test]
+        fn width_is_unicode_widths(s in tricky_text(), cols in 0usize..30) {
+            let whole = unicode_width::UnicodeWidthStr::width(s.as_str());
+            prop_assert_eq!(width(&s), whole);
+            prop_assert_eq!(columns_over(&s, cols).1, whole > cols);
+        }
+    }
+
+    /// What [`columns_over`] rests on, for every character it counts alone:
+    /// one column whatever follows, and the text before it measured as if
+    /// it ended there.
+    #[test]
+    fn a_resetting_character_splits_the_count() {
+        let w = |s: &str| unicode_width::UnicodeWidthStr::width(s);
+        for b in (0u8..128).filter(|&b| resets_width(b)) {
+            let r = char::from(b);
+            for &x in TRICKY {
+                for &y in TRICKY {
+                    for (before, after) in [
+                        (x.to_string(), y.to_string()),
+                        (format!("{x}{y}"), format!("{y}\u{fe0f}\u{20e3}")),
+                        (format!("\u{1f468}\u{200d}{x}"), format!("{x}\u{200d}{y}")),
+                    ] {
+                        let whole = format!("{before}{r}{after}");
+                        assert_eq!(w(&whole), w(&before) + 1 + w(&after), "{whole:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn width_counts_sequences_as_unicode_width_does() {
+        for s in [
+            "",
+            "plain text",
+            "1\u{fe0f}\u{20e3} keycap",
+            "#\u{fe0f}\u{20e3}",
+            "x\r\ny",
+            "⌚\u{fe0e}a",
+            "👩\u{200d}👩 b",
+            "\u{1f1fa}\u{1f1f8}c",
+            "\u{644}\u{627} lam-alef",
+            "façade テキスト ✓ 🚀",
+        ] {
+            assert_eq!(width(s), unicode_width::UnicodeWidthStr::width(s), "{s:?}");
+        }
+        assert_eq!(clip_width("façade テキスト", 9), "façade テ…");
+        assert_eq!(clip_width("1\u{fe0f}\u{20e3}", 2), "1\u{fe0f}\u{20e3}");
+    }
 
     #[test]
     fn numbers_and_addresses_are_pushed_as_format_writes_them() {
