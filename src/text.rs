@@ -98,7 +98,9 @@ pub fn clip_width(s: &str, cols: usize) -> String {
 /// than shown as U+FFFD; other invalid bytes are U+FFFD.
 pub fn utf8_head(data: &[u8], max: usize) -> std::borrow::Cow<'_, str> {
     let head = &data[..data.len().min(max)];
-    match std::str::from_utf8(head) {
+    // simdutf8's checker says what std's does, several times faster on text
+    // that is not all ASCII.
+    match simdutf8::compat::from_utf8(head) {
         Ok(s) => s.into(),
         Err(e) if e.error_len().is_none() => String::from_utf8_lossy(&head[..e.valid_up_to()]),
         Err(_) => {

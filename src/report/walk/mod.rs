@@ -32,7 +32,6 @@ mod text;
 mod tls;
 mod websocket;
 
-use std::collections::HashMap;
 use std::io::{self, Write};
 
 use super::appline::AppLine;
@@ -130,7 +129,8 @@ pub struct WalkView<W: Write> {
     brief: bool,
     /// Only each connection's header (`-q`).
     quiet: bool,
-    stories: HashMap<u64, Story>,
+    /// By connection number (hashed with foldhash: looked up once a frame).
+    stories: foldhash::HashMap<u64, Story>,
     /// Finished connections, rendered, waiting for the lower-numbered ones
     /// (with the height of a drawn one).
     order: InOrder<(Held, u32)>,
@@ -195,7 +195,7 @@ impl<W: Write> WalkView<W> {
             color,
             brief,
             quiet: false,
-            stories: HashMap::new(),
+            stories: foldhash::HashMap::default(),
             order: InOrder::default().max_items(MAX_WAITING),
             spill: Spill::default(),
             spilled: Vec::new(),
