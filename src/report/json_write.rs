@@ -23,22 +23,22 @@ pub fn string(out: &mut Vec<u8>, s: &str) -> io::Result<()> {
     let b = s.as_bytes();
     out.reserve(b.len() + 2);
     out.push(b'"');
-    let (mut start, mut i) = (0, 0);
-    while i < b.len() {
-        let end = (i + 16).min(b.len());
-        if !suspect(b.get(i..end).unwrap_or_default()) {
-            i = end;
+    let mut start = 0;
+    for (n, chunk) in b.chunks(16).enumerate() {
+        if !suspect(chunk) {
             continue;
         }
-        while i < end {
-            match escape_at(b, i) {
-                Some((len, c)) => {
-                    out.extend_from_slice(b.get(start..i).unwrap_or_default());
-                    push_escape(out, c);
-                    i += len;
-                    start = i;
-                }
-                None => i += 1,
+        // A suspect byte is never inside a character (UTF-8 continuation
+        // bytes are 80–BF), so each one starts a character to look at, and
+        // the bytes of an escaped one are passed over like any other.
+        for (k, &x) in chunk.iter().enumerate() {
+            let at = n * 16 + k;
+            if SUSPECT[usize::from(x)]
+                && let Some((len, c)) = escape_at(b, at)
+            {
+                out.extend_from_slice(b.get(start..at).unwrap_or_default());
+                push_escape(out, c);
+                start = at + len;
             }
         }
     }
@@ -46,6 +46,19 @@ pub fn string(out: &mut Vec<u8>, s: &str) -> io::Result<()> {
     out.push(b'"');
     Ok(())
 }
+
+/// The bytes [`suspect`] looks for, by value: in a chunk that holds one,
+/// the others are passed over at a table lookup each.
+static SUSPECT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let v = b as u8;
+        t[b] = v < 0x20 || matches!(v, b'"' | b'\\' | 0x7f | 0xc2 | 0xd8 | 0xe2);
+        b += 1;
+    }
+    t
+};
 
 /// Whether `chunk` may hold a character to escape: an ASCII one, or one of
 /// the three lead bytes of those beyond ASCII. Written as one pass the
