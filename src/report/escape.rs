@@ -15,10 +15,23 @@ pub fn is_unsafe(c: char) -> bool {
         || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}')
 }
 
+/// Whether `s` holds a character [`is_unsafe`] names. Each of them starts
+/// with a byte below 20, DEL 7F, or the lead byte C2 (C1 controls), D8
+/// (U+061C) or E2 (the bidi controls): only the characters that start with
+/// one of those are decoded and looked at.
+fn any_unsafe(s: &str) -> bool {
+    s.as_bytes().iter().enumerate().any(|(i, &b)| {
+        (b < 0x20 || matches!(b, 0x7f | 0xc2 | 0xd8 | 0xe2))
+            && s.get(i..)
+                .and_then(|t| t.chars().next())
+                .is_some_and(is_unsafe)
+    })
+}
+
 /// Replaces control characters and bidi controls by visible escapes
 /// (`\n`, `\t`, `\x1b`, `\u{202e}`); the backslash itself is left alone.
 pub fn escape(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(is_unsafe) {
+    if !any_unsafe(s) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -44,7 +57,27 @@ pub fn escape(s: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::{any_unsafe, escape, is_unsafe};
+
+    /// The byte scan finds what looking at every character finds, for every
+    /// character of the Basic Multilingual Plane alone and amid other text.
+    #[test]
+    fn the_byte_scan_finds_every_unsafe_character() {
+        let mut unsafe_found = 0;
+        for c in (0..=0xffff_u32).filter_map(char::from_u32) {
+            for s in [c.to_string(), format!("a✓{c}→ b"), format!("é{c}")] {
+                assert_eq!(
+                    any_unsafe(&s),
+                    s.chars().any(is_unsafe),
+                    "U+{:04X}",
+                    c as u32
+                );
+            }
+            unsafe_found += usize::from(is_unsafe(c));
+        }
+        // C0, DEL, C1, U+061C and the eleven bidi controls.
+        assert_eq!(unsafe_found, 32 + 1 + 32 + 1 + 11);
+    }
 
     #[test]
     fn escapes_controls_and_bidi() {
