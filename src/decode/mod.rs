@@ -102,30 +102,30 @@ impl<'a> Packet<'a> {
         pkt.problem = link.problem();
         pkt.link = link;
         let start = match next {
-            link::Next::Ethernet => match LaxSlicedPacket::from_ethernet(data) {
-                Ok(s) => {
-                    let shim_at = match (&s.net, &s.stop_err, s.ether_payload()) {
+            link::Next::Ethernet => {
+                // Sliced in its final place (the slices are a few hundred
+                // bytes, and most packets have no shim to move them for).
+                pkt.sliced = match LaxSlicedPacket::from_ethernet(data) {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        pkt.problem = Some(len_problem(&e, 2, "Ethernet header"));
+                        None
+                    }
+                };
+                let shim_at = match pkt.sliced.as_ref() {
+                    Some(s) => match (&s.net, &s.stop_err, s.ether_payload()) {
                         (None, None, Some(p)) if shim::is_shim(p.ether_type.0) => {
                             Some((p.ether_type.0, pkt.offset_of(p.payload)))
                         }
                         _ => None,
-                    };
-                    match shim_at {
-                        Some(at) => {
-                            pkt.outer = Some(s);
-                            Some(at)
-                        }
-                        None => {
-                            pkt.sliced = Some(s);
-                            None
-                        }
-                    }
+                    },
+                    None => None,
+                };
+                if shim_at.is_some() {
+                    pkt.outer = pkt.sliced.take();
                 }
-                Err(e) => {
-                    pkt.problem = Some(len_problem(&e, 2, "Ethernet header"));
-                    None
-                }
-            },
+                shim_at
+            }
             link::Next::EtherType(et, off) => Some((et, off)),
             link::Next::Nflog => match shim::nflog(data) {
                 Some((s, et, off)) => {
