@@ -313,6 +313,7 @@ mod tests {
         for s in [
             "",
             "plain text",
+            "1\u{fe0f}",
             "1\u{fe0f}\u{20e3} keycap",
             "#\u{fe0f}\u{20e3}",
             "x\r\ny",
