@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
 # Compares two osiscope binaries side by side on one capture: the time and
-# peak memory of the benchmark commands (flows, packets and walk as JSON, on
-# two threads and on one), runs of the two interleaved so that a change in the
+# peak memory of the benchmark commands (flows, packets and walk as JSON, and
+# packets as lines, on two threads and on one), runs of the two interleaved so that a change in the
 # machine's load hits both alike. For a redesign that must not cost speed:
 # build the commit before it and the commit after, then compare.
 #
 # Usage: benches/compare.sh OLD_BIN NEW_BIN [CAPTURE] [RUNS]
 #        ONLY=walk benches/compare.sh …   (only the commands matching ONLY)
+#        COUNT=instructions benches/compare.sh OLD_BIN NEW_BIN [CAPTURE]
 #
 #   CAPTURE  default /tmp/osiscope-bench-1G.pcap (made by benches/bench.sh, or
-#            target/release/examples/gen_bench --out F --size 1G --seed 1)
+#            target/release/examples/gen_bench --out F --size 1G --seed 1);
+#            with COUNT=instructions, /tmp/osiscope-bench-100M.pcap
 #   RUNS     runs per command and binary; the table shows the medians (default 5)
+#
+# COUNT=instructions counts instead the instructions each binary executes for
+# the one-thread commands (valgrind's cachegrind, no cache simulation; one run
+# each, about 20 times as long as without valgrind; apt-get install valgrind).
+# Unlike a time, the count of a one-thread run does not move with the
+# machine's load, so a change of a percent shows that a shared VM's timings
+# hide. It sees no cache misses, threads or kernel work (reading the file):
+# confirm a change that matters with the times.
 #
 # Example (the binary of the commit before, then the current one):
 #   git worktree add /tmp/osiscope-old HEAD~1 && (cd /tmp/osiscope-old && cargo build --release)
@@ -20,9 +30,14 @@ set -euo pipefail
 
 OLD=${1:?usage: benches/compare.sh OLD_BIN NEW_BIN [CAPTURE] [RUNS]}
 NEW=${2:?usage: benches/compare.sh OLD_BIN NEW_BIN [CAPTURE] [RUNS]}
-F=${3:-/tmp/osiscope-bench-1G.pcap}
+COUNT=${COUNT:-time}
+case $COUNT in
+time) F=${3:-/tmp/osiscope-bench-1G.pcap} need=/usr/bin/time pkg=time ;;
+instructions) F=${3:-/tmp/osiscope-bench-100M.pcap} need=valgrind pkg=valgrind ;;
+*) echo "compare.sh: COUNT is time or instructions, not $COUNT" >&2; exit 2 ;;
+esac
 RUNS=${4:-5}
-[[ -x /usr/bin/time ]] || { echo "compare.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
+command -v "$need" >/dev/null || { echo "compare.sh: needs $need (apt-get install $pkg)" >&2; exit 2; }
 [[ -f $F ]] || { echo "compare.sh: no capture at $F" >&2; exit 2; }
 
 COMMANDS=(
@@ -32,6 +47,8 @@ COMMANDS=(
     "packets --format json --threads 1"
     "walk --format json"
     "walk --format json --threads 1"
+    "packets"
+    "packets --threads 1"
 )
 
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
@@ -47,6 +64,37 @@ one() {
     tail -n1 "$tf" | awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }'
     rm -f "$tf"
 }
+
+# instructions BIN ARGS: the instructions the run executed.
+instructions() {
+    local bin=$1
+    shift
+    valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
+        "$bin" "$@" --no-progress "$F" 2>&1 >/dev/null |
+        awk '/I *refs:/ { gsub(",", "", $NF); print $NF }'
+}
+
+# commas N: N with thousands separators.
+commas() { echo "$1" | sed -e ':a' -e 's/\B[0-9]\{3\}\>/,&/' -e 'ta'; }
+
+if [[ $COUNT == instructions ]]; then
+    echo "capture: $F ($(stat -c %s "$F") bytes), instructions of one run each"
+    echo "old: $OLD ($("$OLD" --version))"
+    echo "new: $NEW ($("$NEW" --version))"
+    echo
+    printf '| %-34s | %16s | %16s | %7s |\n' command "old instructions" "new instructions" "new/old"
+    printf '|%s|-----------------:|-----------------:|--------:|\n' "------------------------------------"
+    for cmd in "${COMMANDS[@]}"; do
+        [[ $cmd != *"--threads 1"* ]] && continue
+        [[ -n ${ONLY:-} && $cmd != *$ONLY* ]] && continue
+        read -ra args <<<"$cmd"
+        a=$(instructions "$OLD" "${args[@]}")
+        b=$(instructions "$NEW" "${args[@]}")
+        printf '| %-34s | %16s | %16s | %7s |\n' "$cmd" "$(commas "$a")" "$(commas "$b")" \
+            "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", b / a }')"
+    done
+    exit 0
+fi
 
 cat "$F" >/dev/null # the page cache holds the file for every run
 echo "capture: $F ($(stat -c %s "$F") bytes), $RUNS runs each, interleaved"
