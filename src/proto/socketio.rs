@@ -459,7 +459,8 @@ pub fn describe(p: &SioPacket, from_client: bool) -> String {
 
 /// A JSON string literal for `s`, shortened like an argument.
 fn quote(s: &str) -> String {
-    short_json(&Value::String(s.to_owned()))
+    // A `str` serialises as the `Value::String` of it does, without the copy.
+    short_json(s)
 }
 
 /// An array of values rendered like one argument.
@@ -470,7 +471,7 @@ fn short_json_list(items: &[Value]) -> String {
 }
 
 /// JSON of `v`, cut after [`MAX_DESCRIBED_ARG`] characters with `…`.
-fn short_json(v: &Value) -> String {
+fn short_json<T: serde::Serialize + ?Sized>(v: &T) -> String {
     let mut w = Capped::default();
     let complete = serde_json::to_writer(&mut w, v).is_ok();
     w.finish(complete)
@@ -509,7 +510,9 @@ impl io::Write for Capped {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let room = Self::CAP.saturating_sub(self.buf.len());
         if room == 0 {
-            return Err(io::Error::other("enough for a summary"));
+            // Enough for a summary: the error only stops the serialiser (a
+            // bare kind, so refusing costs no allocation).
+            return Err(io::ErrorKind::WriteZero.into());
         }
         let n = room.min(data.len());
         self.buf.extend_from_slice(data.get(..n).unwrap_or(data));
