@@ -76,21 +76,30 @@ pub fn clip_width(s: &str, cols: usize) -> String {
     if !columns_over(s, cols).1 {
         return s.to_owned();
     }
-    let mut used = 0;
-    let mut end = 0;
-    for (i, c) in s.char_indices() {
-        let w = if c.is_ascii_graphic() || c == ' ' {
-            1
+    // By each character's own width; printable ASCII, a column a byte,
+    // without decoding it.
+    let bytes = s.as_bytes();
+    let (mut used, mut end) = (0, 0);
+    while let Some(&b) = bytes.get(end) {
+        let (w, len) = if matches!(b, b' '..=b'~') {
+            (1, 1)
         } else {
-            unicode_width::UnicodeWidthChar::width(c).unwrap_or(0)
+            let Some(c) = s.get(end..).and_then(|t| t.chars().next()) else {
+                break;
+            };
+            let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+            (w, c.len_utf8())
         };
         if used + w > cols {
             break;
         }
         used += w;
-        end = i + c.len_utf8();
+        end += len;
     }
-    format!("{}…", &s[..end])
+    let mut out = String::with_capacity(end + '…'.len_utf8());
+    out.push_str(s.get(..end).unwrap_or_default());
+    out.push('…');
+    out
 }
 
 /// The text at the start of `data`, at most `max` bytes of it: a character
@@ -274,6 +283,25 @@ mod tests {
             .prop_map(|v| v.into_iter().collect())
     }
 
+    /// `clip_width` as the plain reading of its contract: the whole text
+    /// when `unicode-width` says it fits, else the longest head whose
+    /// characters' own widths fit, and `…`.
+    fn clip_by_characters(s: &str, cols: usize) -> String {
+        if unicode_width::UnicodeWidthStr::width(s) <= cols {
+            return s.to_owned();
+        }
+        let (mut used, mut end) = (0, 0);
+        for (i, c) in s.char_indices() {
+            let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+            if used + w > cols {
+                break;
+            }
+            used += w;
+            end = i + c.len_utf8();
+        }
+        format!("{}…", &s[..end])
+    }
+
     proptest! {
         /// The run-by-run count is unicode-width's, and the early stop says
         /// the same as the whole count.
@@ -282,6 +310,11 @@ mod tests {
             let whole = unicode_width::UnicodeWidthStr::width(s.as_str());
             prop_assert_eq!(width(&s), whole);
             prop_assert_eq!(columns_over(&s, cols).1, whole > cols);
+        }
+
+        #[test]
+        fn clipping_reads_the_characters_as_their_own_widths(s in tricky_text(), cols in 0usize..30) {
+            prop_assert_eq!(clip_width(&s, cols), clip_by_characters(&s, cols));
         }
     }
 
