@@ -459,7 +459,7 @@ pub fn describe(p: &SioPacket, from_client: bool) -> String {
 
 /// A JSON string literal for `s`, shortened like an argument.
 fn quote(s: &str) -> String {
-    // A `str` serialises as the `Value::String` of it does, without the copy.
+    // A `str` serialises exactly as a `Value::String` holding it, without the copy.
     short_json(s)
 }
 
