@@ -316,6 +316,26 @@ mod tests {
         fn clipping_reads_the_characters_as_their_own_widths(s in tricky_text(), cols in 0usize..30) {
             prop_assert_eq!(clip_width(&s, cols), clip_by_characters(&s, cols));
         }
+
+        /// Long runs of ASCII between tricky characters.
+        #[test]
+        fn mostly_ascii_text_is_counted_as_unicode_width_counts_it(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    "[ -~]{0,40}",
+                    "[a-z0-9#*<=> ]{0,24}",
+                    proptest::sample::select(TRICKY).prop_map(String::from),
+                ],
+                0..12,
+            ),
+            cols in 0usize..120,
+        ) {
+            let s: String = parts.concat();
+            let whole = unicode_width::UnicodeWidthStr::width(s.as_str());
+            prop_assert_eq!(width(&s), whole);
+            prop_assert_eq!(columns_over(&s, cols).1, whole > cols);
+            prop_assert_eq!(clip_width(&s, cols), clip_by_characters(&s, cols));
+        }
     }
 
     /// What [`columns_over`] rests on, for every character it counts alone:
@@ -348,6 +368,9 @@ mod tests {
             "plain text",
             "1\u{fe0f}",
             "1\u{fe0f}\u{20e3} keycap",
+            // Sixteen ASCII bytes whose last one a keycap sequence widens.
+            "abcdefghijklmno1\u{fe0f}\u{20e3}",
+            "0123456789abcdef#\u{fe0f}\u{20e3} and on",
             "#\u{fe0f}\u{20e3}",
             "x\r\ny",
             "⌚\u{fe0e}a",
