@@ -15,13 +15,18 @@ pub fn is_unsafe(c: char) -> bool {
         || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}')
 }
 
-/// Whether `s` holds a character [`is_unsafe`] names. Each of them starts
-/// with a byte below 20, DEL 7F, or the lead byte C2 (C1 controls), D8
-/// (U+061C) or E2 (the bidi controls): only the characters that start with
-/// one of those are decoded and looked at.
+/// Whether `b` may start a character [`is_unsafe`] names: a byte below 20,
+/// DEL 7F, or the lead byte C2 (C1 controls), D8 (U+061C) or E2 (the bidi
+/// controls). All of them are ASCII or lead bytes, so each one starts a
+/// character; a scan decodes only the characters that start so.
+pub const fn may_start_unsafe(b: u8) -> bool {
+    (b < 0x20) | (b == 0x7f) | (b == 0xc2) | (b == 0xd8) | (b == 0xe2)
+}
+
+/// Whether `s` holds a character [`is_unsafe`] names.
 fn any_unsafe(s: &str) -> bool {
     s.as_bytes().iter().enumerate().any(|(i, &b)| {
-        (b < 0x20 || matches!(b, 0x7f | 0xc2 | 0xd8 | 0xe2))
+        may_start_unsafe(b)
             && s.get(i..)
                 .and_then(|t| t.chars().next())
                 .is_some_and(is_unsafe)

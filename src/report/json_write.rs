@@ -47,14 +47,20 @@ pub fn string(out: &mut Vec<u8>, s: &str) -> io::Result<()> {
     Ok(())
 }
 
-/// The bytes [`suspect`] looks for, by value: in a chunk that holds one,
-/// the others are passed over at a table lookup each.
+/// Whether `b` may start a character to escape: `"`, `\\`, or one the
+/// terminal escaper looks at (C0, DEL, and the lead bytes of C1, U+061C and
+/// the bidi controls).
+const fn may_escape(b: u8) -> bool {
+    super::escape::may_start_unsafe(b) | (b == b'"') | (b == b'\\')
+}
+
+/// [`may_escape`] by value: in a chunk that holds such a byte, the others
+/// are passed over at a table lookup each.
 static SUSPECT: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 0;
     while b < 256 {
-        let v = b as u8;
-        t[b] = v < 0x20 || matches!(v, b'"' | b'\\' | 0x7f | 0xc2 | 0xd8 | 0xe2);
+        t[b] = may_escape(b as u8);
         b += 1;
     }
     t
@@ -64,15 +70,7 @@ static SUSPECT: [bool; 256] = {
 /// the three lead bytes of those beyond ASCII. Written as one pass the
 /// compiler turns into vector tests.
 fn suspect(chunk: &[u8]) -> bool {
-    chunk.iter().fold(false, |f, &b| {
-        f | (b < 0x20)
-            | (b == b'"')
-            | (b == b'\\')
-            | (b == 0x7f)
-            | (b == 0xc2)
-            | (b == 0xd8)
-            | (b == 0xe2)
-    })
+    chunk.iter().fold(false, |f, &b| f | may_escape(b))
 }
 
 /// The character at `i` if it is escaped, with its length in bytes: C0,
@@ -170,10 +168,10 @@ impl serde_json::ser::Formatter for TerminalSafe {
         fragment: &str,
     ) -> io::Result<()> {
         // serde_json has escaped C0 already. What is left to escape starts
-        // with one of four bytes (all of them ASCII or lead bytes, so char
-        // boundaries): DEL 7F, C1 controls C2 xx, U+061C D8 9C, the bidi
-        // controls E2 80/81 xx. Only characters there are looked at.
-        let lead = |b: &u8| matches!(b, 0x7f | 0xc2 | 0xd8 | 0xe2);
+        // with DEL 7F or a lead byte (C1 controls C2 xx, U+061C D8 9C, the
+        // bidi controls E2 80/81 xx), so char boundaries: only characters
+        // there are looked at.
+        let lead = |b: &u8| super::escape::may_start_unsafe(*b);
         let bytes = fragment.as_bytes();
         let (mut start, mut i) = (0, 0);
         while let Some(p) = bytes.get(i..).and_then(|rest| rest.iter().position(lead)) {
