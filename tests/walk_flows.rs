@@ -333,3 +333,110 @@ fn corpus_handshake_and_teardown_situations() {
         "{retrans}"
     );
 }
+
+/// walk's JSON record is flows' record, member for member and in the same
+/// order, with walk's lists added and the counts they displace renamed
+/// (README, "walk --format json"), on every bundled capture.
+#[test]
+fn walk_record_is_the_flows_record_with_its_lists() {
+    let keys = |v: &Value| -> Vec<String> {
+        v.as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let mut compared = (0, 0, 0, 0);
+    let mut dir: Vec<_> = std::fs::read_dir("captures")
+        .expect("captures")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
+        .collect();
+    dir.sort();
+    for p in dir {
+        let path = p.to_str().expect("utf-8 path");
+        let keylog = p.with_extension("keys");
+        let mut args = vec!["--format", "json", path];
+        if keylog.exists() {
+            args.extend(["--keylog", keylog.to_str().expect("utf-8")]);
+        }
+        let walk = json_lines(&[&["walk"], args.as_slice()].concat());
+        let flows = json_lines(&[&["flows"], args.as_slice()].concat());
+        assert_eq!(walk.len(), flows.len(), "{path}");
+        for (mut w, f) in walk.into_iter().zip(flows) {
+            let o = w.as_object_mut().expect("object");
+            // The walk-only members end the record.
+            let tail: Vec<String> = keys(&Value::Object(o.clone()))
+                .into_iter()
+                .rev()
+                .take(4)
+                .collect();
+            assert_eq!(
+                tail,
+                [
+                    "rows_not_listed",
+                    "steps_omitted",
+                    "timeline",
+                    "anomaly_counts"
+                ],
+                "{path}"
+            );
+            let list = o.get("anomalies").cloned().expect("anomalies");
+            let counts = o.shift_remove("anomaly_counts").expect("counts");
+            let listed: u64 = counts
+                .as_object()
+                .expect("counts")
+                .values()
+                .filter_map(Value::as_u64)
+                .sum();
+            assert_eq!(
+                list.as_array().expect("list").len() as u64,
+                listed.min(1000),
+                "{path}"
+            );
+            o.insert("anomalies".into(), counts);
+            for k in ["timeline", "steps_omitted", "rows_not_listed"] {
+                o.shift_remove(k);
+            }
+            if let Some(ws) = o.get_mut("websocket").and_then(Value::as_object_mut) {
+                for (list, count) in [
+                    ("frames", "frame_counts"),
+                    ("messages", "message_counts"),
+                    ("violations", "violation_count"),
+                ] {
+                    assert!(ws[list].is_array(), "{path}: websocket.{list}");
+                    let c = ws.shift_remove(count).expect("count");
+                    ws.insert(list.into(), c);
+                }
+                compared.1 += 1;
+            }
+            if let Some(so) = o.get_mut("socketio").and_then(Value::as_object_mut) {
+                assert!(so.shift_remove("packets").expect("packets").is_array());
+                so.shift_remove("resumes");
+                compared.2 += 1;
+            }
+            if let Some(l) = o.get_mut("latency").and_then(Value::as_object_mut) {
+                for (kind, r) in l.iter_mut() {
+                    let r = match r.get_mut("pongs") {
+                        Some(p) if kind == "heartbeat" => p,
+                        _ => r,
+                    };
+                    if let Some(r) = r.as_object_mut().filter(|r| r.contains_key("count")) {
+                        let pairs = r.shift_remove("pairs").expect("pairs");
+                        assert!(pairs.is_array(), "{path}: latency.{kind}");
+                        compared.3 += 1;
+                    }
+                }
+            }
+            assert_eq!(keys(&w), keys(&f), "{path}");
+            for k in ["websocket", "socketio", "latency"] {
+                assert_eq!(keys(&w[k]), keys(&f[k]), "{path}: {k}");
+            }
+            assert_eq!(w, f, "{path}");
+            compared.0 += 1;
+        }
+    }
+    // Connections, WebSocket ones, Socket.IO ones, kinds of replies listed.
+    assert!(
+        compared.0 >= 30 && compared.1 >= 15 && compared.2 >= 10 && compared.3 >= 20,
+        "{compared:?}"
+    );
+}

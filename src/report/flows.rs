@@ -86,7 +86,7 @@ impl<W: Write> FlowsView<W> {
     fn render(&self, s: &ConnSummary, app: Option<&AppSummary>) -> io::Result<Rendered> {
         if self.format == Format::Json {
             let mut line = Vec::with_capacity(4096);
-            super::json::write(&mut line, &record::record(s, app))?;
+            super::json::write(&mut line, &record::record(s, app, false))?;
             line.push(b'\n');
             // It may wait for thousands of others: no spare capacity.
             line.shrink_to_fit();

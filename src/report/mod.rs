@@ -6,6 +6,7 @@ pub mod count;
 pub mod escape;
 pub mod flows;
 pub mod json;
+pub mod json_members;
 pub mod json_write;
 pub mod layers;
 pub mod line;

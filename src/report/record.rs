@@ -2,7 +2,6 @@
 //! summary, what the application layer found, and the bytes spent per layer.
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::flow::ConnSummary;
 use crate::flow::summary::TcpRtt;
@@ -87,12 +86,8 @@ impl Overhead {
     }
 }
 
-/// The connection record as JSON: `flows` prints it as is; `walk` adds detail.
-pub fn connection(s: &ConnSummary, app: Option<&AppSummary>) -> Value {
-    serde_json::to_value(record(s, app)).unwrap_or(Value::Null)
-}
-
-/// The connection record, serialised straight to the output (no JSON tree).
+/// The connection record, serialised straight to the output (no JSON tree):
+/// `flows` prints it as is; `walk` adds detail ([`super::json_members`]).
 #[derive(Serialize)]
 pub struct ConnRecord<'a> {
     #[serde(flatten)]
@@ -128,8 +123,8 @@ pub struct Replies<'a> {
     #[serde(flatten)]
     pub summary: Summary,
     /// The replies listed, in order (walk's JSON; flows prints the summary only).
-    #[serde(skip)]
-    pub pairs: &'a [Reply],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pairs: Option<&'a [Reply]>,
 }
 
 /// Engine.IO's heartbeat: the pongs (as any replies), what the open packet
@@ -157,12 +152,13 @@ static NO_HEARTBEAT_ANNOUNCED: Heartbeat = Heartbeat {
 };
 
 impl<'a> LatencyRecord<'a> {
-    pub fn of(s: &ConnSummary, app: Option<&'a AppLatency>) -> Self {
+    /// The record of `s`, each reply listed when `listed`.
+    pub fn of(s: &ConnSummary, app: Option<&'a AppLatency>, listed: bool) -> Self {
         let kind = |k: Kind| {
             let r = app?.get(k);
             Some(Replies {
                 summary: r.samples.summary()?,
-                pairs: &r.listed,
+                pairs: listed.then_some(r.listed.as_slice()),
             })
         };
         LatencyRecord {
@@ -191,24 +187,11 @@ impl<'a> LatencyRecord<'a> {
                 }),
         }
     }
-
-    /// Each kind's replies, by the name of its object in the record.
-    pub fn pairs(&self) -> [(&'static str, Option<&'a [Reply]>); 5] {
-        let p = |r: &Option<Replies<'a>>| r.as_ref().map(|r| r.pairs);
-        [
-            ("http", p(&self.http)),
-            ("ws_ping", p(&self.ws_ping)),
-            ("ws_close", p(&self.ws_close)),
-            ("socketio_ack", p(&self.socketio_ack)),
-            (
-                "heartbeat",
-                self.heartbeat.as_ref().and_then(|h| p(&h.pongs)),
-            ),
-        ]
-    }
 }
 
-pub fn record<'a>(s: &'a ConnSummary, app: Option<&'a AppSummary>) -> ConnRecord<'a> {
+/// The record of `s`; `listed` lists each reply under its kind in `latency`
+/// (walk's JSON).
+pub fn record<'a>(s: &'a ConnSummary, app: Option<&'a AppSummary>, listed: bool) -> ConnRecord<'a> {
     ConnRecord {
         conn: s,
         app_protocol: app.and_then(|a| a.protocol),
@@ -219,7 +202,7 @@ pub fn record<'a>(s: &'a ConnSummary, app: Option<&'a AppSummary>) -> ConnRecord
         app_problems: app.map_or(&[], |a| a.problems.as_slice()),
         app_problem_count: app.map_or(0, |a| a.problem_count),
         overhead: Overhead::of(s, app),
-        latency: LatencyRecord::of(s, app.map(|a| &a.latency)),
+        latency: LatencyRecord::of(s, app.map(|a| &a.latency), listed),
     }
 }
 
