@@ -14,6 +14,7 @@ pub mod cli;
 pub mod decode;
 pub mod export;
 pub mod flow;
+pub mod json;
 pub mod latency;
 pub mod limit;
 pub mod proto;

@@ -1,7 +1,7 @@
 //! The shape of the source: stages only look left, and files import each
 //! other without cycles (a module and its own children aside).
 //!
-//! Stages, in order: the utilities (`latency`, `limit`, `text`), `capture` (with the
+//! Stages, in order: the utilities (`json`, `latency`, `limit`, `text`), `capture` (with the
 //! bundled `sample`), `decode`, `flow`, `proto`, `report`, `run`, then `cli`
 //! and `main`. A file may import from its own stage and the stages before
 //! it, never after. Test code (`#[cfg(test)]` modules, `tests.rs`) is not
@@ -50,7 +50,7 @@ fn modules() -> BTreeMap<Vec<String>, PathBuf> {
 /// The stage of a module, by its first segment.
 fn stage(m: &[String]) -> u8 {
     match m.first().map(String::as_str) {
-        None | Some("latency") | Some("limit") | Some("text") => 0,
+        None | Some("json") | Some("latency") | Some("limit") | Some("text") => 0,
         Some("capture") | Some("sample") => 1,
         Some("decode") => 2,
         Some("flow") => 3,

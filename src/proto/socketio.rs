@@ -21,8 +21,6 @@
 //! explicit stack. Text taken from packets (namespace, event names, JSON
 //! strings) is untrusted: escape it before printing it to a terminal.
 
-use std::io;
-
 use serde_json::{Map, Value};
 
 use crate::text::{clip_chars, hex};
@@ -457,70 +455,50 @@ pub fn describe(p: &SioPacket, from_client: bool) -> String {
     }
 }
 
-/// A JSON string literal for `s`, shortened like an argument.
+/// A string as JSON, cut like an argument.
 fn quote(s: &str) -> String {
-    // A `str` serialises exactly as a `Value::String` holding it, without the copy.
-    short_json(s)
+    let mut buf = Vec::new();
+    crate::json::plain_string(&mut buf, s, CAP);
+    let complete = buf.len() <= CAP;
+    finish(buf, complete)
 }
 
 /// An array of values rendered like one argument.
 fn short_json_list(items: &[Value]) -> String {
-    let mut w = Capped::default();
-    let complete = serde_json::to_writer(&mut w, items).is_ok();
-    w.finish(complete)
+    let mut buf = Vec::new();
+    let complete = crate::json::array(&mut buf, items, CAP, crate::json::plain_string);
+    finish(buf, complete)
 }
 
 /// JSON of `v`, cut after [`MAX_DESCRIBED_ARG`] characters with `…`.
-fn short_json<T: serde::Serialize + ?Sized>(v: &T) -> String {
-    let mut w = Capped::default();
-    let complete = serde_json::to_writer(&mut w, v).is_ok();
-    w.finish(complete)
+fn short_json(v: &Value) -> String {
+    let mut buf = Vec::new();
+    let complete = crate::json::value(&mut buf, v, CAP, crate::json::plain_string);
+    finish(buf, complete)
 }
 
-/// A writer that refuses more than a few characters' worth of bytes, so a
-/// huge value costs no more than its first [`MAX_DESCRIBED_ARG`] characters.
-#[derive(Default)]
-struct Capped {
-    buf: Vec<u8>,
-}
+/// Bytes of JSON looked at for an argument: room for [`MAX_DESCRIBED_ARG`]
+/// characters of up to 4 bytes, plus one. The writer stops soon after, so
+/// a huge value costs no more than its first characters.
+const CAP: usize = MAX_DESCRIBED_ARG * 4 + 4;
 
-impl Capped {
-    /// Room for [`MAX_DESCRIBED_ARG`] characters of up to 4 bytes, plus one.
-    const CAP: usize = MAX_DESCRIBED_ARG * 4 + 4;
-
-    fn finish(self, complete: bool) -> String {
-        let text = match std::str::from_utf8(&self.buf) {
-            Ok(t) => t,
-            Err(e) => self
-                .buf
-                .get(..e.valid_up_to())
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .unwrap_or(""),
-        };
-        let mut chars = text.char_indices();
-        match chars.nth(MAX_DESCRIBED_ARG) {
-            Some((cut, _)) => format!("{}…", text.get(..cut).unwrap_or("")),
-            None if !complete => format!("{text}…"),
-            None => text.to_owned(),
-        }
-    }
-}
-
-impl io::Write for Capped {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let room = Self::CAP.saturating_sub(self.buf.len());
-        if room == 0 {
-            // Enough for a summary: the error only stops the serialiser (a
-            // bare kind, so refusing costs no allocation).
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        let n = room.min(data.len());
-        self.buf.extend_from_slice(data.get(..n).unwrap_or(data));
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+/// The argument's text from the first [`CAP`] bytes of its JSON (`complete`
+/// when that was all of it): [`MAX_DESCRIBED_ARG`] characters, with `…`
+/// when cut.
+fn finish(mut buf: Vec<u8>, complete: bool) -> String {
+    buf.truncate(CAP);
+    let text = match std::str::from_utf8(&buf) {
+        Ok(t) => t,
+        Err(e) => buf
+            .get(..e.valid_up_to())
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or(""),
+    };
+    let mut chars = text.char_indices();
+    match chars.nth(MAX_DESCRIBED_ARG) {
+        Some((cut, _)) => format!("{}…", text.get(..cut).unwrap_or("")),
+        None if !complete => format!("{text}…"),
+        None => text.to_owned(),
     }
 }
 
@@ -760,6 +738,33 @@ mod tests {
         assert_eq!(short_json(&json!(exact)), format!("\"{exact}\""));
         let p = parse(&format!("3{}", json!([long]))).unwrap();
         assert!(describe(&p, true).ends_with("xxx…"));
+    }
+
+    /// An argument's text is the start of serde_json's text of it: the
+    /// first [`CAP`] bytes, cut to [`MAX_DESCRIBED_ARG`] characters.
+    #[test]
+    fn arguments_are_described_from_serde_json_text() {
+        let reference = |whole: String| {
+            let complete = whole.len() <= CAP;
+            finish(whole.into_bytes(), complete)
+        };
+        let mut values = vec![json!(null), json!([]), json!({"a": [1, 2.5]})];
+        for n in [190, 199, 200, 201, 202, 267, 268, 269, 270, 400, 1000] {
+            values.push(json!("é".repeat(n)));
+            values.push(json!("x\u{1}\"".repeat(n / 3)));
+            values.push(json!({"k": "y".repeat(n), "z": [n]}));
+            values.push(json!((0..n).collect::<Vec<_>>()));
+            values.push(json!(["日".repeat(n), "x"]));
+        }
+        for v in &values {
+            let whole = serde_json::to_string(v).expect("json");
+            assert_eq!(short_json(v), reference(whole), "{v}");
+            if let Value::String(t) = v {
+                assert_eq!(quote(t), reference(serde_json::to_string(t).expect("json")));
+            }
+        }
+        let list = serde_json::to_string(&values[..6]).expect("json");
+        assert_eq!(short_json_list(&values[..6]), reference(list));
     }
 
     #[test]

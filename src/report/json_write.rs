@@ -138,24 +138,12 @@ pub fn key(out: &mut Vec<u8>, k: &str) {
     out.extend_from_slice(b"\":");
 }
 
-/// A value as [`write`] writes it: scalars by hand, arrays and objects
-/// through serde.
+/// A value as [`write`] writes it, by hand ([`crate::json::value`]).
 pub fn value(out: &mut Vec<u8>, v: &serde_json::Value) -> io::Result<()> {
-    use serde_json::Value;
-    let mut b = itoa::Buffer::new();
-    match v {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::String(s) => string(out, s)?,
-        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
-            (Some(u), _) => out.extend_from_slice(b.format(u).as_bytes()),
-            (None, Some(i)) => out.extend_from_slice(b.format(i).as_bytes()),
-            // Floats as serde_json writes them (ryu).
-            _ => write(&mut *out, n)?,
-        },
-        Value::Array(_) | Value::Object(_) => write(&mut *out, v)?,
-    }
+    crate::json::value(out, v, usize::MAX, |out, s, _| {
+        // Writing to a Vec cannot fail.
+        let _ = string(out, s);
+    });
     Ok(())
 }
 
@@ -217,6 +205,30 @@ mod tests {
             "FIN — its bytes 1–120, ©, ؛ …".as_bytes()
         ));
         assert!(super::needs_escape("a\u{202e}b".as_bytes()));
+    }
+
+    /// Values written by hand are what serde writes with the terminal-safe
+    /// formatter: strings (keys too) escaped alike, numbers, nesting.
+    #[test]
+    fn values_are_written_as_serde_writes_them() {
+        let deep = (0..150).fold(serde_json::json!({"x": 1}), |v, _| {
+            serde_json::json!([v, {}])
+        });
+        for v in [
+            serde_json::json!({"a\u{202e}": ["x\u{85}y", "\"q\"\n", 1, -2, 2.5, 1e-7, null, true]}),
+            serde_json::json!([[], {}, {"": ""}, u64::MAX, i64::MIN]),
+            serde_json::json!("bidi \u{2066} and \u{7f} and \u{1b}[31m"),
+            deep,
+        ] {
+            let mut hand = Vec::new();
+            super::value(&mut hand, &v).expect("vec");
+            let mut serde = Vec::new();
+            super::write(&mut serde, &v).expect("vec");
+            assert_eq!(
+                String::from_utf8_lossy(&hand),
+                String::from_utf8_lossy(&serde)
+            );
+        }
     }
 
     /// Characters to escape, and ones that share their lead bytes, at every
