@@ -10,7 +10,7 @@ use crate::proto::engineio::record::{EngineIoEvent, SocketIoSummary};
 use crate::proto::engineio::{EioData, EioPacket};
 use crate::proto::socketio;
 use crate::report::appline::AppLine;
-use crate::text::clip_chars;
+use crate::text::{clip_chars, push_int};
 
 /// The steps of an Engine.IO or Socket.IO event.
 pub(super) fn steps(e: &EngineIoEvent, at: &mut At<'_>) {
@@ -100,43 +100,44 @@ pub(super) fn steps(e: &EngineIoEvent, at: &mut At<'_>) {
             }
             let client = *dir == Dir::ClientToServer;
             let mut text = socketio::describe(packet, client);
-            let handler = match (packet.ptype, &packet.event) {
+            // Appended piece by piece, not formatted: a step per packet.
+            match (packet.ptype, &packet.event) {
                 (socketio::SioType::Event | socketio::SioType::BinaryEvent, Some(ev)) => {
-                    Some(if client {
-                        format!(" → handled by the server's socket.on(\"{ev}\")")
+                    text.push_str(if client {
+                        " → handled by the server's socket.on(\""
                     } else {
-                        format!(" → handled by the client's socket.on(\"{ev}\")")
-                    })
+                        " → handled by the client's socket.on(\""
+                    });
+                    text.push_str(ev);
+                    text.push_str("\")");
                 }
                 (socketio::SioType::Connect, _) if client => {
-                    Some(" → the server's io.on(\"connection\") runs".to_owned())
+                    text.push_str(" → the server's io.on(\"connection\") runs");
                 }
                 (socketio::SioType::Disconnect, _) if client => {
-                    Some(" → the server's socket.on(\"disconnect\") runs".to_owned())
+                    text.push_str(" → the server's socket.on(\"disconnect\") runs");
                 }
-                _ => None,
-            };
-            if let Some(h) = handler {
-                text.push_str(&h);
+                _ => {}
             }
-            let _ = write!(
-                text,
-                " [Socket.IO {} over {transport}]",
-                packet.ptype.name()
-            );
+            for piece in [" [Socket.IO ", packet.ptype.name(), " over ", transport, "]"] {
+                text.push_str(piece);
+            }
             if complete_frame != frame {
-                let _ = write!(
-                    text,
-                    " (the packet in frame {frame}, its last attachment in frame {complete_frame}: only then can the handler run)"
-                );
+                text.push_str(" (the packet in frame ");
+                push_int(&mut text, *frame);
+                text.push_str(", its last attachment in frame ");
+                push_int(&mut text, *complete_frame);
+                text.push_str(": only then can the handler run)");
             }
             if let Some(w) = &packet.warning {
-                let _ = write!(text, " ⚠ {w}");
+                text.push_str(" ⚠ ");
+                text.push_str(w);
             }
-            let label = match &packet.event {
-                Some(e) => format!("{} {e}", packet.ptype.name()),
-                None => packet.ptype.name().to_owned(),
-            };
+            let mut label = packet.ptype.name().to_owned();
+            if let Some(e) = &packet.event {
+                label.push(' ');
+                label.push_str(e);
+            }
             at.step(*complete_frame, 7, Some(*dir), "socketio", text, label);
         }
     }

@@ -12,7 +12,7 @@ use crate::proto::websocket::{
     OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, close_name, opcode_name,
 };
 use crate::report::appline::AppLine;
-use crate::text::{clip_width, utf8_head};
+use crate::text::{clip_width, push_int, utf8_head};
 
 /// The steps of a WebSocket event.
 pub(super) fn steps(e: &WebSocketEvent, at: &mut At<'_>) {
@@ -157,55 +157,64 @@ pub(super) fn steps(e: &WebSocketEvent, at: &mut At<'_>) {
             let kind = opcode_name(m.opcode);
             let len = m.length.unwrap_or(m.wire_len);
             // Room for the longest wording, a 200-column preview and the
-            // label, so the step's text is not moved as it grows.
+            // label, so the step's text is not moved as it grows. Pieces
+            // are appended, not formatted: a step per message.
             let mut text = String::with_capacity(512);
-            let _ = write!(
-                text,
-                "The {who} sends a {kind} message of {len} byte{}",
-                if len == 1 { "" } else { "s" }
-            );
+            for piece in ["The ", who, " sends a ", kind, " message of "] {
+                text.push_str(piece);
+            }
+            push_int(&mut text, len);
+            text.push_str(if len == 1 { " byte" } else { " bytes" });
             if m.fragments > 1 {
-                let _ = write!(text, " in {} fragments (WebSocket frames)", m.fragments);
+                text.push_str(" in ");
+                push_int(&mut text, m.fragments);
+                text.push_str(" fragments (WebSocket frames)");
             }
             if m.segments.count > 1 {
                 let one = if m.fragments > 1 { "" } else { "one frame, " };
-                let _ = if at.story.over_tls {
-                    write!(
-                        text,
-                        ", {one}decrypted from TLS records completed in {}",
-                        frame_list(&m.segments)
-                    )
+                text.push_str(", ");
+                text.push_str(one);
+                if at.story.over_tls {
+                    text.push_str("decrypted from TLS records completed in ");
                 } else {
-                    write!(
-                        text,
-                        ", {one}carried in {} TCP segments ({})",
-                        m.segments.count,
-                        frame_list(&m.segments)
-                    )
-                };
+                    text.push_str("carried in ");
+                    push_int(&mut text, m.segments.count);
+                    text.push_str(" TCP segments (");
+                }
+                text.push_str(&frame_list(&m.segments));
+                if !at.story.over_tls {
+                    text.push(')');
+                }
             }
             if *dir == Dir::ClientToServer {
                 text.push_str(", masked (L6: every client frame is XORed with a 4-byte key)");
             }
             if m.compressed {
-                let _ = write!(
-                    text,
-                    ", compressed with permessage-deflate (L6): {} bytes on the wire",
-                    m.wire_len
-                );
+                text.push_str(", compressed with permessage-deflate (L6): ");
+                push_int(&mut text, m.wire_len);
+                text.push_str(" bytes on the wire");
             }
             if let Some(err) = &m.error {
-                let _ = write!(text, " ⚠ {err}");
+                text.push_str(" ⚠ ");
+                text.push_str(err);
             } else if m.opcode == OP_TEXT {
-                let _ = write!(text, ": \"{}\"", preview(&m.data, 200));
+                text.push_str(": \"");
+                push_preview(&mut text, &m.data, 200);
+                text.push('"');
             } else {
-                let _ = write!(text, ": {}", hex_preview(&m.data));
+                text.push_str(": ");
+                text.push_str(&hex_preview(&m.data));
             }
-            let label = if m.opcode == OP_TEXT {
-                format!("{kind} {len}B \"{}\"", preview(&m.data, 24))
-            } else {
-                format!("{kind} {len}B")
-            };
+            let mut label = String::with_capacity(kind.len() + 40);
+            label.push_str(kind);
+            label.push(' ');
+            push_int(&mut label, len);
+            label.push('B');
+            if m.opcode == OP_TEXT {
+                label.push_str(" \"");
+                push_preview(&mut label, &m.data, 24);
+                label.push('"');
+            }
             at.step(
                 m.last_frame,
                 7,
@@ -350,28 +359,42 @@ pub(super) fn header(w: &WebSocketSummary) -> String {
 
 /// The head of a message's text, at most `max` terminal columns.
 fn preview(data: &[u8], max: usize) -> String {
+    let mut out = String::new();
+    push_preview(&mut out, data, max);
+    out
+}
+
+/// Appends [`preview`] of `data` to `out`.
+fn push_preview(out: &mut String, data: &[u8], max: usize) {
     // Most messages are printable ASCII: a byte is a column.
     let head = &data[..data.len().min(max.saturating_add(1))];
     if head.iter().all(|b| (0x20..0x7f).contains(b)) {
         let shown = &head[..head.len().min(max)];
-        let mut out = String::with_capacity(shown.len() + 3);
         out.push_str(std::str::from_utf8(shown).unwrap_or_default());
         if shown.len() < data.len() {
             out.push('…');
         }
-        return out;
+        return;
     }
-    preview_any(data, max)
+    push_preview_any(out, data, max);
 }
 
-/// [`preview`] for any bytes.
-fn preview_any(data: &[u8], max: usize) -> String {
+/// [`push_preview`] for any bytes.
+fn push_preview_any(out: &mut String, data: &[u8], max: usize) {
     // A column takes at most 4 bytes; more is read than can be shown.
     let text = utf8_head(data, max.saturating_mul(4));
-    let mut out = clip_width(&text, max);
-    if !out.ends_with('…') && text.len() < data.len() {
+    let clipped = clip_width(&text, max);
+    out.push_str(&clipped);
+    if !clipped.ends_with('…') && text.len() < data.len() {
         out.push('…');
     }
+}
+
+/// [`preview`] for any bytes, by the general road.
+#[cfg(test)]
+fn preview_any(data: &[u8], max: usize) -> String {
+    let mut out = String::new();
+    push_preview_any(&mut out, data, max);
     out
 }
 
