@@ -142,7 +142,9 @@ pub(super) fn steps(e: &WebSocketEvent, at: &mut At<'_>) {
                         }
                     );
                     if !fr.payload.is_empty() {
-                        let _ = write!(text, " \"{}\"", preview(&fr.payload, 64));
+                        text.push_str(" \"");
+                        push_preview(&mut text, &fr.payload, 64);
+                        text.push('"');
                     }
                     at.step(fr.frame, 5, Some(*dir), "websocket_ping", text, name.into());
                 }
@@ -282,7 +284,9 @@ pub(super) fn line(e: &WebSocketEvent) -> Option<AppLine> {
         WebSocketEvent::Message { message: m, .. } => {
             let mut t = format!("WS {}", opcode_name(m.opcode));
             if m.opcode == OP_TEXT && m.error.is_none() {
-                let _ = write!(t, " \"{}\"", preview(&m.data, 60));
+                t.push_str(" \"");
+                push_preview(&mut t, &m.data, 60);
+                t.push('"');
             }
             let n = m.length.unwrap_or(m.wire_len);
             let _ = write!(t, " ({n} byte{}", if n == 1 { "" } else { "s" });
@@ -357,14 +361,16 @@ pub(super) fn header(w: &WebSocketSummary) -> String {
     l
 }
 
-/// The head of a message's text, at most `max` terminal columns.
+/// [`push_preview`] as a string of its own.
+#[cfg(test)]
 fn preview(data: &[u8], max: usize) -> String {
     let mut out = String::new();
     push_preview(&mut out, data, max);
     out
 }
 
-/// Appends [`preview`] of `data` to `out`.
+/// Appends the head of a message's text to `out`, at most `max` terminal
+/// columns, with `…` when something was cut.
 fn push_preview(out: &mut String, data: &[u8], max: usize) {
     // Most messages are printable ASCII: a byte is a column.
     let head = &data[..data.len().min(max.saturating_add(1))];
@@ -390,7 +396,7 @@ fn push_preview_any(out: &mut String, data: &[u8], max: usize) {
     }
 }
 
-/// [`preview`] for any bytes, by the general road.
+/// [`push_preview_any`] as a string of its own.
 #[cfg(test)]
 fn preview_any(data: &[u8], max: usize) -> String {
     let mut out = String::new();
