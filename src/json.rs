@@ -172,7 +172,7 @@ fn escaped(out: &mut Vec<u8>, b: &[u8]) {
 
 /// A character below U+0080 escaped as serde_json escapes it (lowercase
 /// hex digits).
-pub fn escape(out: &mut Vec<u8>, c: u8) {
+fn escape(out: &mut Vec<u8>, c: u8) {
     let short: &[u8] = match c {
         b'"' => b"\\\"",
         b'\\' => b"\\\\",
