@@ -164,18 +164,18 @@ fn escaped(out: &mut Vec<u8>, b: &[u8]) {
             continue;
         }
         out.extend_from_slice(b.get(start..i).unwrap_or_default());
-        escape(out, x);
+        push_escape(out, u32::from(x));
         start = i + 1;
     }
     out.extend_from_slice(b.get(start..).unwrap_or_default());
 }
 
-/// A character below U+0080 escaped as serde_json escapes it (lowercase
-/// hex digits).
-fn escape(out: &mut Vec<u8>, c: u8) {
+/// An escaped character as serde_json writes it: the short forms of JSON,
+/// else `\\u` and four lowercase hex digits.
+pub fn push_escape(out: &mut Vec<u8>, c: u32) {
     let short: &[u8] = match c {
-        b'"' => b"\\\"",
-        b'\\' => b"\\\\",
+        0x22 => b"\\\"",
+        0x5c => b"\\\\",
         0x08 => b"\\b",
         0x09 => b"\\t",
         0x0a => b"\\n",
@@ -183,13 +183,14 @@ fn escape(out: &mut Vec<u8>, c: u8) {
         0x0d => b"\\r",
         _ => b"",
     };
-    if short.is_empty() {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        out.extend_from_slice(b"\\u00");
-        out.push(HEX[usize::from(c >> 4)]);
-        out.push(HEX[usize::from(c & 0xf)]);
-    } else {
+    if !short.is_empty() {
         out.extend_from_slice(short);
+        return;
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(b"\\u");
+    for shift in [12, 8, 4, 0] {
+        out.push(HEX[((c >> shift) & 0xf) as usize]);
     }
 }
 

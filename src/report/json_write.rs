@@ -37,7 +37,7 @@ pub fn string(out: &mut Vec<u8>, s: &str) -> io::Result<()> {
                 && let Some((len, c)) = escape_at(b, at)
             {
                 out.extend_from_slice(b.get(start..at).unwrap_or_default());
-                push_escape(out, c);
+                crate::json::push_escape(out, c);
                 start = at + len;
             }
         }
@@ -90,30 +90,6 @@ fn escape_at(s: &[u8], i: usize) -> Option<(usize, u32)> {
             _ => None,
         },
         _ => None,
-    }
-}
-
-/// An escaped character as serde_json writes it (the short forms of JSON,
-/// else `\\u` and four lowercase hex digits).
-fn push_escape(out: &mut Vec<u8>, c: u32) {
-    let short: &[u8] = match c {
-        0x22 => b"\\\"",
-        0x5c => b"\\\\",
-        0x08 => b"\\b",
-        0x09 => b"\\t",
-        0x0a => b"\\n",
-        0x0c => b"\\f",
-        0x0d => b"\\r",
-        _ => b"",
-    };
-    if !short.is_empty() {
-        out.extend_from_slice(short);
-        return;
-    }
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.extend_from_slice(b"\\u");
-    for shift in [12, 8, 4, 0] {
-        out.push(HEX[((c >> shift) & 0xf) as usize]);
     }
 }
 
