@@ -5,9 +5,10 @@
 //! Socket.IO arguments are `serde_json::Value`s: the walkthrough describes
 //! each in a couple of hundred characters, and walk's JSON lists them all.
 //! Through serde, writing them took 6 % of `walk`'s instructions on the
-//! 100 MB benchmark capture; most of it went on serde's machinery rather
-//! than on the bytes. How strings are escaped is the caller's: plain JSON
-//! ([`plain_string`]), or the terminal-safe form of the report's writer.
+//! 100 MB benchmark capture, much of it serde's machinery rather than the
+//! bytes; written here, `walk` runs 1.7 % fewer. How strings are escaped
+//! is the caller's: plain JSON ([`plain_string`]), or the terminal-safe
+//! form of the report's writer.
 
 use serde_json::Value;
 
