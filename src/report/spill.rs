@@ -177,6 +177,14 @@ mod tests {
         s.file.as_ref().map_or(0, |f| f.metadata().unwrap().len())
     }
 
+    /// Takes `p` back and checks it is the `p.len` bytes `byte` it was put as.
+    fn back(s: &mut Spill, p: Spilled, byte: u8) {
+        let mut buf = Vec::new();
+        s.take(p, &mut buf).unwrap();
+        assert_eq!(buf.len(), p.len);
+        assert!(buf.iter().all(|&b| b == byte), "piece {p:?} written over");
+    }
+
     #[test]
     fn pieces_come_back_in_any_order_and_the_file_is_emptied() {
         let mut s = Spill::default();
@@ -208,12 +216,11 @@ mod tests {
     fn drained_regions_are_written_over() {
         let r = REGION as usize;
         let mut s = Spill::default();
-        let mut buf = Vec::new();
         let a = s.put(&vec![b'a'; r - 10]).unwrap();
         // Does not fit in the rest of region 0: region 1.
         let b = s.put(&[b'b'; 20]).unwrap();
         assert_eq!(b.at, REGION);
-        s.take(a, &mut buf).unwrap();
+        back(&mut s, a, b'a');
         // Region 0 drained; region 1 is being filled and the piece fits.
         let c = s.put(&[b'c'; 30]).unwrap();
         assert_eq!(c.at, REGION + 20);
@@ -225,8 +232,7 @@ mod tests {
         assert_eq!(big.at, 2 * REGION);
         assert_eq!(s.waiting, [1, 2, 1, 1]);
         for (p, byte) in [(b, b'b'), (c, b'c'), (d, b'd'), (big, b'e')] {
-            s.take(p, &mut buf).unwrap();
-            assert!(buf.iter().all(|&x| x == byte) && buf.len() == p.len);
+            back(&mut s, p, byte);
         }
         assert_eq!(s.waiting, [0, 0, 0, 0]);
         assert_eq!(file_len(&s), 3 * REGION + 1);
@@ -238,11 +244,10 @@ mod tests {
     fn a_piece_never_runs_into_the_next_region() {
         let r = REGION as usize;
         let mut s = Spill::default();
-        let mut buf = Vec::new();
         let first = s.put(&vec![b'1'; r - 10]).unwrap();
         let second = s.put(&[b'2'; 100]).unwrap();
         assert_eq!(second.at, REGION);
-        s.take(first, &mut buf).unwrap();
+        back(&mut s, first, b'1');
         // Too long for the rest of region 1: region 0, drained.
         let third = s.put(&vec![b'3'; r - 50]).unwrap();
         assert_eq!(third.at, 0);
@@ -250,8 +255,7 @@ mod tests {
         let fourth = s.put(&[b'4'; 51]).unwrap();
         assert_eq!(fourth.at, 2 * REGION);
         for (p, byte) in [(second, b'2'), (third, b'3'), (fourth, b'4')] {
-            s.take(p, &mut buf).unwrap();
-            assert!(buf.iter().all(|&x| x == byte) && buf.len() == p.len);
+            back(&mut s, p, byte);
         }
     }
 
@@ -263,7 +267,6 @@ mod tests {
     fn pieces_taken_in_any_order_are_never_written_over() {
         let mut s = Spill::default();
         let mut waiting: Vec<(Spilled, u8)> = Vec::new();
-        let mut buf = Vec::new();
         let (mut most, mut through, mut pinned) = (0, 0, 0);
         let mut x = 0x9e37_79b9_7f4a_7c15_u64;
         let mut next = || {
@@ -292,14 +295,11 @@ mod tests {
             while waiting.len() > keep {
                 let k = (next() % waiting.len() as u64) as usize;
                 let (p, byte) = waiting.swap_remove(k);
-                s.take(p, &mut buf).unwrap();
-                assert_eq!(buf.len(), p.len);
-                assert!(buf.iter().all(|&b| b == byte), "piece {p:?} written over");
+                back(&mut s, p, byte);
             }
         }
         for (p, byte) in waiting {
-            s.take(p, &mut buf).unwrap();
-            assert!(buf.iter().all(|&b| b == byte), "piece {p:?} written over");
+            back(&mut s, p, byte);
         }
         assert!(through > 300 << 20, "{through}");
         // No longer than the regions that waiting pieces held at once
