@@ -11,7 +11,8 @@
 //!   on another, the rest shared where the view allows, printing exactly
 //!   what one thread prints;
 //! - [`worker`]: the threads between the reading and the printing one;
-//! - [`batch`]: what travels between the threads.
+//! - [`batch`]: what travels between the threads;
+//! - [`handoff`]: how it is handed from one thread to the next.
 //!
 //! [`capture`] and [`source`] pick the driver, as ripgrep's main picks
 //! `search` or `search_parallel`; neither driver calls the other. Both end
@@ -21,6 +22,7 @@
 pub mod analyzers;
 mod batch;
 pub mod core;
+mod handoff;
 pub mod options;
 pub mod pipeline;
 pub mod progress;

@@ -41,6 +41,7 @@ use crate::report::{FrameEvent, FrameRenderer, View};
 use super::analyzers::Analyzers;
 use super::batch::{Batch, Op, Owner, ShownFrame, Tuning, take_frame_events};
 use super::core::{Downstream, produce};
+use super::handoff;
 use super::options::{RunError, RunOptions};
 use super::progress::Progress;
 use super::single::Consumer;
@@ -203,7 +204,7 @@ impl Recorder {
         let batch = std::mem::replace(&mut self.batch, next);
         self.frame_start = None;
         self.waiting.fetch_add(1, Ordering::Relaxed);
-        if self.tx.send(batch).is_err() {
+        if !handoff::send(&self.tx, batch) {
             self.gone = true;
         }
         self.check()
@@ -510,7 +511,7 @@ fn run_tuned(
                     tx: &tx,
                     waiting: &waiting,
                 };
-                for batch in rx.iter() {
+                while let Some(batch) = handoff::recv(&rx) {
                     rx_waiting.fetch_sub(1, Ordering::Relaxed);
                     if !worker.work(batch, &next)? {
                         break;
@@ -520,7 +521,7 @@ fn run_tuned(
             }));
         }
         let mut out = Ok(());
-        for mut batch in upstream.iter() {
+        while let Some(mut batch) = handoff::recv(&upstream) {
             upstream_waiting.fetch_sub(1, Ordering::Relaxed);
             if out.is_ok() {
                 out = replay(&mut batch, &mut consumer);

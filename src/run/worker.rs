@@ -55,7 +55,7 @@ impl Next<'_> {
     /// Sends `batch`; false when the next thread has stopped.
     fn send(&self, batch: Batch) -> bool {
         self.waiting.fetch_add(1, Ordering::Relaxed);
-        self.tx.send(batch).is_ok()
+        super::handoff::send(self.tx, batch)
     }
 }
 
