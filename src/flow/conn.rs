@@ -290,6 +290,8 @@ impl Conn {
                 established_rtt: None,
                 window_size: u32::from(seg.window),
                 acked: None,
+                len: seg.len,
+                captured: seg.captured(),
             };
         }
 
@@ -525,6 +527,8 @@ impl Conn {
             established_rtt,
             window_size,
             acked,
+            len: seg.len,
+            captured: seg.captured(),
         }
     }
 

@@ -194,6 +194,11 @@ impl Segment<'_> {
     pub fn has(&self, f: u16) -> bool {
         self.flags & f != 0
     }
+
+    /// Payload bytes captured.
+    pub fn captured(&self) -> u32 {
+        u32::try_from(self.payload.len()).unwrap_or(u32::MAX)
+    }
 }
 
 /// When stream bytes were delivered: by which capture frame, at what time,
@@ -288,6 +293,10 @@ pub struct SegmentContext {
     /// The segment of the other side this one acknowledges exactly, and
     /// the round trip (tshark's `acks_frame` and `ack_rtt`).
     pub acked: Option<Acked>,
+    /// Payload length by the IP header (tshark's `tcp.len`), and the
+    /// payload bytes captured: a view can tell them without the payload.
+    pub len: u32,
+    pub captured: u32,
 }
 
 type Key = (Endpoint, Endpoint);
@@ -388,6 +397,8 @@ impl FlowTable {
                     established_rtt: None,
                     window_size: u32::from(seg.window),
                     acked: None,
+                    len: seg.len,
+                    captured: seg.captured(),
                 };
             }
             self.tombs.remove(&k);
@@ -434,6 +445,8 @@ impl FlowTable {
                 established_rtt: None,
                 window_size: u32::from(seg.window),
                 acked: None,
+                len: seg.len,
+                captured: seg.captured(),
             },
         }
     }

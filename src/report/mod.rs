@@ -63,6 +63,13 @@ pub trait View {
     fn wants_frames(&self) -> bool {
         true
     }
+    /// True for a view that reads a frame's headers but not its TCP payload
+    /// (only the payload's lengths, in [`SegmentContext`]): a frame captured
+    /// whole then reaches it on another thread without its payload bytes,
+    /// which spares copying most of the capture between threads.
+    fn frame_headers(&self) -> bool {
+        false
+    }
     /// True for a view that prints a frame in one short line: the printing
     /// thread then has room to decode part of the application layer.
     fn light_frames(&self) -> bool {

@@ -58,7 +58,7 @@ fn layer_bytes(pkt: &Packet<'_>) -> [u32; 4] {
 }
 
 /// The TCP segment a decoded packet carries, as the flow table reads it.
-fn segment<'p>(
+pub(super) fn segment<'p>(
     frame: &Frame<'_>,
     packet: &'p Packet<'_>,
     offered: &'p mut Option<Offered>,

@@ -157,6 +157,9 @@ struct Recorder {
     /// The view prints frames; when it does not, no events are kept and a
     /// frame leaves no call behind.
     frames: bool,
+    /// The view reads only the headers of the frames it prints
+    /// ([`View::frame_headers`]).
+    headers_only: bool,
     /// Where the current frame's calls begin in the batch; None once a batch
     /// was sent within the frame.
     frame_start: Option<usize>,
@@ -356,7 +359,12 @@ impl Downstream for Recorder {
             self.batch.ops.push(Op::Events(evs));
         }
         if shown {
-            let (start, end) = self.push_bytes(frame.data);
+            let bytes = if self.headers_only {
+                headers(frame, packet, tcp.as_ref())
+            } else {
+                frame.data
+            };
+            let (start, end) = self.push_bytes(bytes);
             self.batch
                 .shown
                 .push(ShownFrame::new(frame, (start, end), tcp, first_ts));
@@ -371,6 +379,21 @@ impl Downstream for Recorder {
         self.batch.ops.push(Op::Hidden);
         self.frame_start = Some(self.batch.ops.len());
     }
+}
+
+/// What a view that reads only headers is handed of a frame: all but the
+/// TCP payload (and trailer) of a segment whose payload was all captured.
+/// Any other frame goes whole: the view tells how much of it was lost.
+fn headers<'a>(frame: &Frame<'a>, packet: &Packet<'_>, tcp: Option<&SegmentContext>) -> &'a [u8] {
+    let whole = tcp.is_some_and(|c| c.captured >= c.len);
+    let Some(payload) = packet.tcp().filter(|_| whole).map(|t| t.payload()) else {
+        return frame.data;
+    };
+    let at = packet.offset_of(payload);
+    if payload.is_empty() || at + payload.len() > frame.data.len() {
+        return frame.data;
+    }
+    frame.data.get(..at).unwrap_or(frame.data)
 }
 
 /// Replays one batch into the application decoders and the view.
@@ -459,6 +482,7 @@ fn run_tuned(
 ) -> Result<(), RunError> {
     let behind = tuning.behind;
     let wants_frames = view.wants_frames();
+    let headers_only = view.frame_headers();
     let renderer = view.frame_renderer();
     let threads = threads.max(2);
     let owners = layout(threads, Weights::for_view(view));
@@ -486,6 +510,7 @@ fn run_tuned(
                     renderer,
                     behind,
                     frames: wants_frames,
+                    headers_only,
                     frame_start: Some(0),
                     mine: Vec::new(),
                 };
@@ -736,6 +761,47 @@ mod tests {
         fn finish(&mut self) -> std::io::Result<()> {
             self.0.finish()
         }
+    }
+
+    /// A view that reads headers gets all of a whole frame but its TCP
+    /// payload and trailer, and all of a frame the capture cut short.
+    #[test]
+    fn headers_end_where_the_tcp_payload_starts() {
+        let mut data = Vec::new();
+        etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(40000, 80, 1, 1000)
+            .write(&mut data, b"GET / HTTP/1.1\r\n\r\n")
+            .unwrap();
+        let headers_len = 14 + 20 + 20;
+        assert_eq!(data.len(), headers_len + 18);
+        data.extend_from_slice(&[0; 6]); // An Ethernet trailer.
+        let at = |data: &[u8], orig_len: usize| {
+            let frame = Frame {
+                number: 1,
+                kind: crate::capture::FrameKind::Packet,
+                ts: Timestamp::default(),
+                linktype: 1,
+                interface: 0,
+                orig_len: orig_len as u32,
+                data,
+                offset: 0,
+            };
+            let packet = Packet::decode(&frame);
+            let mut segment = None;
+            let mut flows = crate::flow::FlowTable::with_capacity(1);
+            if let Some(seg) = super::super::core::segment(&frame, &packet, &mut None) {
+                segment = Some(flows.observe(&seg, &mut crate::flow::NoSink));
+            }
+            headers(&frame, &packet, segment.as_ref()).len()
+        };
+        assert_eq!(at(&data, data.len()), headers_len);
+        // Cut short by the capture: whole, so the view can say what was lost.
+        assert_eq!(at(&data[..headers_len + 5], data.len()), headers_len + 5);
+        // No payload, or no TCP: whole.
+        assert_eq!(at(&data[..headers_len], headers_len), headers_len);
+        let arp_like = [0u8; 60];
+        assert_eq!(at(&arp_like, 60), 60);
     }
 
     #[test]

@@ -515,6 +515,11 @@ impl WalkView<Vec<u8>> {
 }
 
 impl<W: Write> View for WalkView<W> {
+    /// Only the TCP steps read a frame, and they read its headers.
+    fn frame_headers(&self) -> bool {
+        true
+    }
+
     fn frame(&mut self, ev: &FrameEvent<'_, '_>) -> io::Result<()> {
         // Connections that finished before this frame are rendered now:
         // only those that finish together, with no frame between them (at

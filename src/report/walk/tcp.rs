@@ -6,7 +6,6 @@
 use std::fmt::Write as _;
 
 use super::story::{Segment, Step, Story};
-use crate::decode::segment_len;
 use crate::decode::tcp_options;
 use crate::flow::{ConnSummary, Dir, Offered, Role, SegmentContext, flags};
 use crate::report::FrameEvent;
@@ -46,8 +45,10 @@ pub(super) fn steps(ev: &FrameEvent<'_, '_>, c: &SegmentContext, story: &mut Sto
     let from = Some(c.dir);
     let who = c.dir.sender();
     let other = c.dir.other().sender();
-    let len = segment_len(ev.packet, t.header_len()).unwrap_or(t.payload().len()) as u64;
-    let cut = cut_note(len, t.payload().len() as u64, ev.frame.data.len());
+    // By the segment's lengths, not its bytes: the frame may come without
+    // its payload ([`crate::report::View::frame_headers`]).
+    let len = u64::from(c.len);
+    let cut = cut_note(len, u64::from(c.captured), ev.frame.data.len());
     let fl = t.flags();
     let seg = Segment {
         dir: c.dir,
