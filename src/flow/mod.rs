@@ -301,6 +301,23 @@ pub struct SegmentContext {
 
 type Key = (Endpoint, Endpoint);
 
+/// A connection that has just closed releases its streams and waits out
+/// [`LINGER_NS`] in `closing`.
+fn queue_if_closed(
+    c: &mut Conn,
+    (ts, k): (Timestamp, Key),
+    closing: &mut std::collections::VecDeque<(Timestamp, Key, u64)>,
+    just_closed: &mut Vec<u64>,
+    sink: &mut dyn StreamSink,
+) {
+    if c.is_closed() && !c.queued {
+        c.queued = true;
+        c.release_streams(sink);
+        closing.push_back((ts, k, c.id));
+        just_closed.push(c.id);
+    }
+}
+
 fn key(a: Endpoint, b: Endpoint) -> Key {
     if a <= b { (a, b) } else { (b, a) }
 }
@@ -369,6 +386,21 @@ impl FlowTable {
     pub fn observe(&mut self, seg: &Segment<'_>, sink: &mut dyn StreamSink) -> SegmentContext {
         self.tick += 1;
         let k = key(seg.src, seg.dst);
+        // Most segments belong to an open connection they do not restart:
+        // one lookup for them.
+        if let Some(c) = self.conns.get_mut(&k)
+            && (seg.malformed || !c.is_new_connection(seg))
+        {
+            let ctx = c.update(seg, self.tick, false, false, &self.ooo, sink);
+            queue_if_closed(
+                c,
+                (seg.ts, k),
+                &mut self.closing,
+                &mut self.just_closed,
+                sink,
+            );
+            return ctx;
+        }
         let mut replaced = false;
         if !self.conns.contains_key(&k)
             && let Some(t) = self.tombs.get(&k)
@@ -424,12 +456,13 @@ impl FlowTable {
         match self.conns.get_mut(&k) {
             Some(c) => {
                 let ctx = c.update(seg, tick, reuse, replaced, &self.ooo, sink);
-                if c.is_closed() && !c.queued {
-                    c.queued = true;
-                    c.release_streams(sink);
-                    self.closing.push_back((seg.ts, k, c.id));
-                    self.just_closed.push(c.id);
-                }
+                queue_if_closed(
+                    c,
+                    (seg.ts, k),
+                    &mut self.closing,
+                    &mut self.just_closed,
+                    sink,
+                );
                 ctx
             }
             // Unreachable: inserted above when missing.
