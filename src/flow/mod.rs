@@ -293,9 +293,11 @@ pub struct SegmentContext {
     /// The segment of the other side this one acknowledges exactly, and
     /// the round trip (tshark's `acks_frame` and `ack_rtt`).
     pub acked: Option<Acked>,
-    /// Payload length by the IP header (tshark's `tcp.len`), and the
-    /// payload bytes captured: a view can tell them without the payload.
+    /// Payload length by the IP header (tshark's `tcp.len`): a view can
+    /// tell it without the payload's bytes.
     pub len: u32,
+    /// Payload bytes captured; fewer than `len` when the capture cut the
+    /// frame short.
     pub captured: u32,
 }
 

@@ -51,20 +51,24 @@ const fn may_escape(b: u8) -> bool {
 
 /// The first byte from `from` on that [`may_escape`].
 fn next_suspect(b: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
+    // Whole blocks of 16 first; the tail byte by byte.
     #[cfg(target_arch = "x86_64")]
-    while let Some(chunk) = b.get(i..i + 16).and_then(|c| <&[u8; 16]>::try_from(c).ok()) {
-        // SAFETY: SSE2 is part of x86-64 itself: every such processor has it.
-        let mask = unsafe { sse2::suspects(chunk) };
-        if mask != 0 {
-            return Some(i + mask.trailing_zeros() as usize);
+    let from = {
+        let mut i = from;
+        while let Some(chunk) = b.get(i..i + 16).and_then(|c| <&[u8; 16]>::try_from(c).ok()) {
+            // SAFETY: SSE2 is part of x86-64 itself: every such processor has it.
+            let mask = unsafe { sse2::suspects(chunk) };
+            if mask != 0 {
+                return Some(i + mask.trailing_zeros() as usize);
+            }
+            i += 16;
         }
-        i += 16;
-    }
-    b.get(i..)?
+        i
+    };
+    b.get(from..)?
         .iter()
         .position(|&x| may_escape(x))
-        .map(|k| i + k)
+        .map(|k| from + k)
 }
 
 /// [`may_escape`] over 16 bytes with SSE2, which every x86-64 processor has.

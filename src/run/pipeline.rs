@@ -19,9 +19,10 @@
 //! batches waiting.
 //!
 //! Memory: the recorded calls travel in batches that own copies of the
-//! stream bytes and of the frames the view shows. A batch is sent once it
-//! holds [`BATCH_BYTES`] bytes (events and summaries weighed in) or
-//! [`BATCH_OPS`] calls, and at most [`QUEUE`] batches wait between two
+//! stream bytes and of the frames the view shows (of a frame captured
+//! whole, only its headers when the view reads no more: `walk`). A batch
+//! is sent once it holds [`BATCH_BYTES`] bytes (events and summaries
+//! weighed in) or [`BATCH_OPS`] calls, and at most [`QUEUE`] batches wait between two
 //! threads, so a slow view holds the reader back instead of letting memory
 //! grow: with N threads, at most (N − 1) × ([`QUEUE`] + 2) batches exist
 //! ([`QUEUE`] waiting on each link, one in each thread's hands, one more in
