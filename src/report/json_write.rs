@@ -200,6 +200,7 @@ mod tests {
                 let mut serde = Vec::new();
                 super::write(&mut serde, &s).expect("vec");
                 assert_eq!(fast, serde, "U+{:04X}", c as u32);
+                assert_eq!(serde, by_definition(&s).into_bytes(), "U+{:04X}", c as u32);
                 checked += 1;
             }
         }
@@ -210,6 +211,23 @@ mod tests {
             "FIN — its bytes 1–120, ©, ؛ …".as_bytes()
         ));
         assert!(super::needs_escape("a\u{202e}b".as_bytes()));
+    }
+
+    /// The terminal-safe JSON of `s` by its definition, without either
+    /// writer's search: plain serde_json, then every character the terminal
+    /// escaper names (beyond C0, which serde_json escapes) as `\\u` and four
+    /// lowercase hex digits.
+    fn by_definition(s: &str) -> String {
+        let plain = serde_json::to_string(s).expect("string");
+        plain
+            .chars()
+            .map(|c| match c {
+                c if c > '\u{1f}' && crate::report::escape::is_unsafe(c) => {
+                    format!("\\u{:04x}", c as u32)
+                }
+                c => c.to_string(),
+            })
+            .collect()
     }
 
     /// Values written by hand are what serde writes with the terminal-safe
