@@ -139,10 +139,7 @@ fn number(out: &mut Vec<u8>, n: &serde_json::Number) {
 pub fn plain_string(out: &mut Vec<u8>, s: &str, room: usize) {
     let mut b = s.as_bytes();
     if b.len() >= room {
-        let mut end = room.saturating_add(1).min(b.len());
-        while !s.is_char_boundary(end) {
-            end += 1;
-        }
+        let end = s.ceil_char_boundary(room.saturating_add(1).min(b.len()));
         b = b.get(..end).unwrap_or(b);
         if end < s.len() {
             // Cut: the closing quote is not reached.

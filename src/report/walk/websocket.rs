@@ -142,9 +142,7 @@ pub(super) fn steps(e: &WebSocketEvent, at: &mut At<'_>) {
                         }
                     );
                     if !fr.payload.is_empty() {
-                        text.push_str(" \"");
-                        push_preview(&mut text, &fr.payload, 64);
-                        text.push('"');
+                        push_quoted_preview(&mut text, &fr.payload, 64);
                     }
                     at.step(fr.frame, 5, Some(*dir), "websocket_ping", text, name.into());
                 }
@@ -200,9 +198,8 @@ pub(super) fn steps(e: &WebSocketEvent, at: &mut At<'_>) {
                 text.push_str(" ⚠ ");
                 text.push_str(err);
             } else if m.opcode == OP_TEXT {
-                text.push_str(": \"");
-                push_preview(&mut text, &m.data, 200);
-                text.push('"');
+                text.push(':');
+                push_quoted_preview(&mut text, &m.data, 200);
             } else {
                 text.push_str(": ");
                 text.push_str(&hex_preview(&m.data));
@@ -213,9 +210,7 @@ pub(super) fn steps(e: &WebSocketEvent, at: &mut At<'_>) {
             push_int(&mut label, len);
             label.push('B');
             if m.opcode == OP_TEXT {
-                label.push_str(" \"");
-                push_preview(&mut label, &m.data, 24);
-                label.push('"');
+                push_quoted_preview(&mut label, &m.data, 24);
             }
             at.step(
                 m.last_frame,
@@ -284,9 +279,7 @@ pub(super) fn line(e: &WebSocketEvent) -> Option<AppLine> {
         WebSocketEvent::Message { message: m, .. } => {
             let mut t = format!("WS {}", opcode_name(m.opcode));
             if m.opcode == OP_TEXT && m.error.is_none() {
-                t.push_str(" \"");
-                push_preview(&mut t, &m.data, 60);
-                t.push('"');
+                push_quoted_preview(&mut t, &m.data, 60);
             }
             let n = m.length.unwrap_or(m.wire_len);
             let _ = write!(t, " ({n} byte{}", if n == 1 { "" } else { "s" });
@@ -367,6 +360,13 @@ fn preview(data: &[u8], max: usize) -> String {
     let mut out = String::new();
     push_preview(&mut out, data, max);
     out
+}
+
+/// Appends ` "`, [`push_preview`] and `"`: a preview as a step quotes it.
+fn push_quoted_preview(out: &mut String, data: &[u8], max: usize) {
+    out.push_str(" \"");
+    push_preview(out, data, max);
+    out.push('"');
 }
 
 /// Appends the head of a message's text to `out`, at most `max` terminal
