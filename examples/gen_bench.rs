@@ -34,8 +34,12 @@
 //! nothing (no certificate, random Finished): it only has the shape a
 //! decrypting reader needs, to measure what decrypting costs.
 //!
-//! The output is a deterministic function of `--seed`, `--size` and `--tls`:
-//! the same arguments give the same file, byte for byte.
+//! `--no-deflate` and `--small-messages` give the shape of a chat: no
+//! compression and every message under 2,000 bytes, so about 2.5 times as
+//! many packets per gigabyte, and per-packet work weighs more than per-byte.
+//!
+//! The output is a deterministic function of the arguments: the same
+//! arguments give the same file, byte for byte.
 //!
 //! ```text
 //! cargo run --release --example gen_bench -- --out /tmp/x.pcap --size 100M --seed 1
@@ -91,6 +95,22 @@ struct Args {
     /// Wrap every connection in TLS 1.3 and write its secrets to this key log
     #[arg(long, value_name = "KEYS")]
     tls: Option<PathBuf>,
+    /// No connection negotiates permessage-deflate (by default about 1 in 4
+    /// does)
+    #[arg(long)]
+    no_deflate: bool,
+    /// Every message under 2,000 bytes, as in a chat (by default 1 message in
+    /// 12 is 2 KB to 150 KB, and those carry most of the bytes)
+    #[arg(long)]
+    small_messages: bool,
+}
+
+/// What the traffic is like, beyond the seed.
+#[derive(Clone, Copy)]
+struct Shape {
+    tls: bool,
+    deflate: bool,
+    small_messages: bool,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {
@@ -358,9 +378,10 @@ fn sid(rng: &mut Rng) -> String {
         .collect()
 }
 
-/// A message size: mostly small, sometimes a few KB, rarely over 64 KB.
-fn msg_size(rng: &mut Rng) -> usize {
-    match rng.below(1000) {
+/// A message size: mostly small, sometimes a few KB, rarely over 64 KB; with
+/// `small`, only the first two kinds, in the same proportion.
+fn msg_size(rng: &mut Rng, small: bool) -> usize {
+    match rng.below(if small { 920 } else { 1000 }) {
         0..=699 => rng.usize(8, 200),
         700..=919 => rng.usize(200, 2000),
         920..=994 => rng.usize(2000, 20000),
@@ -390,6 +411,8 @@ struct Step {
 struct Script<'a> {
     rng: &'a mut Rng,
     deflate: Option<[Compress; 2]>,
+    /// Messages under 2,000 bytes only ([`msg_size`]).
+    small: bool,
     steps: VecDeque<Step>,
     messages: u64,
     frames: u64,
@@ -543,7 +566,7 @@ impl Script<'_> {
             for _ in 0..burst.min(count - i) {
                 i += 1;
                 seq += 1;
-                let size = msg_size(self.rng);
+                let size = msg_size(self.rng, self.small);
                 let mut payload = Vec::with_capacity(size + 64);
                 match self.rng.below(10) {
                     0..=3 => {
@@ -615,7 +638,7 @@ impl Script<'_> {
             }
             let event = *self.rng.pick(EVENTS);
             let room = *self.rng.pick(ROOMS);
-            let size = msg_size(self.rng).min(30_000);
+            let size = msg_size(self.rng, self.small).min(30_000);
             let mut data = Vec::with_capacity(size + 64);
             data.extend_from_slice(
                 format!("\",{{\"seq\":{seq},\"room\":\"{room}\",\"text\":\"").as_bytes(),
@@ -762,7 +785,8 @@ struct Stats {
 }
 
 impl Conn {
-    fn new(index: u64, seed: u64, tls: bool, stats: &mut Stats) -> Conn {
+    fn new(index: u64, seed: u64, shape: Shape, stats: &mut Stats) -> Conn {
+        let tls = shape.tls;
         let mut rng = Rng::new(seed ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03));
         // Unique (client address, client port) for every connection: no port reuse.
         let block = index / 28000;
@@ -817,7 +841,7 @@ impl Conn {
             9,
         );
 
-        let pmd = rng.chance(1, 4);
+        let pmd = rng.chance(1, 4) && shape.deflate;
         let sio = rng.chance(1, 4);
         let mut key = [0u8; 16];
         rng.fill(&mut key);
@@ -872,6 +896,7 @@ impl Conn {
                     Compress::new(Compression::new(6), false),
                 ]
             }),
+            small: shape.small_messages,
             steps: VecDeque::new(),
             messages: 0,
             frames: 0,
@@ -1217,6 +1242,11 @@ fn main() {
         frames: 0,
     };
     let concurrent = args.concurrent.max(1);
+    let shape = Shape {
+        tls: args.tls.is_some(),
+        deflate: !args.no_deflate,
+        small_messages: args.small_messages,
+    };
     let mut keys = args.tls.as_ref().map(|p| match File::create(p) {
         Ok(f) => BufWriter::new(f),
         Err(e) => {
@@ -1241,7 +1271,7 @@ fn main() {
                 opening = false;
             } else if open.len() < concurrent && (open.len() < concurrent / 2 || sched.chance(1, 4))
             {
-                let conn = Conn::new(next_index, args.seed, args.tls.is_some(), &mut stats);
+                let conn = Conn::new(next_index, args.seed, shape, &mut stats);
                 if let Some(k) = keys.as_mut() {
                     k.write_all(conn.keylog.as_bytes()).expect("write key log");
                 }
