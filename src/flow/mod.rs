@@ -37,16 +37,47 @@ pub const MAX_CONNECTIONS: usize = 65_536;
 /// finished and reported (its state is then given up, so memory stays flat).
 pub const LINGER_NS: i128 = 5_000_000_000;
 
-/// Finished connections remembered so late segments keep tshark's numbering.
-pub const MAX_TOMBS: usize = 262_144;
+/// Finished connections remembered so late segments keep tshark's numbering:
+/// 7/8 of 65,536, the most a table of 65,536 slots holds before it doubles.
+/// A slot takes 72 bytes (key and [`Tomb`]), so the table stays under 5 MiB
+/// (under 7 MiB while it grows to that size).
+pub const MAX_TOMBS: usize = 57_344;
 
 /// What is left of a finished connection: enough to number a late segment
-/// (stream and relative sequence numbers) as tshark would.
+/// (stream and relative sequence numbers) as tshark would. 32 bytes, beside
+/// its 40-byte key.
 struct Tomb {
     stream: u64,
-    client: Endpoint,
-    base: [Option<u32>; 2],
     tick: u64,
+    /// Base sequence numbers by direction (client to server first), where
+    /// `known`.
+    base: [u32; 2],
+    known: [bool; 2],
+    /// The client is the key's first endpoint.
+    client_first: bool,
+}
+
+impl Tomb {
+    fn new(c: &Conn, key: &Key, tick: u64) -> Tomb {
+        let bases = c.bases();
+        Tomb {
+            stream: c.id,
+            tick,
+            base: bases.map(|b| b.unwrap_or(0)),
+            known: bases.map(|b| b.is_some()),
+            client_first: c.client == key.0,
+        }
+    }
+
+    fn base(&self, d: usize) -> Option<u32> {
+        self.known[d].then_some(self.base[d])
+    }
+
+    /// The direction of a segment from `src`, as an index into `base`.
+    fn dir(&self, key: &Key, src: Endpoint) -> usize {
+        let client = if self.client_first { key.0 } else { key.1 };
+        usize::from(src != client)
+    }
 }
 
 /// One side of a 4-tuple.
@@ -326,7 +357,11 @@ fn key(a: Endpoint, b: Endpoint) -> Key {
 
 /// All connections of a capture.
 pub struct FlowTable {
-    conns: HashMap<Key, Conn>,
+    /// Boxed: a connection's state is 1.5 KB, and closed connections linger
+    /// ([`LINGER_NS`]), so the table holds thousands on a busy capture. Kept
+    /// inline, every slot of the table, empty or not, would take that much,
+    /// twice over while the table grows.
+    conns: HashMap<Key, Box<Conn>>,
     next_stream: u64,
     tick: u64,
     max: usize,
@@ -407,17 +442,17 @@ impl FlowTable {
         if !self.conns.contains_key(&k)
             && let Some(t) = self.tombs.get(&k)
         {
-            let d = usize::from(seg.src != t.client);
+            let d = t.dir(&k, seg.src);
             let reopens = seg.has(flags::SYN)
                 && !seg.has(flags::ACK)
-                && t.base[d].is_some_and(|b| b != seg.seq);
+                && t.base(d).is_some_and(|b| b != seg.seq);
             if !reopens {
                 // A late segment of a finished connection: numbered, not analysed.
                 self.late_segments += 1;
-                let b = t.base[d].unwrap_or(seg.seq.wrapping_sub(1));
+                let b = t.base(d).unwrap_or(seg.seq.wrapping_sub(1));
                 let rel_ack = seg.has(flags::ACK).then(|| {
                     seg.ack
-                        .wrapping_sub(t.base[1 - d].unwrap_or(seg.ack.wrapping_sub(1)))
+                        .wrapping_sub(t.base(1 - d).unwrap_or(seg.ack.wrapping_sub(1)))
                 });
                 return SegmentContext {
                     stream: t.stream,
@@ -452,7 +487,8 @@ impl FlowTable {
             }
             let stream = self.next_stream;
             self.next_stream += 1;
-            self.conns.insert(k, Conn::new(stream, seg, &self.limits));
+            self.conns
+                .insert(k, Box::new(Conn::new(stream, seg, &self.limits)));
         }
         let tick = self.tick;
         match self.conns.get_mut(&k) {
@@ -558,15 +594,7 @@ impl FlowTable {
                         self.tombs.remove(&k);
                     }
                 }
-                self.tombs.insert(
-                    k,
-                    Tomb {
-                        stream: c.id,
-                        client: c.client,
-                        base: c.bases(),
-                        tick: self.tick,
-                    },
-                );
+                self.tombs.insert(k, Tomb::new(&c, &k, self.tick));
             }
         }
     }
@@ -586,7 +614,7 @@ impl FlowTable {
     /// Ends the capture: summaries of every connection still tracked, by id.
     pub fn finish(&mut self, sink: &mut dyn StreamSink) -> Vec<ConnSummary> {
         let mut out = std::mem::take(&mut self.finished);
-        let mut conns: Vec<Conn> = self.conns.drain().map(|(_, c)| c).collect();
+        let mut conns: Vec<Box<Conn>> = std::mem::take(&mut self.conns).into_values().collect();
         conns.sort_by_key(|c| c.id);
         out.extend(conns.into_iter().map(|mut c| {
             c.end_of_capture(sink);
@@ -684,5 +712,56 @@ mod tests {
             summaries.iter().all(|s| s.gap_bytes.client_to_server == 1),
             "gaps"
         );
+    }
+
+    /// A segment that comes after its connection was finished (closed, then
+    /// [`LINGER_NS`] of quiet) is numbered as tshark numbers it, from what
+    /// the table keeps of the connection. Past [`MAX_TOMBS`] finished
+    /// connections the oldest eighth is forgotten: a late segment of one of
+    /// those starts a new connection.
+    #[test]
+    fn late_segments_are_numbered_while_their_connection_is_remembered() {
+        let mut t = FlowTable::default();
+        let port = |i: u64| 1_000 + i as u16;
+        let at = |s: Segment<'static>, i: u64| Segment {
+            ts: Timestamp {
+                secs: 1_700_000_000 + 10 * i as i64,
+                nanos: 0,
+            },
+            ..s
+        };
+        let conns = MAX_TOMBS as u64 + 1;
+        for i in 0..conns {
+            let p = port(i);
+            for s in [
+                seg(3 * i + 1, p, true, 1_000, flags::SYN, &[]),
+                seg(3 * i + 2, p, false, 5_000, flags::SYN | flags::ACK, &[]),
+                seg(3 * i + 3, p, true, 1_001, flags::RST, &[]),
+            ] {
+                let s = at(s, i);
+                t.observe(&s, &mut NoSink);
+                // The connection before lingered 10 s: it is finished now.
+                t.sweep(s.ts, &mut NoSink);
+            }
+        }
+        t.sweep(at(seg(0, 1, true, 0, 0, &[]), conns + 1).ts, &mut NoSink);
+        assert_eq!(t.open(), 0);
+        let forgotten = MAX_TOMBS as u64 / 8;
+        assert_eq!(t.tombs.len() as u64, MAX_TOMBS as u64 - forgotten + 1);
+
+        let late = |t: &mut FlowTable, i: u64| {
+            let mut s = at(seg(0, port(i), true, 1_011, flags::ACK, &[]), conns + 2);
+            s.ack = 5_008;
+            t.observe(&s, &mut NoSink)
+        };
+        for i in [forgotten, conns - 1] {
+            let c = late(&mut t, i);
+            assert_eq!((c.stream, c.rel_seq, c.rel_ack), (i, 11, Some(8)), "{i}");
+        }
+        assert_eq!(t.late_segments, 2);
+        // Forgotten: a new connection, its numbers relative to itself.
+        let c = late(&mut t, forgotten - 1);
+        assert_eq!((c.stream, c.rel_seq), (conns, 1));
+        assert_eq!(t.late_segments, 2);
     }
 }
