@@ -5,9 +5,15 @@
 # must do (read, slice, a connection table, unmask every payload byte; with
 # --inflate also inflate permessage-deflate messages).
 #
-# Usage: benches/bench.sh [--quick] [--tshark-1g | --no-tshark-1g] [--runs N] [--seed N]
+# Usage: benches/bench.sh [--quick] [--shape mixed|chat|both] [--tshark-1g | --no-tshark-1g]
+#                         [--runs N] [--seed N]
 #
-#   --quick          only the 100 MiB file
+#   --quick          only the 100 MiB files
+#   --shape S        which traffic (default both):
+#                    mixed: messages up to 150 KB, 1 connection in 4 compressed
+#                    (most bytes in large messages: per-byte work weighs most);
+#                    chat: no compression, every message under 2,000 bytes
+#                    (about 2.7 M packets per GiB: per-packet work weighs most)
 #   --tshark-1g      also run the two tshark commands on the 1 GiB file
 #                    (about a minute and 2.3 GB of RAM per run)
 #   --no-tshark-1g   do not run tshark on the 1 GiB file (the default)
@@ -15,13 +21,15 @@
 #   --seed N         generator seed (default 1)
 #
 # The captures are written to /tmp/osiscope-bench-100M.pcap and
-# /tmp/osiscope-bench-1G.pcap, next to a .stamp file recording the generator
+# /tmp/osiscope-bench-1G.pcap (chat: /tmp/osiscope-bench-chat-100M.pcap and
+# /tmp/osiscope-bench-chat-1G.pcap), each next to a .stamp file recording the generator
 # arguments, a hash of the generator source and the file size. A capture is
 # reused when the stamp matches and the file still has the recorded size.
 # Delete them when done: rm -rf /tmp/osiscope-bench-*
 set -euo pipefail
 
 QUICK=0
+SHAPE=both
 TSHARK_1G=0
 RUNS=3
 SEED=1
@@ -33,6 +41,14 @@ usage() {
 while (($#)); do
     case $1 in
     --quick) QUICK=1 ;;
+    --shape)
+        SHAPE=${2:?--shape needs mixed, chat or both}
+        [[ $SHAPE == mixed || $SHAPE == chat || $SHAPE == both ]] || {
+            echo "bench.sh: --shape takes mixed, chat or both, not $SHAPE" >&2
+            exit 2
+        }
+        shift
+        ;;
     --tshark-1g) TSHARK_1G=1 ;;
     --no-tshark-1g) TSHARK_1G=0 ;;
     --runs)
@@ -98,11 +114,14 @@ echo "osiscope $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff -
 GEN_HASH=$(sha256sum examples/gen_bench.rs | cut -c1-16)
 
 # generate LABEL: writes /tmp/osiscope-bench-LABEL.pcap unless an identical one is there.
+# LABEL is a size (100M, 1G), with chat- before it for the chat shape.
 generate() {
     local label=$1
     local f=/tmp/osiscope-bench-$label.pcap
     local stamp=/tmp/osiscope-bench-$label.stamp
-    local want="size=$label seed=$SEED gen=$GEN_HASH"
+    local -a shape=()
+    [[ $label == chat-* ]] && shape=(--no-deflate --small-messages)
+    local want="size=${label#chat-} seed=$SEED gen=$GEN_HASH${shape[*]:+ ${shape[*]}}"
     if [[ -f $f && -f $stamp && $(sed -n 1p "$stamp") == "$want" &&
         $(sed -n 2p "$stamp") == "$(stat -c %s "$f")" ]]; then
         echo "reusing $f ($(stat -c %s "$f") bytes)"
@@ -111,12 +130,17 @@ generate() {
     echo "generating $f"
     rm -f "$stamp"
     local stats
-    stats=$("$GEN" --out "$f" --size "$label" --seed "$SEED")
+    stats=$("$GEN" --out "$f" --size "${label#chat-}" --seed "$SEED" "${shape[@]}")
     printf '%s\n%s\n%s\n' "$want" "$(stat -c %s "$f")" "$stats" >"$stamp"
 }
 
-FILES=(100M)
-((QUICK)) || FILES+=(1G)
+SIZES=(100M)
+((QUICK)) || SIZES+=(1G)
+PREFIXES=()
+[[ $SHAPE != chat ]] && PREFIXES+=("")
+[[ $SHAPE != mixed ]] && PREFIXES+=(chat-)
+FILES=()
+for p in "${PREFIXES[@]}"; do for s in "${SIZES[@]}"; do FILES+=("$p$s"); done; done
 for label in "${FILES[@]}"; do generate "$label"; done
 
 # --- measurement ---------------------------------------------------------------
@@ -207,7 +231,7 @@ for label in "${FILES[@]}"; do
         echo "   round $((round + 1)) of $RUNS, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
         for i in "${!COMMANDS[@]}"; do
             cmd=${COMMANDS[$i]}
-            [[ $label == 1G && $cmd == tshark* && $TSHARK_1G -eq 0 ]] && continue
+            [[ $label == *1G && $cmd == tshark* && $TSHARK_1G -eq 0 ]] && continue
             [[ ${times[$i]:-} == *FAILED* ]] && continue
             printf '   %-60.60s ' "$(label_of "$cmd")" >&2
             read -r wall rss < <(once "$cmd" "$f")
@@ -311,7 +335,7 @@ EXPORT_PQ="osiscope export F --out /tmp/osiscope-bench-export-out --as parquet >
     ((cores > 8)) && cores=8
     for label in "${FILES[@]}"; do
         want=15
-        [[ $label == 1G ]] && want=25
+        [[ $label == *1G ]] && want=25
         r=$(ratio "$label" "$TSCONV" "$FLOWS")
         echo "| $label | flows ≥ ${want}× faster than tshark -z conv,tcp | ${r}× | $(verdict "$r" ">=" "$want") |"
         r=$(ratio "$label" "$FLOWS1" "$FLOWS")
@@ -341,18 +365,19 @@ EXPORT_PQ="osiscope export F --out /tmp/osiscope-bench-export-out --as parquet >
         r=$(ratio "$label" "$PACKETS1" "$PACKETS")
         echo "| $label | packets: one thread / $cores threads (information) | ${r}× | |"
     done
-    if [[ -n ${SIZE[1G]:-} && -n ${SIZE[100M]:-} ]]; then
+    for p in "${PREFIXES[@]}"; do
+        [[ -n ${SIZE[${p}1G]:-} && -n ${SIZE[${p}100M]:-} ]] || continue
         for cmd in "$FLOWS" "$PACKETS" "$WALK"; do
-            a=${WALL["100M|$cmd"]:-} b=${WALL["1G|$cmd"]:-}
+            a=${WALL["${p}100M|$cmd"]:-} b=${WALL["${p}1G|$cmd"]:-}
             [[ -z $a || -z $b ]] && continue
-            t=$(awk -v a="$a" -v b="$b" -v sa="${SIZE[100M]}" -v sb="${SIZE[1G]}" 'BEGIN { printf "%.2f", (b/a) / (sb/sa) }')
+            t=$(awk -v a="$a" -v b="$b" -v sa="${SIZE[${p}100M]}" -v sb="${SIZE[${p}1G]}" 'BEGIN { printf "%.2f", (b/a) / (sb/sa) }')
             ok=$(awk -v t="$t" 'BEGIN { print (t >= 0.90 && t <= 1.10) ? "yes" : "no" }')
-            echo "| 100M→1G | \`${cmd% > /dev/null}\`: time grows with the bytes (1.00 = linear, ±10 %) | $t | $ok |"
-            ra=${RSS["100M|$cmd"]:-0} rb=${RSS["1G|$cmd"]:-0}
+            echo "| ${p}100M→1G | \`${cmd% > /dev/null}\`: time grows with the bytes (1.00 = linear, ±10 %) | $t | $ok |"
+            ra=${RSS["${p}100M|$cmd"]:-0} rb=${RSS["${p}1G|$cmd"]:-0}
             d=$(awk -v a="$ra" -v b="$rb" 'BEGIN { printf "%+.0f", (b-a)/1024 }')
-            echo "| 100M→1G | \`${cmd% > /dev/null}\`: peak RSS change | $d MiB | |"
+            echo "| ${p}100M→1G | \`${cmd% > /dev/null}\`: peak RSS change | $d MiB | |"
         done
-    fi
+    done
 } | tee -a "$REPORT"
 
 echo
