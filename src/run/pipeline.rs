@@ -56,11 +56,10 @@ pub const BATCH_BYTES: usize = 128 * 1024;
 pub const BATCH_OPS: usize = 4096;
 /// Batches waiting between two threads.
 pub const QUEUE: usize = 4;
-/// With a view that prints only connections, each thread but the reading one
-/// decodes the application layer of this many connections for each one the
-/// reading thread decodes (it already reads, decodes and reassembles: about
-/// half the work on two threads, measured on the benchmark captures).
-pub const FLOWS_SHARE: u64 = 2;
+/// With a view that prints only connections, a connection that begins while
+/// this many batches wait at the next thread is decoded on the reading thread
+/// ([`Balance`]).
+pub const BALANCE_BEHIND: usize = 2;
 /// The same for a view that prints frames cheaply (one line each): every
 /// thread decodes as many connections as the reading thread.
 pub const LIGHT_SHARE: u64 = 1;
@@ -75,15 +74,17 @@ pub(super) struct Weights {
     reading: u64,
     worker: u64,
     printing: u64,
+    /// The reading thread decodes no connection by number, but decides as
+    /// each one comes: see [`Balance`].
+    balanced: bool,
 }
 
 impl Weights {
     /// The weights for a view, by what its printing thread does.
     ///
-    /// - A view that prints only connections: the reading thread already
-    ///   reads, decodes and reassembles, about half the work on two threads
-    ///   (measured on the benchmark captures), so the others take
-    ///   [`FLOWS_SHARE`] connections for each of its.
+    /// - A view that prints only connections: the other threads share them
+    ///   by number, and the reading thread keeps one whenever the next thread
+    ///   is behind ([`Balance`]).
     /// - Frames printed in one short line: [`LIGHT_SHARE`] each.
     /// - Frames or connections printed at length: their output must never
     ///   depend on which thread drew first on the limits the connections
@@ -101,9 +102,13 @@ impl Weights {
             reading,
             worker,
             printing,
+            balanced: false,
         };
         if !view.wants_frames() {
-            w(1, FLOWS_SHARE, FLOWS_SHARE)
+            Weights {
+                balanced: true,
+                ..w(0, 1, 1)
+            }
         } else if view.light_frames() {
             w(1, LIGHT_SHARE, LIGHT_SHARE)
         } else if view.frame_renderer().is_some() {
@@ -140,12 +145,46 @@ pub(super) fn layout(threads: usize, weights: Weights) -> Vec<Owner> {
         .collect()
 }
 
+/// Which connections the reading thread decodes, when that is decided as
+/// they come rather than by number (a view that prints only connections):
+/// a connection that begins while [`BALANCE_BEHIND`] batches wait at the
+/// next thread is decoded here, any other there. How much of the work the
+/// reading thread has besides (reading, decoding, following TCP) depends on
+/// the traffic: on the benchmark captures, one connection in three suited
+/// large compressed messages, one in four small plain ones.
+///
+/// What is printed does not depend on it, but for one limit: which thread
+/// draws first on a part of [`super::MAX_HELD_MESSAGES`] can then depend on
+/// timing (as it does with workers), so which message is cut when a part
+/// is full can differ from run to run.
+#[derive(Default)]
+struct Balance {
+    /// The connections begun and not finished, and whether each is decoded
+    /// here. At most one entry per connection the flow table holds.
+    decided: foldhash::HashMap<u64, bool>,
+}
+
+impl Balance {
+    /// Whether `stream` is decoded here: as decided at its first call, when
+    /// the next thread was `behind` or not.
+    fn decodes(&mut self, stream: u64, behind: bool) -> bool {
+        *self.decided.entry(stream).or_insert(behind)
+    }
+
+    /// `stream` has finished: it makes no more calls.
+    fn forget(&mut self, stream: u64) {
+        self.decided.remove(&stream);
+    }
+}
+
 /// The reading side's [`Downstream`]: records calls into batches.
 struct Recorder {
     /// Application decoders of the connections this side owns.
     analyzers: Analyzers,
-    /// The connections this side decodes.
+    /// The connections this side decodes, by number.
     owner: Owner,
+    /// Or as they come.
+    balance: Option<Balance>,
     batch: Batch,
     tx: SyncSender<Batch>,
     spent: Receiver<Batch>,
@@ -169,8 +208,14 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn owns(&self, stream: u64) -> bool {
-        self.owner.owns(stream)
+    fn owns(&mut self, stream: u64) -> bool {
+        let Some(b) = self.balance.as_mut() else {
+            return self.owner.owns(stream);
+        };
+        b.decodes(
+            stream,
+            self.waiting.load(Ordering::Relaxed) >= BALANCE_BEHIND,
+        )
     }
 
     /// Moves the events the last call produced into the batch, in place. When
@@ -304,7 +349,11 @@ impl Downstream for Recorder {
         }
     }
     fn finished(&mut self, s: ConnSummary) -> Result<(), RunError> {
-        if self.owns(s.id) {
+        let mine = self.owns(s.id);
+        if let Some(b) = self.balance.as_mut() {
+            b.forget(s.id);
+        }
+        if mine {
             let app = self.analyzers.finish(&s);
             self.take_events();
             self.batch.held += app.as_ref().map_or(0, AppSummary::weight);
@@ -486,7 +535,8 @@ fn run_tuned(
     let headers_only = view.frame_headers();
     let renderer = view.frame_renderer();
     let threads = threads.max(2);
-    let owners = layout(threads, Weights::for_view(view));
+    let weights = Weights::for_view(view);
+    let owners = layout(threads, weights);
     // Link i carries batches from thread i to thread i + 1.
     let mut links: Vec<Link> = (1..owners.len()).map(|_| Link::new()).collect();
     // Room for every batch that can exist at once, so that in a steady run
@@ -503,6 +553,7 @@ fn run_tuned(
                 let mut rec = Recorder {
                     analyzers: Analyzers::for_view(opts, wants_frames),
                     owner,
+                    balance: weights.balanced.then(Balance::default),
                     batch: Batch::default(),
                     tx,
                     spent: spent_rx,
@@ -828,10 +879,19 @@ mod tests {
             reading,
             worker,
             printing,
+            balanced: false,
         };
-        let flows = layout(2, w(1, FLOWS_SHARE, FLOWS_SHARE));
-        let reading: Vec<u64> = (0..10).filter(|&s| flows[0].owns(s)).collect();
-        assert_eq!(reading, [0, 3, 6, 9]);
+        // flows: the reading thread decodes none by number, but as they come.
+        let mut out = Vec::new();
+        let flows = Weights::for_view(&FlowsView::new(&mut out, Format::Json));
+        assert_eq!(
+            flows,
+            Weights {
+                balanced: true,
+                ..w(0, 1, 1)
+            }
+        );
+        assert!((0..10).all(|s| !layout(2, flows)[0].owns(s)));
         assert!(layout(2, w(1, 1, 0))[0].all());
         for threads in 2..=16 {
             for weights in [w(1, 2, 2), w(1, 1, 1), w(1, 1, 0), w(1, 0, 0), w(2, 0, 1)] {
@@ -850,6 +910,21 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The reading thread keeps a connection that began while the next
+    /// thread was behind, and gives away one that began while it was not,
+    /// each until it finishes, however the next thread fares meanwhile.
+    #[test]
+    fn a_connection_stays_where_its_first_call_placed_it() {
+        let mut b = Balance::default();
+        assert!(b.decodes(7, true));
+        assert!(!b.decodes(8, false));
+        assert!(b.decodes(7, false));
+        assert!(!b.decodes(8, true));
+        b.forget(7);
+        b.forget(8);
+        assert!(b.decided.is_empty());
     }
 
     /// `walk` on any number of threads: each share of the run's limits is
