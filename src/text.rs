@@ -12,10 +12,15 @@ pub fn clip_chars(s: &str, n: usize) -> String {
 /// `s` cut to at most `n` bytes at a character boundary, with `…` when
 /// something was cut.
 pub fn clip_bytes(s: &str, n: usize) -> String {
+    clipped(s, n).into_owned()
+}
+
+/// [`clip_bytes`], borrowing `s` when it is short enough.
+pub fn clipped(s: &str, n: usize) -> std::borrow::Cow<'_, str> {
     if s.len() <= n {
-        return s.to_owned();
+        return s.into();
     }
-    format!("{}…", &s[..s.floor_char_boundary(n)])
+    format!("{}…", &s[..s.floor_char_boundary(n)]).into()
 }
 
 /// A size as a person reads it: "100 bytes", "32 MiB", "21.3 MiB".

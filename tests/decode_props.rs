@@ -147,4 +147,26 @@ proptest! {
         }
         let _ = j.finish();
     }
+
+    /// Reading only the shape of a payload accepts and refuses what decoding
+    /// it does, and finds the same packet but for the values.
+    #[test]
+    fn the_shape_of_an_event_or_ack_is_read_as_its_values_are(
+        ty in prop::sample::select(vec!['2', '3', '0', '5']),
+        ack in prop::option::of(0u64..1000),
+        payload in r#"(\[|\{|"|[0-9]|-|\.|e|,|:|\]|\}|chat|disconnect|\\u00e9|\\ud800|\\|true|null| ){0,40}"#,
+    ) {
+        let s = format!("{ty}{}{payload}", ack.map(|a| a.to_string()).unwrap_or_default());
+        match (socketio::parse(&s), socketio::parse_shape(&s)) {
+            (Ok(full), Ok(shape)) => {
+                let values = matches!(full.ptype, socketio::SioType::Event | socketio::SioType::Ack);
+                prop_assert_eq!(
+                    socketio::SioPacket { data: shape.data.clone(), ..full.clone() },
+                    shape.clone()
+                );
+                prop_assert!(!values || shape.data.is_none());
+            }
+            (full, shape) => prop_assert_eq!(full, shape),
+        }
+    }
 }

@@ -763,5 +763,8 @@ mod tests {
         let c = late(&mut t, forgotten - 1);
         assert_eq!((c.stream, c.rel_seq), (conns, 1));
         assert_eq!(t.late_segments, 2);
+        // What MAX_TOMBS's memory bound is made of.
+        assert!(std::mem::size_of::<(Key, Tomb)>() <= 72);
+        assert!(std::mem::size_of::<(Key, Box<Conn>)>() <= 48);
     }
 }

@@ -68,6 +68,10 @@ pub const SHARES: usize = 3;
 pub struct StackOptions {
     /// List every frame, message and packet (for `walk`); without, only count.
     pub detail: bool,
+    /// A view reads Socket.IO arguments (in the lists or the events); without,
+    /// an EVENT's or ACK's payload is checked but not decoded into values
+    /// ([`super::socketio::parse_shape`]).
+    pub values: bool,
     /// Bytes of each plain WebSocket message (and of an Engine.IO message's
     /// text in its event) kept to be shown; at most [`MAX_TEXT`].
     pub keep_messages: usize,
@@ -93,6 +97,7 @@ impl Default for StackOptions {
     fn default() -> Self {
         StackOptions {
             detail: true,
+            values: true,
             keep_messages: MAX_TEXT,
             keep_frames: super::websocket::MAX_FRAME_KEEP,
             list_text: MAX_TEXT,
@@ -361,7 +366,9 @@ impl Cx<'_> {
 
     /// The view lists this connection's rows, and a list of `len` has room
     /// for one more.
-    fn lists(&self, len: usize) -> bool {
+    /// Whether a list of `len` rows is kept at all (before any room is
+    /// asked for).
+    pub fn lists(&self, len: usize) -> bool {
         self.opts.detail && !self.app.not_shown && len < MAX_LISTED
     }
 

@@ -59,6 +59,8 @@ impl Analyzers {
         let lists = opts.lists.clone().unwrap_or_default();
         let options = |i: usize| StackOptions {
             detail: opts.detail,
+            // Only the events of shown frames carry arguments out.
+            values: opts.detail || wants_frames,
             keep_messages: if opts.whole_texts {
                 MAX_MESSAGE_KEEP
             } else {

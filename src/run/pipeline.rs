@@ -57,11 +57,11 @@ pub const BATCH_OPS: usize = 4096;
 /// Batches waiting between two threads.
 pub const QUEUE: usize = 4;
 /// With a view that prints only connections, a connection that begins while
-/// this many batches wait at the next thread is decoded on the reading thread
-/// ([`Balance`]).
+/// at least this many batches wait at the next thread is decoded on the
+/// reading thread ([`Balance`]).
 pub const BALANCE_BEHIND: usize = 2;
-/// The same for a view that prints frames cheaply (one line each): every
-/// thread decodes as many connections as the reading thread.
+/// With a view that prints frames cheaply (one line each), every thread
+/// decodes this many connections for each one the reading thread decodes.
 pub const LIGHT_SHARE: u64 = 1;
 /// Batches waiting at the next thread from which a thread before the
 /// printing one renders frames itself (when the view allows it).

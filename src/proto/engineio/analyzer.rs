@@ -17,7 +17,7 @@ use crate::proto::bytes::Part;
 use crate::proto::http::Head;
 use crate::proto::latency::{self, Asked, Heartbeat, Kind};
 use crate::proto::socketio::{self, BinaryJoiner, SioPacket, SioType};
-use crate::proto::stack::{CarriedAnalyzer, Carrier, Cx, MAX_LISTED, Unit, clip};
+use crate::proto::stack::{CarriedAnalyzer, Carrier, Cx, MAX_LISTED, MAX_TEXT, Unit, clip};
 
 /// Socket.IO events waiting for their ACK, per connection (the oldest are
 /// dropped).
@@ -88,7 +88,7 @@ impl EngineIo {
         let p = super::parse_text(&text);
         let env = match &p {
             EioPacket::Message(EioData::Text(t)) => {
-                let parsed = socketio::parse(t);
+                let parsed = parse_sio(cx, t);
                 let data_len = parsed.as_ref().ok().map_or(0, |s| s.data_len);
                 if let Ok(sp) = parsed {
                     self.packet_text(cx, dir, frame, "websocket", sp);
@@ -117,7 +117,7 @@ impl EngineIo {
         for p in packets {
             match &p {
                 EioPacket::Message(EioData::Text(t)) => {
-                    if let Ok(sp) = socketio::parse(t) {
+                    if let Ok(sp) = parse_sio(cx, t) {
                         data += sp.data_len as u64;
                         self.packet_text(cx, dir, frame, "polling", sp);
                     }
@@ -374,9 +374,7 @@ fn packet(cx: &mut Cx<'_>, dir: Dir, frame: u64, transport: &'static str, mut p:
         cx.app.protocol = Some("engine.io");
     }
     let so = cx.app.socketio.get_or_insert_default();
-    *so.engine_packets
-        .entry(p.type_name().to_owned())
-        .or_insert(0) += 1;
+    count(&mut so.engine_packets, p.type_name());
     if let EioPacket::Open(o) = &p {
         so.sid.get_or_insert_with(|| o.sid.clone());
     }
@@ -411,6 +409,25 @@ fn packet(cx: &mut Cx<'_>, dir: Dir, frame: u64, transport: &'static str, mut p:
     });
 }
 
+/// A Socket.IO packet, its arguments decoded only when a view reads them.
+fn parse_sio(cx: &Cx<'_>, text: &str) -> Result<SioPacket, String> {
+    if cx.opts.values {
+        socketio::parse(text)
+    } else {
+        socketio::parse_shape(text)
+    }
+}
+
+/// Adds one to `key`'s count; only a key not counted yet is copied.
+fn count(counts: &mut std::collections::BTreeMap<String, u64>, key: &str) {
+    match counts.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.to_owned(), 1);
+        }
+    }
+}
+
 /// A Socket.IO packet: counted, listed, reported. `frame` holds the
 /// packet, `complete` its last attachment (the same frame without any).
 fn sio(
@@ -428,18 +445,19 @@ fn sio(
         ));
     }
     let so = cx.app.socketio.get_or_insert_default();
-    *so.socket_packets
-        .entry(p.ptype.name().to_owned())
-        .or_insert(0) += 1;
+    count(&mut so.socket_packets, p.ptype.name());
     if let Some(e) = &p.event {
-        *so.events.entry(clip(e)).or_insert(0) += 1;
+        count(&mut so.events, &crate::text::clipped(e, MAX_TEXT));
     }
     let listed = so.packet_rows.len();
-    let held = size_of::<SioRow>()
-        + p.namespace.len()
-        + p.event.as_ref().map_or(0, String::len)
-        + p.args().iter().map(value_bytes).sum::<usize>();
-    if cx.listable(listed, held) {
+    // What the row would hold is weighed only where rows are listed.
+    if cx.lists(listed) && {
+        let held = size_of::<SioRow>()
+            + p.namespace.len()
+            + p.event.as_ref().map_or(0, String::len)
+            + p.args().iter().map(value_bytes).sum::<usize>();
+        cx.listable(listed, held)
+    } {
         let row = SioRow {
             frame,
             complete_frame: complete,
