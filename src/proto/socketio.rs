@@ -20,8 +20,9 @@
 //! (deeper input is an `Err`); everything else here walks values with an
 //! explicit stack. [`parse_shape`] accepts and refuses exactly what [`parse`]
 //! does, but keeps no [`SioPacket::data`] of an EVENT or ACK: it checks their
-//! JSON through the same parser without building values. Text taken from packets (namespace, event names, JSON
-//! strings) is untrusted: escape it before printing it to a terminal.
+//! JSON through the same parser without building values. Text taken from
+//! packets (namespace, event names, JSON strings) is untrusted: escape it
+//! before printing it to a terminal.
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
