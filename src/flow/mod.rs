@@ -39,7 +39,7 @@ pub const LINGER_NS: i128 = 5_000_000_000;
 
 /// Finished connections remembered so late segments keep tshark's numbering:
 /// 7/8 of 65,536, the most a table of 65,536 slots holds before it doubles.
-/// A slot takes 72 bytes (key and [`Tomb`]), so the table stays under 5 MiB
+/// A slot takes 72 bytes (key and `Tomb`), so the table stays under 5 MiB
 /// (under 7 MiB while it grows to that size).
 pub const MAX_TOMBS: usize = 57_344;
 
