@@ -147,8 +147,8 @@ pub(super) fn layout(threads: usize, weights: Weights) -> Vec<Owner> {
 
 /// Which connections the reading thread decodes, when that is decided as
 /// they come rather than by number (a view that prints only connections):
-/// a connection that begins while [`BALANCE_BEHIND`] batches wait at the
-/// next thread is decoded here, any other there. How much of the work the
+/// a connection that begins while at least [`BALANCE_BEHIND`] batches wait
+/// at the next thread is decoded here, any other there. How much of the work the
 /// reading thread has besides (reading, decoding, following TCP) depends on
 /// the traffic: on the benchmark captures, one connection in three suited
 /// large compressed messages, one in four small plain ones.
