@@ -2,9 +2,10 @@
 # Time against size: `flows --format json` on 1 and 2 threads over SYNTHETIC
 # captures of growing size (examples/gen_bench.rs, seed 1), both shapes, with
 # each capture's duration in capture time. bench.sh's "time linear" compares
-# two sizes only; this shows where the time per byte changes, and whether a
-# size is shorter in capture time than the connections' linger (5 s,
-# `flow::LINGER_NS`), so that every connection is finished at the end.
+# two sizes only; this shows where the time per byte changes. The connections
+# of a capture's last 5 s of capture time (the linger of closed connections,
+# `flow::LINGER_NS`) are finished together at its end: a capture shorter than
+# that has all of them there.
 #
 #   benches/linear.sh [RUNS]            (default 5 runs per command; medians)
 #
@@ -15,6 +16,9 @@ cd "$(dirname "$0")/.."
 RUNS=${1:-5}
 SIZES=${OSISCOPE_SIZES:-25M 50M 100M 200M 400M}
 (( BASH_VERSINFO[0] >= 5 )) || { echo "linear.sh: needs bash 5 (EPOCHREALTIME)" >&2; exit 2; }
+for tool in bc python3; do
+    command -v "$tool" > /dev/null || { echo "linear.sh: needs $tool" >&2; exit 2; }
+done
 cargo build --release --quiet --bin osiscope --example gen_bench
 BIN=target/release/osiscope
 GEN=target/release/examples/gen_bench
@@ -41,6 +45,9 @@ print('%.1f' % ((last or 0) - (first or 0)))
 EOF
 }
 
+# Seconds per 10^8 bytes of a file of $2 bytes read in $1 seconds.
+per() { printf '%.3f' "$(echo "scale=6; $1 * 100000000 / $2" | bc)"; }
+
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo "| shape | size | capture time | 1 thread | per 100 MB | 2 threads | per 100 MB | 1 thread / 2 |"
@@ -52,18 +59,17 @@ for shape in mixed chat; do
         f=/tmp/osiscope-linear-$shape-$size.pcap
         [[ -f $f ]] || "$GEN" --out "$f" --size "$size" --seed 1 "${opts[@]}" > /dev/null
         bytes=$(stat -c %s "$f")
-        declare -A t=()
+        t=()
         for threads in 1 2; do
-            for _ in $(seq "$RUNS"); do
+            t[threads]=$(for _ in $(seq "$RUNS"); do
                 a=$EPOCHREALTIME
                 "$BIN" flows --format json --threads "$threads" "$f" > /dev/null
                 b=$EPOCHREALTIME
                 echo "$b - $a" | bc
-            done | median > /tmp/osiscope-linear-median
-            t[$threads]=$(printf '%.3f' "$(cat /tmp/osiscope-linear-median)")
+            done | median)
         done
-        per() { printf '%.3f' "$(echo "scale=6; $1 * 100000000 / $bytes" | bc)"; }
-        ratio=$(printf '%.2f' "$(echo "scale=4; ${t[1]} / ${t[2]}" | bc)")
-        echo "| $shape | $size | $(duration "$f") s | ${t[1]} s | $(per "${t[1]}") s | ${t[2]} s | $(per "${t[2]}") s | $ratio |"
+        one=$(printf '%.3f' "${t[1]}") two=$(printf '%.3f' "${t[2]}")
+        ratio=$(printf '%.2f' "$(echo "scale=4; $one / $two" | bc)")
+        echo "| $shape | $size | $(duration "$f") s | $one s | $(per "$one" "$bytes") s | $two s | $(per "$two" "$bytes") s | $ratio |"
     done
 done
