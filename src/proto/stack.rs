@@ -365,9 +365,8 @@ impl Cx<'_> {
     }
 
     /// The view lists this connection's rows, and a list of `len` has room
-    /// for one more.
-    /// Whether a list of `len` rows is kept at all (before any room is
-    /// asked for).
+    /// for one more: whether a row is kept at all, before the byte budget
+    /// is asked ([`Self::has_room`]).
     pub fn lists(&self, len: usize) -> bool {
         self.opts.detail && !self.app.not_shown && len < MAX_LISTED
     }
@@ -548,7 +547,13 @@ impl Stack {
 
 /// Text as listed: at most [`MAX_TEXT`] bytes, cut at a character boundary.
 pub fn clip(s: &str) -> String {
-    crate::text::clip_bytes(s, MAX_TEXT)
+    clipped(s).into_owned()
+}
+
+/// [`clip`], borrowing `s` when it is short enough (a key looked up, and
+/// copied only when new).
+pub fn clipped(s: &str) -> std::borrow::Cow<'_, str> {
+    crate::text::clipped(s, MAX_TEXT)
 }
 
 #[cfg(test)]

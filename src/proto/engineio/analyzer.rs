@@ -17,7 +17,7 @@ use crate::proto::bytes::Part;
 use crate::proto::http::Head;
 use crate::proto::latency::{self, Asked, Heartbeat, Kind};
 use crate::proto::socketio::{self, BinaryJoiner, SioPacket, SioType};
-use crate::proto::stack::{CarriedAnalyzer, Carrier, Cx, MAX_LISTED, MAX_TEXT, Unit, clip};
+use crate::proto::stack::{CarriedAnalyzer, Carrier, Cx, MAX_LISTED, Unit, clip, clipped};
 
 /// Socket.IO events waiting for their ACK, per connection (the oldest are
 /// dropped).
@@ -447,7 +447,7 @@ fn sio(
     let so = cx.app.socketio.get_or_insert_default();
     count(&mut so.socket_packets, p.ptype.name());
     if let Some(e) = &p.event {
-        count(&mut so.events, &crate::text::clipped(e, MAX_TEXT));
+        count(&mut so.events, &clipped(e));
     }
     let listed = so.packet_rows.len();
     // What the row would hold is weighed only where rows are listed.
